@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { ProcessStats } from '../servers/instrument.ts'
+import { stopChild } from './redis-server.ts'
+
+export const SERVER_ENTRY = fileURLToPath(new URL('../servers/main.ts', import.meta.url))
+
+export interface InstanceSpec {
+  strategy: string
+  profile?: string
+  alg?: string
+  claims?: string
+  /** Extra server CLI arguments. */
+  args?: string[]
+  /** Environment: AUTHBENCH_SECRET, REDIS_URL, key files… merged over process.env. */
+  env?: Record<string, string | undefined>
+  /** Prefix the command (e.g. ['taskset', '-c', '1']) for CPU placement. */
+  wrapper?: string[]
+  /** Node flags for the server process (e.g. --expose-gc). */
+  nodeArgs?: string[]
+  readyTimeoutMs?: number
+}
+
+export interface Instance {
+  port: number
+  pid: number
+  url: string
+  process: ChildProcess
+  /** Everything the server wrote to stderr so far. */
+  log(): string
+  /** Asks the server for its own CPU, memory and byte counters over IPC. */
+  stats(opts?: { gc?: boolean }): Promise<ProcessStats>
+  stop(): Promise<void>
+}
+
+/** Starts one server process on a free port and resolves when it prints its ready line. */
+export function startInstance(spec: InstanceSpec): Promise<Instance> {
+  const args = ['--strategy', spec.strategy, '--port', '0']
+  if (spec.profile) args.push('--profile', spec.profile)
+  if (spec.alg) args.push('--alg', spec.alg)
+  if (spec.claims) args.push('--claims', spec.claims)
+  args.push(...(spec.args ?? []))
+  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), '--import', 'tsx', SERVER_ENTRY, ...args]
+  const [cmd, ...cmdArgs] = [...(spec.wrapper ?? []), ...nodeCmd]
+  const child = spawn(cmd!, cmdArgs, {
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  let nextId = 1
+  const pending = new Map<number, (s: ProcessStats) => void>()
+  child.on('message', (m: { type?: string; id?: number; stats?: ProcessStats }) => {
+    if (m.type === 'stats' && m.id !== undefined) pending.get(m.id)?.(m.stats!)
+    pending.delete(m.id!)
+  })
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stopChild(child)
+      reject(new Error(`${spec.strategy} did not become ready in ${spec.readyTimeoutMs ?? 20000} ms: ${stderr.trim()}`))
+    }, spec.readyTimeoutMs ?? 20000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(stderr.trim().split('\n').filter(Boolean).pop() ?? `${spec.strategy} exited with code ${code} before it was ready`))
+    })
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let msg: { event?: string; port?: number; pid?: number }
+      try { msg = JSON.parse(line) } catch { return }
+      if (msg.event !== 'ready' || typeof msg.port !== 'number') return
+      clearTimeout(timer)
+      child.removeAllListeners('exit')
+      const port = msg.port
+      resolve({
+        port,
+        pid: msg.pid ?? child.pid!,
+        url: `http://127.0.0.1:${port}`,
+        process: child,
+        log: () => stderr,
+        stats: (o = {}) => new Promise((res, rej) => {
+          if (!child.connected) return rej(new Error('server process is gone'))
+          const id = nextId++
+          pending.set(id, res)
+          child.send({ type: 'stats', id, gc: o.gc === true })
+        }),
+        stop: () => stopChild(child),
+      })
+    })
+  })
+}

@@ -1,0 +1,91 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { freePort } from './ports.ts'
+
+/** A private redis-server this process started: loopback, free port, no persistence. */
+export interface PrivateRedis {
+  url: string
+  port: number
+  pid: number
+  version: string
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its working directory. */
+  stop(): Promise<void>
+}
+
+export function redisServerVersion(bin = 'redis-server'): string | null {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) return null
+  return /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError'
+}
+
+/**
+ * Starts redis-server on a free loopback port with persistence off and waits until it answers PING.
+ * Throws RedisUnavailableError (with how to install it) when redis-server is not on PATH.
+ */
+export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number } = {}): Promise<PrivateRedis> {
+  const bin = opts.bin ?? 'redis-server'
+  const version = redisServerVersion(bin)
+  if (version === null) {
+    throw new RedisUnavailableError('redis-server not found: install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL')
+  }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = opts.port ?? (await freePort())
+    const dir = mkdtempSync(join(tmpdir(), 'authbench-redis-'))
+    const child = spawn(bin, [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    const url = `redis://127.0.0.1:${port}`
+    const ok = await waitForPing(url, child, opts.readyTimeoutMs ?? 5000)
+    if (ok) {
+      return { url, port, pid: child.pid!, version, stop: () => stopChild(child, dir) }
+    }
+    await stopChild(child, dir)
+    if (!/Address already in use/.test(stderr) || opts.port !== undefined) {
+      throw new Error(`redis-server did not start: ${stderr.trim().split('\n').pop() ?? 'no output'}`)
+    }
+  }
+  throw new Error('redis-server did not start: no free port after 5 attempts')
+}
+
+async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) return false
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      await client.ping()
+      client.disconnect()
+      return true
+    } catch {
+      client.disconnect()
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  return false
+}
+
+export function stopChild(child: ChildProcess, dir?: string, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      if (dir) rmSync(dir, { recursive: true, force: true })
+      resolve()
+    }
+    if (child.exitCode !== null || child.signalCode !== null) return done()
+    child.once('exit', done)
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.kill('SIGTERM')
+  })
+}

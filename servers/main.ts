@@ -1,0 +1,94 @@
+/**
+ * One server instance: `npm run server -- --strategy <name> [--port 3000] [--profile tuned] [--alg HS256]`.
+ * Prints one JSON line `{"event":"ready",...,"port":N}` on stdout when listening; SIGTERM/SIGINT close it.
+ * Any misconfiguration fails here, at start, with one line on stderr and exit code 2.
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { buildApp } from './app.ts'
+import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions, SERVER_DEFAULTS, STRATEGY_NAMES } from './config.ts'
+import { connectRedis } from './redis.ts'
+import { loadKeyMaterial } from './secrets.ts'
+import { STRATEGIES } from './strategies/index.ts'
+import { attachInstrumentation } from './instrument.ts'
+
+function int(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer')
+  return n
+}
+
+async function main(): Promise<void> {
+  const program = new Command('authbench-server')
+    .description('start one authbench server instance on 127.0.0.1')
+    .requiredOption('--strategy <name>', `auth strategy: ${STRATEGY_NAMES.join(', ')}`)
+    .option('--profile <profile>', `library profile: ${PROFILES.join(', ')}`, SERVER_DEFAULTS.profile)
+    .option('--alg <alg>', `JWT algorithm: ${JWT_ALGORITHMS.join(', ')}`, SERVER_DEFAULTS.alg)
+    .option('--claims <set>', `claims carried: ${CLAIM_SETS.join(', ')}`, SERVER_DEFAULTS.claims)
+    .option('--port <port>', 'TCP port (0 = any free port)', int, SERVER_DEFAULTS.port)
+    .option('--host <address>', 'address to bind', SERVER_DEFAULTS.host)
+    .option('--users <count>', 'synthetic users user1…userN', int, SERVER_DEFAULTS.userCount)
+    .option('--session-ttl <sec>', 'session lifetime in seconds', int, SERVER_DEFAULTS.sessionTtlSec)
+    .option('--jwt-ttl <sec>', 'access-token lifetime in seconds (jwt, jwt-cookie, jwt-denylist)', int, SERVER_DEFAULTS.jwtTtlSec)
+    .option('--refresh-access-ttl <sec>', 'access-token lifetime in seconds for the refresh strategy', int, SERVER_DEFAULTS.refreshAccessTtlSec)
+    .option('--secure-cookies', 'send cookies with the Secure attribute (behind TLS)', false)
+    .option('--log-level <level>', 'server log level on stderr', SERVER_DEFAULTS.logLevel)
+    .configureOutput({ writeErr: (s) => process.stderr.write(`authbench-server: ${s.replace(/^error: /, '')}`) })
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  program.parse()
+  const o = program.opts()
+
+  const options = resolveServerOptions({
+    strategy: o.strategy, profile: o.profile, alg: o.alg, claims: o.claims, port: o.port, host: o.host,
+    userCount: o.users, sessionTtlSec: o.sessionTtl, jwtTtlSec: o.jwtTtl, refreshAccessTtlSec: o.refreshAccessTtl,
+    secureCookies: o.secureCookies, logLevel: o.logLevel,
+    redisUrl: process.env.REDIS_URL || null,
+    redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
+  })
+  const strategy = STRATEGIES[options.strategy]
+  const keys = loadKeyMaterial(process.env, options.alg)
+  for (const w of keys.warnings) process.stderr.write(`authbench-server: warning: ${w}\n`)
+
+  let redis: Redis | null = null
+  if (strategy.needsRedis) {
+    if (options.redisUrl === null) {
+      throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379)`)
+    }
+    redis = await connectRedis(options.redisUrl, options.redisKeyPrefix)
+  }
+
+  let app: FastifyInstance
+  try {
+    app = await buildApp(options, { keys, redis })
+    attachInstrumentation(app)
+    await app.listen({ port: options.port, host: options.host })
+  } catch (err) {
+    redis?.disconnect()
+    throw err
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : options.port
+  process.stdout.write(JSON.stringify({
+    event: 'ready', strategy: options.strategy, profile: options.profile, alg: options.alg,
+    claims: options.claims, host: options.host, port, pid: process.pid,
+  }) + '\n')
+
+  let closing = false
+  const close = async () => {
+    if (closing) return
+    closing = true
+    await app.close()
+    await redis?.quit().catch(() => redis?.disconnect())
+    process.exit(0)
+  }
+  process.on('SIGTERM', close)
+  process.on('SIGINT', close)
+  process.on('disconnect', close) // the harness that started us is gone
+}
+
+main().catch((err: Error) => {
+  const known = err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+  process.stderr.write(`authbench-server: ${known ? err.message : err.stack ?? err.message}\n`)
+  process.exit(known ? 2 : 1)
+})

@@ -1,0 +1,35 @@
+import { Redis } from 'ioredis'
+import { ConfigError } from './config.ts'
+
+/**
+ * Connects to Redis and proves it answers, or throws a ConfigError with one clear line.
+ * While running: auto-pipelining on; no offline queue, so that a command issued while Redis is
+ * down fails at once (→ 503) instead of queueing; reconnects with a short capped backoff.
+ */
+export async function connectRedis(url: string, keyPrefix: string, connectTimeoutMs = 2000): Promise<Redis> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`REDIS_URL is not a URL: '${url}'`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got '${url}'`)
+  const redis = new Redis(url, {
+    keyPrefix,
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: connectTimeoutMs,
+    retryStrategy: (times) => Math.min(times * 50, 500),
+  })
+  redis.on('error', () => {}) // surfaced per command as 503; reconnection is automatic
+  try {
+    await redis.connect()
+    await redis.ping()
+  } catch (err) {
+    redis.disconnect()
+    throw new ConfigError(`cannot reach Redis at ${parsed.host}: ${(err as Error).message}`)
+  }
+  return redis
+}

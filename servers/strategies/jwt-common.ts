@@ -1,0 +1,123 @@
+import fastifyCookie from '@fastify/cookie'
+import fastifyJwt from '@fastify/jwt'
+import { createSigner, createVerifier } from 'fast-jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Principal } from '../users.ts'
+import { readCookie, setCookie, clearCookie } from './cookies.ts'
+import type { StrategyContext } from './types.ts'
+
+export const TOKEN_COOKIE = 'token'
+
+/** The claims every authbench token carries; `jti`/`fam` where a strategy needs them. */
+export interface TokenClaims {
+  sub: string
+  role: string
+  iat: number
+  exp: number
+  jti?: string
+  fam?: string
+  [claim: string]: unknown
+}
+
+/** Signs and verifies access tokens and reads them from the carrier (Authorization header or cookie). */
+export interface JwtEngine {
+  sign(payload: Record<string, unknown>): string | Promise<string>
+  /** The verified claims, or null for a missing, invalid, expired or ill-typed token. */
+  verify(request: FastifyRequest): TokenClaims | null | Promise<TokenClaims | null>
+  /** Hands a freshly signed token to the client: a cookie, or nothing (bearer: it goes in the body). */
+  deliver(reply: FastifyReply, token: string): void
+  clear(reply: FastifyReply): void
+}
+
+const REQUIRED_CLAIMS = ['sub', 'role', 'iat', 'exp']
+
+/** Structural check of a verified payload: missing or ill-typed claims are a rejected credential. */
+export function asTokenClaims(payload: unknown): TokenClaims | null {
+  if (typeof payload !== 'object' || payload === null) return null
+  const p = payload as Record<string, unknown>
+  if (typeof p.sub !== 'string' || !/^[1-9][0-9]{0,8}$/.test(p.sub)) return null
+  if (typeof p.role !== 'string' || typeof p.exp !== 'number' || typeof p.iat !== 'number') return null
+  if (p.jti !== undefined && typeof p.jti !== 'string') return null
+  if (p.fam !== undefined && typeof p.fam !== 'string') return null
+  return p as TokenClaims
+}
+
+export function principalOf(claims: TokenClaims): Principal {
+  return { userId: Number(claims.sub), role: claims.role }
+}
+
+function keysFor(ctx: StrategyContext): { signKey: string | Buffer; verifyKey: string | Buffer } {
+  const { keys, options } = ctx
+  if (options.alg === 'HS256') return { signKey: keys.hmacKey, verifyKey: keys.hmacKey }
+  return {
+    signKey: keys.jwtPrivateKey!.export({ type: 'pkcs8', format: 'pem' }) as string,
+    verifyKey: keys.jwtPublicKey!.export({ type: 'spki', format: 'pem' }) as string,
+  }
+}
+
+/**
+ * Builds the JWT engine for a profile:
+ * - floor: fast-jwt called directly, token read straight from the header/cookie, no plugin hooks;
+ * - defaults: @fastify/jwt with its defaults (no verify cache);
+ * - tuned: @fastify/jwt with fast-jwt's verify cache (1000-entry LRU, bounded by each token's exp).
+ * Every profile pins the algorithm and requires sub, role, iat and exp.
+ */
+export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyContext, carrier: 'bearer' | 'cookie', ttlSec: number): Promise<JwtEngine> {
+  const { options } = ctx
+  const { signKey, verifyKey } = keysFor(ctx)
+  const secure = options.secureCookies
+  const deliver = carrier === 'cookie'
+    ? (reply: FastifyReply, token: string) => setCookie(reply, TOKEN_COOKIE, token, { maxAgeSec: ttlSec, secure })
+    : () => {}
+  const clear = carrier === 'cookie' ? (reply: FastifyReply) => clearCookie(reply, TOKEN_COOKIE, secure) : () => {}
+
+  if (options.profile === 'floor') {
+    const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000 })
+    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS })
+    const tokenOf = carrier === 'cookie'
+      ? (request: FastifyRequest) => readCookie(request.headers.cookie, TOKEN_COOKIE)
+      : (request: FastifyRequest) => {
+          const h = request.headers.authorization
+          return h !== undefined && h.startsWith('Bearer ') ? h.slice(7) : undefined
+        }
+    return {
+      sign: (payload) => signer(payload),
+      verify(request) {
+        const token = tokenOf(request)
+        if (!token) return null
+        try {
+          return asTokenClaims(verifier(token))
+        } catch {
+          return null
+        }
+      },
+      deliver,
+      clear,
+    }
+  }
+
+  if (carrier === 'cookie') await scope.register(fastifyCookie)
+  await scope.register(fastifyJwt, {
+    secret: options.alg === 'HS256' ? signKey : { private: signKey, public: verifyKey },
+    sign: { algorithm: options.alg, expiresIn: `${ttlSec}s` },
+    verify: {
+      algorithms: [options.alg],
+      requiredClaims: REQUIRED_CLAIMS,
+      ...(options.profile === 'tuned' ? { cache: true } : {}),
+      ...(carrier === 'cookie' ? { onlyCookie: true } : {}),
+    },
+    ...(carrier === 'cookie' ? { cookie: { cookieName: TOKEN_COOKIE, signed: false } } : {}),
+  } as never)
+  return {
+    sign: (payload) => scope.jwt.sign(payload),
+    async verify(request) {
+      try {
+        return asTokenClaims(await request.jwtVerify())
+      } catch {
+        return null
+      }
+    },
+    deliver,
+    clear,
+  }
+}

@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { createJwtEngine, principalOf } from './jwt-common.ts'
+import type { StrategyDefinition } from './types.ts'
+
+/**
+ * Short-lived access JWT (default 60 s) + opaque refresh token, rotated on every use, with reuse
+ * detection that revokes the whole token family (RFC 9700 §4.14.2).
+ *
+ * Refresh token = `<familyId>.<secret>`. Redis holds `rt:<sha256(token)>` → userId (or `used`),
+ * `rf:<familyId>` → userId while the family is alive, `ruf:<userId>` → the user's families.
+ * The access token is stateless: after logout it keeps working until it expires (≤ 60 s);
+ * the refresh token is refused at once.
+ */
+const ROTATE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if v == 'used' then redis.call('DEL', KEYS[2]) return -1 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('SET', KEYS[1], 'used', 'KEEPTTL')
+redis.call('SET', KEYS[3], v, 'PX', ARGV[1])
+return tonumber(v)
+`
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url')
+
+function refreshTokenOf(request: FastifyRequest): string | null {
+  const body = request.body as { refreshToken?: unknown } | undefined
+  const t = body?.refreshToken
+  return typeof t === 'string' && /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/.test(t) ? t : null
+}
+
+export const refresh: StrategyDefinition = {
+  name: 'refresh',
+  description: 'short-lived access JWT plus a rotating opaque refresh token in Redis, with reuse detection',
+  profiles: ['defaults', 'tuned', 'floor'],
+  needsRedis: true,
+  stateful: true,
+  carrier: 'bearer',
+  async setup(scope, ctx) {
+    const redis = ctx.redis!
+    const familyTtlMs = ctx.options.refreshTokenTtlSec * 1000
+    const engine = await createJwtEngine(scope, ctx, 'bearer', ctx.options.refreshAccessTtlSec)
+    redis.defineCommand('authbenchRotate', { numberOfKeys: 3, lua: ROTATE })
+    const rotate = (oldKey: string, famKey: string, newKey: string): Promise<number> =>
+      (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).authbenchRotate!(oldKey, famKey, newKey, familyTtlMs)
+
+    const signAccess = (userId: number, role: string, fam: string) =>
+      engine.sign({ sub: String(userId), role, fam, ...ctx.users.extraClaims(ctx.users.byId(userId)!) })
+    const newRefreshToken = (fam: string) => `${fam}.${randomBytes(32).toString('base64url')}`
+
+    return {
+      async login(_request, _reply, user) {
+        const fam = randomBytes(12).toString('base64url')
+        const tokens = { accessToken: await signAccess(user.userId, user.role, fam), refreshToken: newRefreshToken(fam) }
+        await redis.multi()
+          .set(`rf:${fam}`, String(user.userId), 'PX', familyTtlMs)
+          .set(`rt:${hashToken(tokens.refreshToken)}`, String(user.userId), 'PX', familyTtlMs)
+          .sadd(`ruf:${user.userId}`, fam)
+          .pexpire(`ruf:${user.userId}`, familyTtlMs)
+          .exec()
+        return tokens
+      },
+      async authenticate(request) {
+        const claims = await engine.verify(request)
+        return claims && principalOf(claims)
+      },
+      async refresh(request) {
+        const token = refreshTokenOf(request)
+        if (token === null) return null
+        const fam = token.slice(0, 16)
+        const refreshToken = newRefreshToken(fam)
+        const userId = await rotate(`rt:${hashToken(token)}`, `rf:${fam}`, `rt:${hashToken(refreshToken)}`)
+        if (userId <= 0) return null // unknown, expired, revoked, or reused (-1: family now revoked)
+        const user = ctx.users.byId(userId)
+        return user && { accessToken: await signAccess(user.userId, user.role, fam), refreshToken }
+      },
+      async logout(request) {
+        const claims = await engine.verify(request)
+        if (claims?.fam !== undefined) await redis.del(`rf:${claims.fam}`)
+      },
+      async revokeAll(userId) {
+        const families = await redis.smembers(`ruf:${userId}`)
+        if (families.length === 0) return 0
+        const n = await redis.del(...families.map((f) => `rf:${f}`))
+        await redis.del(`ruf:${userId}`)
+        return n
+      },
+    }
+  },
+}

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Principal } from '../users.ts'
+import { clearCookie, createIdSigner, readCookie, setCookie } from './cookies.ts'
+import type { SessionBackend, SessionData } from './session-stores.ts'
+import { toLibraryStore } from './session-stores.ts'
+import type { AuthHandlers, StrategyContext } from './types.ts'
+
+export const SESSION_COOKIE = 'sessionId'
+
+/** The part of @fastify/session's request.session we use (kept local: its types clash with secure-session's). */
+interface LibrarySession extends SessionData {
+  sessionId: string
+  regenerate(): Promise<void>
+  destroy(): Promise<void>
+}
+const librarySession = (request: FastifyRequest) => (request as unknown as { session: LibrarySession | null }).session
+
+function principalOf(data: SessionData | null | undefined): Principal | null {
+  return data && typeof data.userId === 'number' && typeof data.role === 'string' ? { userId: data.userId, role: data.role } : null
+}
+
+/**
+ * Server-side sessions over a backend (memory or Redis), in three profiles:
+ * - defaults: @fastify/session with its defaults (rolling + saveUninitialized: every request re-saves
+ *   the session and re-sends Set-Cookie), made to work over plain HTTP and given SameSite=Lax;
+ * - tuned: the same with rolling and saveUninitialized off;
+ * - floor: a signed random id in a cookie and one backend lookup, no plugin.
+ */
+export async function setupSessionStrategy(scope: FastifyInstance, ctx: StrategyContext, backend: SessionBackend): Promise<AuthHandlers> {
+  const { options, keys, users } = ctx
+  scope.addHook('onClose', async () => backend.close())
+  const ttlSec = options.sessionTtlSec
+
+  if (options.profile === 'floor') {
+    const signer = createIdSigner(keys.sessionSecret)
+    const sidOf = (request: FastifyRequest) => {
+      const raw = readCookie(request.headers.cookie, SESSION_COOKIE)
+      return raw === undefined ? null : signer.unsign(raw)
+    }
+    return {
+      async login(request, reply, user) {
+        const old = sidOf(request)
+        if (old !== null) await backend.destroy(old) // a new id at every login: no fixation
+        const sid = randomBytes(24).toString('base64url')
+        const data: SessionData = { userId: user.userId, role: user.role }
+        const claims = users.extraClaims(user)
+        if (Object.keys(claims).length > 0) data.claims = claims
+        await backend.set(sid, data)
+        await backend.index(user.userId, sid)
+        setCookie(reply, SESSION_COOKIE, signer.sign(sid), { maxAgeSec: ttlSec, secure: options.secureCookies })
+        return {}
+      },
+      async authenticate(request) {
+        const sid = sidOf(request)
+        return sid === null ? null : principalOf(await backend.get(sid))
+      },
+      async logout(request, reply) {
+        const sid = sidOf(request)
+        if (sid !== null) await backend.destroy(sid)
+        clearCookie(reply, SESSION_COOKIE, options.secureCookies)
+      },
+      revokeAll: (userId) => backend.revokeUser(userId),
+    }
+  }
+
+  async function destroyLibrarySession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const session = librarySession(request)
+    if (session) await session.destroy()
+    // destroy() sends no clearing cookie by itself
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.secureCookies })
+  }
+
+  const tuned = options.profile === 'tuned'
+  await scope.register(fastifyCookie)
+  await scope.register(fastifySession, {
+    secret: keys.sessionSecret,
+    cookieName: SESSION_COOKIE,
+    store: toLibraryStore(backend) as never,
+    cookie: { secure: options.secureCookies, httpOnly: true, sameSite: 'lax', path: '/', maxAge: ttlSec * 1000 },
+    ...(tuned ? { rolling: false, saveUninitialized: false } : {}),
+  })
+  return {
+    async login(request, _reply, user) {
+      await librarySession(request)!.regenerate() // new id at login: no fixation
+      const session = librarySession(request)!
+      session.userId = user.userId
+      session.role = user.role
+      const claims = users.extraClaims(user)
+      if (Object.keys(claims).length > 0) session.claims = claims
+      await backend.index(user.userId, session.sessionId)
+      return {}
+    },
+    authenticate: (request) => principalOf(librarySession(request)),
+    logout: (request, reply) => destroyLibrarySession(request, reply),
+    async revokeAll(userId, request, reply) {
+      const n = await backend.revokeUser(userId)
+      // The revoking request's own session is among them: destroy it through the library too, or a
+      // rolling session (the defaults profile) would be saved again on the way out, resurrecting it.
+      if (librarySession(request)?.userId === userId) await destroyLibrarySession(request, reply)
+      return n
+    },
+  }
+}

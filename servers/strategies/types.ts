@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Profile, ServerOptions, StrategyName } from '../config.ts'
+import type { KeyMaterial } from '../secrets.ts'
+import type { Principal, User, UserDirectory } from '../users.ts'
+
+/** What a strategy is given to build itself. */
+export interface StrategyContext {
+  options: Readonly<ServerOptions>
+  keys: KeyMaterial
+  users: UserDirectory
+  /** Connected client when the strategy needs Redis (key prefix already applied), else null. */
+  redis: Redis | null
+}
+
+/** Extra JSON fields a login or refresh answers with (tokens); cookie strategies set cookies on the reply. */
+export type CredentialBody = Record<string, unknown>
+
+/**
+ * What differs between strategies: the app factory mounts identical routes over these.
+ * `authenticate` is the hot path measured by every benchmark: it returns the principal or null (→ 401).
+ */
+export interface AuthHandlers {
+  login(request: FastifyRequest, reply: FastifyReply, user: User): Promise<CredentialBody>
+  authenticate(request: FastifyRequest, reply: FastifyReply): Principal | null | Promise<Principal | null>
+  /** Invalidates the credential where the strategy can, and clears cookies client-side. */
+  logout(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** `refresh` only: rotates a refresh token; null → 401. */
+  refresh?(request: FastifyRequest, reply: FastifyReply): Promise<CredentialBody | null>
+  /**
+   * Revokes every credential of one user; returns how many were revoked. Absent where impossible.
+   * `request` is the revoking request, whose own credential may be among those revoked.
+   */
+  revokeAll?(userId: number, request: FastifyRequest, reply: FastifyReply): Promise<number>
+}
+
+export interface StrategyDefinition {
+  name: StrategyName
+  /** One line: what the strategy is. */
+  description: string
+  profiles: readonly Profile[]
+  needsRedis: boolean
+  /** The server keeps per-credential state (and so can refuse a credential after logout). */
+  stateful: boolean
+  /** Where the client carries the credential. */
+  carrier: 'cookie' | 'bearer'
+  /** Runs inside an encapsulated plugin scope holding the auth routes only (never /health). */
+  setup(scope: FastifyInstance, ctx: StrategyContext): Promise<AuthHandlers>
+}
