@@ -78,6 +78,7 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
 
 export function stopChild(child: ChildProcess, dir?: string, graceMs = 3000): Promise<void> {
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined
     const done = () => {
       clearTimeout(timer)
       if (dir) rmSync(dir, { recursive: true, force: true })
@@ -85,7 +86,7 @@ export function stopChild(child: ChildProcess, dir?: string, graceMs = 3000): Pr
     }
     if (child.exitCode !== null || child.signalCode !== null) return done()
     child.once('exit', done)
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
     child.kill('SIGTERM')
   })
 }

@@ -47,16 +47,15 @@ async function main(): Promise<void> {
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })
   const strategy = STRATEGIES[options.strategy]
-  const keys = loadKeyMaterial(process.env, options.alg)
-  for (const w of keys.warnings) process.stderr.write(`authbench-server: warning: ${w}\n`)
-
-  let redis: Redis | null = null
-  if (strategy.needsRedis) {
-    if (options.redisUrl === null) {
-      throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379)`)
-    }
-    redis = await connectRedis(options.redisUrl, options.redisKeyPrefix)
+  if (!strategy.profiles.includes(options.profile)) {
+    throw new ConfigError(`strategy ${strategy.name} has no '${options.profile}' profile (it has: ${strategy.profiles.join(', ')})`)
   }
+  if (strategy.needsRedis && options.redisUrl === null) {
+    throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379)`)
+  }
+  const keys = loadKeyMaterial(process.env, options.alg)
+  const redis: Redis | null = strategy.needsRedis ? await connectRedis(options.redisUrl!, options.redisKeyPrefix) : null
+  for (const w of keys.warnings) process.stderr.write(`authbench-server: warning: ${w}\n`)
 
   let app: FastifyInstance
   try {

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { loginUser } from '../harness/credentials.ts'
+import { SERVER_ENTRY, startInstance, type Instance } from '../harness/instances.ts'
+import { STRATEGY_NAMES } from '../servers/config.ts'
+import { me } from './helpers.ts'
+
+const started: Instance[] = []
+afterAll(async () => { await Promise.all(started.map((i) => i.stop())) })
+
+async function instance(strategy: string, env: Record<string, string>): Promise<Instance> {
+  const i = await startInstance({ strategy, env })
+  started.push(i)
+  return i
+}
+
+/** Instances that share one run secret and one Redis, as the harness starts them. */
+function runEnv(): Record<string, string> {
+  return { AUTHBENCH_SECRET: randomBytes(24).toString('hex'), REDIS_URL: inject('redisUrl'), AUTHBENCH_REDIS_PREFIX: `i${randomBytes(4).toString('hex')}:` }
+}
+
+describe.each(STRATEGY_NAMES)('two %s instances sharing a secret and a Redis over real HTTP', (strategy) => {
+  const shared = strategy !== 'memory-session'
+
+  it(shared ? 'accept each other\'s credentials, also after a restart' : 'refuse each other\'s sessions, and forget them on restart', async () => {
+    const env = runEnv()
+    const [a, b] = await Promise.all([instance(strategy, env), instance(strategy, env)])
+    const cred = await loginUser(a.url, 42)
+    expect((await me(a.url, cred.headers)).status).toBe(200)
+    expect((await me(b.url, cred.headers)).status).toBe(shared ? 200 : 401)
+
+    await a.stop()
+    const a2 = await instance(strategy, env)
+    expect((await me(a2.url, cred.headers)).status).toBe(shared ? 200 : 401)
+  })
+})
+
+describe('the server entry', () => {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['--import', 'tsx', SERVER_ENTRY, ...args], { encoding: 'utf8', env: { ...process.env, REDIS_URL: '', ...env }, timeout: 20_000 })
+
+  it.each([
+    [['--strategy', 'kerberos'], /unknown strategy 'kerberos'/],
+    [['--strategy', 'jwt', '--alg', 'HS1'], /unknown --alg 'HS1'/],
+    [['--strategy', 'jwt', '--profile', 'fast'], /unknown profile 'fast'/],
+    [['--strategy', 'secure-session', '--profile', 'floor'], /has no 'floor' profile/],
+    [['--strategy', 'jwt', '--port', 'abc'], /port/],
+    [['--strategy', 'jwt', '--bogus'], /unknown option '--bogus'/],
+    [[], /required option '--strategy <name>'/],
+    [['--strategy', 'redis-session'], /needs Redis: set REDIS_URL/],
+  ])('fails at start on %j with one clear line and exit code 2', (args, message) => {
+    const r = run(args)
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stdout).toBe('')
+  })
+
+  it('fails at start when Redis cannot be reached', () => {
+    const r = run(['--strategy', 'jwt-denylist', '--port', '0'], { REDIS_URL: 'redis://127.0.0.1:1' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1/)
+  })
+
+  it('binds to 127.0.0.1, warns when it generates its own secret, and exits cleanly on SIGTERM', async () => {
+    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: '' } })
+    expect(i.log()).toMatch(/AUTHBENCH_SECRET is not set/)
+    expect((await fetch(`${i.url}/health`)).status).toBe(200)
+    const exited = new Promise<number | null>((r) => i.process.once('exit', (code) => r(code)))
+    i.process.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+})
