@@ -29,7 +29,7 @@ export class RedisUnavailableError extends Error {
  * Starts redis-server on a free loopback port with persistence off and waits until it answers PING.
  * Throws RedisUnavailableError (with how to install it) when redis-server is not on PATH.
  */
-export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number; wrapper?: string[] } = {}): Promise<PrivateRedis> {
   const bin = opts.bin ?? 'redis-server'
   const version = redisServerVersion(bin)
   if (version === null) {
@@ -38,7 +38,8 @@ export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: n
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort())
     const dir = mkdtempSync(join(tmpdir(), 'authbench-redis-'))
-    const child = spawn(bin, [
+    const [cmd, ...prefix] = [...(opts.wrapper ?? []), bin]
+    const child = spawn(cmd!, [...prefix,
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
     ], { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -1,0 +1,124 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { freePort } from './ports.ts'
+import { stopChild } from './redis-server.ts'
+
+export type BalancerKind = 'auto' | 'haproxy' | 'nginx'
+
+export interface Balancer {
+  kind: 'haproxy' | 'nginx'
+  version: string
+  url: string
+  pid: number
+  /** Cookie the balancer sets for sticky routing (haproxy sticky mode), else null. */
+  stickyCookie: string | null
+  log(): string
+  stop(): Promise<void>
+}
+
+export const STICKY_COOKIE = 'AB_LB'
+
+function versionOf(kind: 'haproxy' | 'nginx'): string | null {
+  const r = spawnSync(kind, ['-v'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) return null
+  const text = `${r.stdout}${r.stderr}`
+  return (kind === 'haproxy' ? /HAProxy version (\S+)/ : /nginx\/(\S+)/).exec(text)?.[1] ?? text.trim()
+}
+
+/** Which real balancer this machine has: HAProxy first (it can do cookie-sticky routing), then nginx. */
+export function detectBalancer(): { kind: 'haproxy' | 'nginx'; version: string } | null {
+  for (const kind of ['haproxy', 'nginx'] as const) {
+    const version = versionOf(kind)
+    if (version) return { kind, version }
+  }
+  return null
+}
+
+export function haproxyConfig(port: number, backends: number[], sticky: boolean): string {
+  return [
+    'global',
+    '  maxconn 8192',
+    '  nbthread 1',
+    'defaults',
+    '  mode http',
+    '  option http-keep-alive',
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    'frontend authbench',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend servers',
+    'backend servers',
+    '  balance roundrobin',
+    ...(sticky ? [`  cookie ${STICKY_COOKIE} insert indirect nocache httponly`] : []),
+    ...backends.map((p, i) => `  server s${i} 127.0.0.1:${p}${sticky ? ` cookie s${i}` : ''}`),
+    '',
+  ].join('\n')
+}
+
+export function nginxConfig(port: number, backends: number[], dir: string): string {
+  return `worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  upstream servers {
+${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    large_client_header_buffers 4 32k;
+    location / {
+      proxy_pass http://servers;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`
+}
+
+/**
+ * Starts a real load balancer in front of the given ports with a config generated for this run,
+ * round-robin or (HAProxy only) cookie-sticky, and waits until it forwards a request.
+ */
+export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[] }): Promise<Balancer> {
+  const found = kind === 'auto' ? detectBalancer() : (() => { const v = versionOf(kind); return v ? { kind, version: v } : null })()
+  if (!found) throw new Error(kind === 'auto' ? 'no load balancer found: install haproxy or nginx' : `${kind} not found on PATH`)
+  if (opts.sticky && found.kind === 'nginx') throw new Error('sticky sessions need HAProxy (open-source nginx has no cookie stickiness): install haproxy')
+  const port = await freePort()
+  const cfg = join(opts.dir, `${found.kind}.conf`)
+  writeFileSync(cfg, found.kind === 'haproxy' ? haproxyConfig(port, backends, opts.sticky) : nginxConfig(port, backends, opts.dir))
+  const argv = found.kind === 'haproxy' ? ['haproxy', '-db', '-f', cfg] : ['nginx', '-e', join(opts.dir, 'error.log'), '-p', opts.dir, '-c', cfg, '-g', 'daemon off;']
+  const [cmd, ...args] = [...(opts.wrapper ?? []), ...argv]
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  child.stderr!.on('data', (d: Buffer) => { log += d.toString() })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 5000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${found.kind} exited at start: ${log.trim().split('\n').pop() ?? ''}`)
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) break
+    } catch { /* not yet listening */ }
+    if (Date.now() > deadline) {
+      await stopChild(child)
+      throw new Error(`${found.kind} did not forward a request within 5 s: ${log.trim()}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    kind: found.kind, version: found.version, url, pid: child.pid!,
+    stickyCookie: opts.sticky ? STICKY_COOKIE : null,
+    log: () => log,
+    stop: () => stopChild(child),
+  }
+}

@@ -1,0 +1,95 @@
+import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type Profile, type StrategyName } from '../servers/config.ts'
+
+/** Every benchmark option, with its unit and default. */
+export interface BenchOptions {
+  /** Strategies to measure; default all seven. */
+  strategies: StrategyName[]
+  /** Scenarios to run; default all registered. */
+  scenarios: string[]
+  /** Library profiles; default `tuned`. A strategy without a listed profile skips it. */
+  profiles: Profile[]
+  /** JWT algorithms for the JWT family; default HS256. */
+  algs: JwtAlgorithm[]
+  /** Measured load per cell and repeat, split into alternating /me and /health windows. Default 8 s. */
+  durationSec: number
+  /** Length of one measurement window. Default 0.5 s. */
+  windowSec: number
+  /** Unmeasured load per path before measuring. Default 1 s. */
+  warmupSec: number
+  /** Concurrent connections of the closed-loop load. Default 10. */
+  connections: number
+  /** Server instances per cell. Default 1. */
+  instances: number
+  /** Repeats per cell, interleaved across cells (A B C A B C …). Default 3. */
+  repeats: number
+  /** Distinct logged-in users the load cycles through. Default 1000. */
+  users: number
+  /** Load balancer in front of several instances; `none` = autocannon's multi-URL round robin. Default auto. */
+  balancer: 'auto' | 'haproxy' | 'nginx' | 'none'
+  /** Pin generator and servers to disjoint cores with taskset. Default true. */
+  pin: boolean
+  /** Folder that receives `<date>-<time>-<sha>/results.json`. Default `results`. */
+  out: string
+  /** Smoke run of the whole suite (short windows, one repeat). */
+  quick: boolean
+}
+
+export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
+  strategies: [...STRATEGY_NAMES],
+  scenarios: [],
+  profiles: ['tuned'],
+  algs: ['HS256'],
+  durationSec: 8,
+  windowSec: 0.5,
+  warmupSec: 1,
+  connections: 10,
+  instances: 1,
+  repeats: 3,
+  users: 1000,
+  balancer: 'auto',
+  pin: true,
+  out: 'results',
+  quick: false,
+})
+
+/** What `--quick` changes (each can still be overridden explicitly). */
+export const QUICK_OVERRIDES: Readonly<Partial<BenchOptions>> = Object.freeze({
+  durationSec: 1,
+  windowSec: 0.25,
+  warmupSec: 0.25,
+  repeats: 1,
+  users: 200,
+})
+
+export class OptionError extends Error {
+  override name = 'OptionError'
+}
+
+/** Applies defaults, then quick overrides, then what the user gave; validates; returns a new frozen object. */
+export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames: readonly string[]): Readonly<BenchOptions> {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<BenchOptions>
+  const o: BenchOptions = { ...BENCH_DEFAULTS, ...(defined.quick ? QUICK_OVERRIDES : {}), ...defined }
+  if (o.scenarios.length === 0) o.scenarios = [...scenarioNames]
+  const known = <T extends string>(what: string, xs: readonly string[], allowed: readonly T[]) => {
+    for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new OptionError(`unknown ${what} '${x}' (expected: ${allowed.join(', ')})`)
+    if (xs.length === 0) throw new OptionError(`no ${what} given`)
+  }
+  known('strategy', o.strategies, STRATEGY_NAMES)
+  known('scenario', o.scenarios, scenarioNames)
+  known('profile', o.profiles, PROFILES)
+  known('algorithm', o.algs, JWT_ALGORITHMS)
+  const num = (name: string, v: number, min: number, max: number, integer = false) => {
+    if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      throw new OptionError(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got '${v}'`)
+    }
+  }
+  num('duration', o.durationSec, 0.1, 3600)
+  num('window', o.windowSec, 0.05, 60)
+  num('warmup', o.warmupSec, 0, 600)
+  num('connections', o.connections, 1, 1000, true)
+  num('instances', o.instances, 1, 32, true)
+  num('repeats', o.repeats, 1, 100, true)
+  num('users', o.users, 1, 1_000_000, true)
+  if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
+  return Object.freeze(o)
+}

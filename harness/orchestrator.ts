@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import type { JwtAlgorithm, StrategyName } from '../servers/config.ts'
+import { generateJwtKeyPair } from '../servers/secrets.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
+import { startInstance, type Instance } from './instances.ts'
+import { serverWrapper } from './placement.ts'
+import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
+import type { CpuPlacement } from './results.ts'
+
+export interface EnvSpec {
+  strategy: StrategyName
+  profile: string
+  alg: JwtAlgorithm
+  claims?: string
+  instances: number
+  /** Put a load balancer in front when instances > 1. */
+  balancer: BalancerKind | 'none'
+  sticky?: boolean
+  /** Extra server CLI arguments. */
+  serverArgs?: string[]
+  nodeArgs?: string[]
+}
+
+/** What a scenario drives: N instances of one strategy, and the URL(s) to send load to. */
+export interface CellEnv {
+  spec: EnvSpec
+  instances: Instance[]
+  /** Load targets: the balancer's URL, or every instance's (multi-URL round robin). */
+  urls: string[]
+  /** A client of the run's Redis for INFO readings (no key prefix), when the strategy uses Redis. */
+  redisProbe: Redis | null
+  balancer: Balancer | null
+  /** Log lines of every process of this env, for the results folder. */
+  logs(): Record<string, string>
+}
+
+export interface RedisSource {
+  source: 'private' | 'REDIS_URL' | 'none'
+  url: string | null
+  version: string | null
+  note?: string
+}
+
+/**
+ * Owns every process and temporary file of a run: a private redis-server (or REDIS_URL), the
+ * server instances with one generated run secret and key pair, balancers. `teardown()` stops all of
+ * them whatever happened; it is safe to call twice.
+ */
+export class Orchestrator {
+  readonly secret = randomBytes(32).toString('hex')
+  private readonly tmp = mkdtempSync(join(tmpdir(), 'authbench-run-'))
+  private readonly stoppers: Array<() => Promise<void>> = []
+  private redisState: Promise<RedisSource> | null = null
+  private privateRedis: PrivateRedis | null = null
+  private keyFiles = new Map<JwtAlgorithm, { priv: string; pub: string }>()
+  private envCount = 0
+  private tornDown = false
+  /** Every process started so far (reported in results.json). */
+  readonly processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }> = []
+  /** Called whenever a process is started, so the caller can record it at once. */
+  onProcess: (() => void) | null = null
+
+  private record(role: 'server' | 'redis' | 'balancer', pid: number, label: string): void {
+    this.processes.push({ role, pid, label })
+    this.onProcess?.()
+  }
+
+  constructor(private readonly placement: CpuPlacement, private readonly redisUrlFromEnv: string | null) {}
+
+  /** Starts the private redis-server on first use (or adopts REDIS_URL). Never throws: says why not. */
+  redis(): Promise<RedisSource> {
+    this.redisState ??= (async (): Promise<RedisSource> => {
+      if (this.redisUrlFromEnv) {
+        const probe = new Redis(this.redisUrlFromEnv, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        probe.on('error', () => {})
+        try {
+          await probe.connect()
+          const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? null
+          return { source: 'REDIS_URL', url: this.redisUrlFromEnv, version }
+        } catch (err) {
+          return { source: 'none', url: null, version: null, note: `REDIS_URL ${this.redisUrlFromEnv} does not answer (${(err as Error).message}): Redis-backed strategies skipped` }
+        } finally {
+          probe.disconnect()
+        }
+      }
+      try {
+        this.privateRedis = await startPrivateRedis({ wrapper: serverWrapper(this.placement) })
+        this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url}`)
+        return { source: 'private', url: this.privateRedis.url, version: this.privateRedis.version }
+      } catch (err) {
+        const why = err instanceof RedisUnavailableError ? err.message : `private redis-server failed: ${(err as Error).message}`
+        return { source: 'none', url: null, version: null, note: `${why}; Redis-backed strategies (redis-session, jwt-denylist, refresh) skipped` }
+      }
+    })()
+    return this.redisState
+  }
+
+  /** PEM files for an asymmetric algorithm, shared by every instance of the run. */
+  private keyFilesFor(alg: JwtAlgorithm): { priv: string; pub: string } | null {
+    if (alg === 'HS256') return null
+    let files = this.keyFiles.get(alg)
+    if (!files) {
+      const { privateKey, publicKey } = generateJwtKeyPair(alg)
+      files = { priv: join(this.tmp, `jwt-${alg}.key`), pub: join(this.tmp, `jwt-${alg}.pub`) }
+      writeFileSync(files.priv, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+      writeFileSync(files.pub, publicKey.export({ type: 'spki', format: 'pem' }))
+      this.keyFiles.set(alg, files)
+    }
+    return files
+  }
+
+  /** Starts the instances (and balancer) of one cell. Throws with the server's own message on failure. */
+  async startEnv(spec: EnvSpec): Promise<CellEnv> {
+    if (this.tornDown) throw new Error('the run is over')
+    const def = STRATEGIES[spec.strategy]
+    let redisUrl: string | null = null
+    if (def.needsRedis) {
+      const r = await this.redis()
+      if (r.url === null) throw new RedisUnavailableError(r.note ?? 'no Redis')
+      redisUrl = r.url
+    }
+    const keys = this.keyFilesFor(spec.alg)
+    const env: Record<string, string | undefined> = {
+      AUTHBENCH_SECRET: this.secret,
+      JWT_SECRET: undefined,
+      REDIS_URL: redisUrl ?? undefined,
+      AUTHBENCH_REDIS_PREFIX: `c${++this.envCount}:`,
+      AUTHBENCH_JWT_PRIVATE_KEY_FILE: keys?.priv,
+      AUTHBENCH_JWT_PUBLIC_KEY_FILE: keys?.pub,
+    }
+    const instances: Instance[] = []
+    const stopAll = async () => { await Promise.all(instances.map((i) => i.stop())) }
+    this.stoppers.push(stopAll)
+    const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
+      strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
+      args: spec.serverArgs ?? [], nodeArgs: spec.nodeArgs ?? [], wrapper: serverWrapper(this.placement),
+    })))
+    for (const s of started) {
+      if (s.status === 'fulfilled') {
+        instances.push(s.value)
+        this.record('server', s.value.pid, `${spec.strategy} ${spec.profile} ${spec.alg} ${s.value.url}`)
+      }
+    }
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failed) {
+      await stopAll()
+      throw failed.reason
+    }
+    let balancer: Balancer | null = null
+    if (spec.instances > 1 && spec.balancer !== 'none') {
+      balancer = await startBalancer(spec.balancer, instances.map((i) => i.port), {
+        sticky: spec.sticky ?? false, dir: mkdtempSync(join(this.tmp, 'lb-')), wrapper: serverWrapper(this.placement),
+      })
+      this.stoppers.push(() => balancer!.stop())
+      this.record('balancer', balancer.pid, `${balancer.kind} ${balancer.url}`)
+    }
+    let redisProbe: Redis | null = null
+    if (redisUrl) {
+      redisProbe = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+      redisProbe.on('error', () => {})
+      this.stoppers.push(async () => { redisProbe!.disconnect() })
+    }
+    return {
+      spec,
+      instances,
+      urls: balancer ? [balancer.url] : instances.map((i) => i.url),
+      redisProbe,
+      balancer,
+      logs: () => Object.fromEntries(instances.map((i, n) => [`${spec.strategy}-${spec.profile}-${spec.alg}-${n}`, i.log()])),
+    }
+  }
+
+  /** Stops every process this run started and removes its temporary files. */
+  async teardown(): Promise<void> {
+    if (this.tornDown) return
+    this.tornDown = true
+    await Promise.allSettled(this.stoppers.splice(0).map((stop) => stop()))
+    await this.privateRedis?.stop()
+    rmSync(this.tmp, { recursive: true, force: true })
+  }
+}

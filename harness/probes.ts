@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis'
+import type { ProcessStats } from '../servers/instrument.ts'
+import type { Instance } from './instances.ts'
+import type { LoadOutcome } from './load.ts'
+import type { WindowMeasurement } from './results.ts'
+
+export interface RedisInfo {
+  totalCommands: number
+  cpuMicros: number
+  usedMemoryBytes: number
+}
+
+/** Parses the fields authbench uses from an INFO reply. */
+export function parseRedisInfo(text: string): RedisInfo {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:([^\\r\\n]+)`, 'm').exec(text)
+    if (!m) throw new Error(`Redis INFO has no ${name}`)
+    return Number(m[1])
+  }
+  return {
+    totalCommands: field('total_commands_processed'),
+    cpuMicros: Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6),
+    usedMemoryBytes: field('used_memory'),
+  }
+}
+
+export async function readRedisInfo(redis: Redis): Promise<RedisInfo> {
+  return parseRedisInfo(await redis.info())
+}
+
+/** A simultaneous reading of everything a window is measured with. */
+export interface Sample {
+  servers: ProcessStats[]
+  redis: RedisInfo | null
+  generatorCpuMicros: number
+  atMs: number
+}
+
+export async function takeSample(instances: readonly Instance[], redis: Redis | null): Promise<Sample> {
+  const [servers, info] = await Promise.all([
+    Promise.all(instances.map((i) => i.stats())),
+    redis ? readRedisInfo(redis) : Promise.resolve(null),
+  ])
+  const cpu = process.cpuUsage()
+  return { servers, redis: info, generatorCpuMicros: cpu.user + cpu.system, atMs: performance.now() }
+}
+
+/** Share of one core at which the load generator is treated as the bottleneck. */
+export const GENERATOR_SATURATION_SHARE = 0.9
+
+/**
+ * Turns two samples around a load window into per-request figures. Everything per request is
+ * divided by the servers' own request count. The INFO call that opened the window is itself one
+ * Redis command, and is subtracted.
+ */
+export function measureWindow(path: string, before: Sample, after: Sample, load: LoadOutcome): WindowMeasurement {
+  const sum = (f: (s: ProcessStats) => number, s: Sample) => s.servers.reduce((a, x) => a + f(x), 0)
+  const d = (f: (s: ProcessStats) => number) => sum(f, after) - sum(f, before)
+  const requests = d((s) => s.requestsTotal)
+  const perReq = (x: number) => (requests > 0 ? x / requests : NaN)
+  const durationSec = (after.atMs - before.atMs) / 1000
+  const generatorCpuShare = (after.generatorCpuMicros - before.generatorCpuMicros) / 1e6 / durationSec
+  const redisOk = before.redis !== null && after.redis !== null
+  return {
+    path,
+    durationSec,
+    statusCodes: load.statusCodes,
+    non2xx: load.non2xx,
+    errors: load.errors,
+    serverRequests: requests,
+    requestsPerSec: requests / durationSec,
+    latencyMs: load.latencyMs,
+    serverCpuMicrosPerRequest: perReq(d((s) => s.cpuUserMicros + s.cpuSystemMicros)),
+    requestBytesPerRequest: perReq(d((s) => s.bytesReadTotal)),
+    responseBytesPerRequest: perReq(d((s) => s.bytesWrittenTotal)),
+    redisCommandsPerRequest: redisOk ? perReq(after.redis!.totalCommands - before.redis!.totalCommands - 1) : null,
+    redisCpuMicrosPerRequest: redisOk ? perReq(after.redis!.cpuMicros - before.redis!.cpuMicros) : null,
+    generatorCpuShare,
+    generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE,
+  }
+}

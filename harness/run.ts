@@ -1,0 +1,147 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SCENARIOS } from '../scenarios/index.ts'
+import type { CellPlan, Scenario } from '../scenarios/types.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { detectBalancer } from './balancer.ts'
+import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
+import type { BenchOptions } from './options.ts'
+import { Orchestrator, type CellEnv } from './orchestrator.ts'
+import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
+
+export interface RunHooks {
+  /** Where this run's results.json and logs go. */
+  runDir: string
+  signal: AbortSignal
+  placement: CpuPlacement
+  command: string[]
+  /** Called before each cell repeat and with short status updates. */
+  onProgress?(p: { cell: CellPlan; repeat: number; repeats: number; doneSec: number; totalSec: number; status?: string }): void
+  /** Called for each warning as it happens. */
+  onWarning?(text: string): void
+  scenarios?: readonly Scenario[]
+}
+
+/** How far a cell's median CPU ratio CI may stray, and how variable requests/s may be, before it is flagged. */
+export const CI_TARGET_REL = 0.05
+export const RPS_CV_FLAG = 0.1
+
+function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): string[] {
+  const s = scenario.summarize(repeats)
+  const w: string[] = []
+  if (s.saturatedWindowShare > 0) {
+    w.push(`load generator saturated (≥ 90 % of its core) in ${(s.saturatedWindowShare * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's; CPU per request is unaffected`)
+  }
+  if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
+    w.push(`high variation: CPU-ratio 95 % CI is ±${(s.cpuRatio.ciHalfWidthRel * 100).toFixed(1)} % of the median (target ±${CI_TARGET_REL * 100} %); run more repeats or longer`)
+  }
+  if (s.meRequestsPerSec?.cv != null && s.meRequestsPerSec.cv > RPS_CV_FLAG) {
+    w.push(`requests/s varies a lot between windows (CV ${(s.meRequestsPerSec.cv * 100).toFixed(0)} %): compare ratios and CPU per request, not absolute requests/s`)
+  }
+  if (!s.requestBytesStable) w.push('request bytes differed between repeats')
+  if (s.non2xx > 0 || s.errors > 0) w.push(`${s.non2xx} non-2xx responses and ${s.errors} errors in measured windows`)
+  return w
+}
+
+/**
+ * Runs the suite: plans every scenario's cells, then repeats them interleaved (A B C A B C …).
+ * After every finished repeat the whole results.json is rewritten atomically, so an interruption
+ * keeps everything finished. Always tears down every process it started.
+ */
+export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks): Promise<RunResults> {
+  const scenarios = (hooks.scenarios ?? SCENARIOS).filter((s) => options.scenarios.includes(s.name))
+  const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null)
+  const resultsPath = join(hooks.runDir, 'results.json')
+  mkdirSync(hooks.runDir, { recursive: true })
+  const lb = detectBalancer()
+  const results: RunResults = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: 'authbench', version: toolVersion() },
+    gitSha: gitSha(),
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    command: hooks.command,
+    machine: machineInfo(),
+    packages: packageVersions(),
+    options: { ...options },
+    placement: hooks.placement,
+    redis: { source: 'none', version: null },
+    balancer: options.instances > 1 ? (options.balancer === 'none' || !lb ? { kind: 'multi-url', version: null } : { kind: lb.kind, version: lb.version }) : { kind: 'none', version: null },
+    warnings: [],
+    processes: orchestrator.processes,
+    cells: [],
+  }
+  const warn = (text: string) => {
+    results.warnings.push(text)
+    hooks.onWarning?.(text)
+  }
+  const save = () => writeResults(resultsPath, results)
+  orchestrator.onProcess = save
+
+  type Slot = { plan: CellPlan; scenario: Scenario; cell: Cell; env: CellEnv | null }
+  const slots: Slot[] = []
+  const needRedis = scenarios.some((s) => s.plan(options).some((c) => STRATEGIES[c.env.strategy].needsRedis))
+  if (needRedis) {
+    const r = await orchestrator.redis()
+    results.redis = { source: r.source, version: r.version, ...(r.note ? { note: r.note } : {}) }
+    if (r.note) warn(r.note)
+  }
+  for (const scenario of scenarios) {
+    for (const plan of scenario.plan(options)) {
+      const base = { id: plan.id, scenario: scenario.name, strategy: plan.env.strategy, profile: plan.env.profile, alg: plan.env.alg, instances: plan.env.instances, claims: plan.claims, warnings: [] }
+      const skip = STRATEGIES[plan.env.strategy].needsRedis && results.redis.source === 'none'
+      const cell: Cell = skip ? { ...base, state: 'skipped', reason: results.redis.note ?? 'no Redis' } : { ...base, state: 'partial', reason: 'not started', repeats: [], summary: null }
+      slots.push({ plan, scenario, cell, env: null })
+    }
+  }
+  results.cells = slots.map((s) => s.cell)
+  save()
+
+  const active = () => slots.filter((s) => s.cell.state === 'partial' || s.cell.state === 'completed')
+  const totalSec = active().length * options.repeats * (scenarios[0]?.estimateRepeatSec(options) ?? 1)
+  let doneSec = 0
+  try {
+    for (let r = 0; r < options.repeats; r++) {
+      for (const slot of active()) {
+        if (hooks.signal.aborted) break
+        const { plan, scenario } = slot
+        const cell = slot.cell as Extract<Cell, { state: 'partial' | 'completed' }>
+        const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats: options.repeats, doneSec, totalSec, ...(status ? { status } : {}) })
+        progress('starting')
+        try {
+          slot.env ??= await orchestrator.startEnv(plan.env)
+          const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, slot.env, plan, r)
+          cell.repeats.push(repeat)
+          const summary = scenario.summarize(cell.repeats)
+          cell.warnings = warningsFor(cell.repeats, scenario)
+          slot.cell = results.cells[results.cells.indexOf(cell)] = cell.repeats.length === options.repeats
+            ? { ...cell, state: 'completed', summary }
+            : { ...cell, state: 'partial', reason: `${cell.repeats.length} of ${options.repeats} repeats done`, summary }
+        } catch (err) {
+          if (hooks.signal.aborted) break
+          const error = (err as Error).message
+          slot.cell = results.cells[results.cells.indexOf(cell)] = { ...cell, state: 'failed', error }
+          warn(`${plan.id} failed: ${error}`)
+        }
+        doneSec += scenario.estimateRepeatSec(options)
+        save()
+      }
+      if (hooks.signal.aborted) break
+    }
+  } finally {
+    for (const slot of slots) {
+      const c = slot.cell
+      if (c.state === 'partial' && hooks.signal.aborted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${options.repeats} repeats` }
+      if (slot.env) {
+        for (const [name, log] of Object.entries(slot.env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), log)
+      }
+    }
+    await orchestrator.teardown()
+    results.status = hooks.signal.aborted ? 'interrupted' : 'complete'
+    if (hooks.signal.aborted) results.reason = 'interrupted by signal'
+    results.finishedAt = new Date().toISOString()
+    save()
+  }
+  return results
+}

@@ -1,0 +1,40 @@
+import Table from 'cli-table3'
+import type { RunResults } from './results.ts'
+import type { Estimate } from './stats.ts'
+
+const num = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const med = (e: Estimate | null | undefined, digits = 0) => (e ? num(e.median, digits) : '–')
+const withCi = (e: Estimate | null | undefined, digits = 2) =>
+  !e ? '–' : e.ciHalfWidthRel === null ? `${num(e.median, digits)} (n=${e.n})` : `${num(e.median, digits)} ±${num(e.ciHalfWidthRel * 100, 1)}%`
+const withCv = (e: Estimate | null | undefined) => (!e ? '–' : e.cv === null ? num(e.median) : `${num(e.median)} (cv ${num(e.cv * 100)}%)`)
+
+/** The end-of-run table: reads results only, never measures. */
+export function renderSummaryTable(results: RunResults): string {
+  const table = new Table({
+    head: ['cell', 'state', '/me req/s', 'p99 ms', 'CPU µs/req /me', '/health', 'ratio (95% CI)', 'req B', 'resp B', 'Redis cmd/req', 'flags'],
+    style: { head: [], border: [] },
+  })
+  for (const c of results.cells) {
+    const label = `${c.strategy} ${c.profile}${c.strategy.startsWith('jwt') || c.strategy === 'refresh' ? ' ' + c.alg : ''}${c.instances > 1 ? ` ×${c.instances}` : ''}`
+    if (c.state === 'skipped' || c.state === 'failed') {
+      table.push([label, c.state, { colSpan: 9, content: (c.state === 'skipped' ? c.reason : c.error).slice(0, 100) }])
+      continue
+    }
+    const s = c.summary
+    const flags = [
+      s && s.saturatedWindowShare > 0 ? 'GEN-SATURATED' : '',
+      s?.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > 0.05 ? 'HIGH-VAR' : '',
+      s && (s.non2xx > 0 || s.errors > 0) ? 'NON-2XX' : '',
+      c.state === 'partial' ? 'PARTIAL' : '',
+    ].filter(Boolean).join(' ')
+    table.push([
+      label, c.state,
+      withCv(s?.meRequestsPerSec), med(s?.meLatencyP99Ms, 2),
+      med(s?.meCpuMicrosPerRequest, 1), med(s?.healthCpuMicrosPerRequest, 1), withCi(s?.cpuRatio),
+      med(s?.meRequestBytes), med(s?.meResponseBytes),
+      s?.redisCommandsPerRequest ? med(s.redisCommandsPerRequest, 2) : '–',
+      flags,
+    ])
+  }
+  return table.toString()
+}

@@ -1,0 +1,33 @@
+import type { CellEnv, EnvSpec, Orchestrator } from '../harness/orchestrator.ts'
+import type { BenchOptions } from '../harness/options.ts'
+import type { CellSummary, RepeatResult } from '../harness/results.ts'
+
+export interface ScenarioContext {
+  options: Readonly<BenchOptions>
+  orchestrator: Orchestrator
+  /** Aborted on Ctrl-C: stop load at once. */
+  signal: AbortSignal
+  /** Short status for the progress line ("logging in 1000 users", "pair 3/8"). */
+  status(text: string): void
+}
+
+/** One cell: a scenario applied to one strategy/profile/algorithm/instance-count combination. */
+export interface CellPlan {
+  id: string
+  scenario: string
+  env: EnvSpec
+  claims: string[]
+}
+
+/** A benchmark scenario: declares what it measures and which claims it tests, plans cells, runs repeats. */
+export interface Scenario {
+  name: string
+  description: string
+  /** The article's claims this scenario bears on. */
+  claims: string[]
+  plan(options: Readonly<BenchOptions>): CellPlan[]
+  runRepeat(ctx: ScenarioContext, env: CellEnv, cell: CellPlan, index: number): Promise<RepeatResult>
+  summarize(repeats: readonly RepeatResult[]): CellSummary
+  /** Expected seconds for one repeat of one cell, for the progress ETA. */
+  estimateRepeatSec(options: Readonly<BenchOptions>): number
+}

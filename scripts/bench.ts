@@ -1,0 +1,123 @@
+/**
+ * `npm run bench`: runs the benchmark suite and writes results/<date>-<time>-<sha>/results.json.
+ * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (everything finished is kept).
+ */
+import { join } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import cliProgress from 'cli-progress'
+import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
+import { pinSelf, planPlacement } from '../harness/placement.ts'
+import { runSuite } from '../harness/run.ts'
+import { renderSummaryTable } from '../harness/summary.ts'
+import { gitSha } from '../harness/machine.ts'
+import { SCENARIO_NAMES } from '../scenarios/index.ts'
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
+const number = (v: string) => {
+  const n = Number(v)
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number')
+  return n
+}
+
+function runDirName(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`
+  return `${stamp}-${gitSha()?.slice(0, 7) ?? 'nogit'}`
+}
+
+async function main(): Promise<number> {
+  const d = BENCH_DEFAULTS
+  const program = new Command('authbench')
+    .description('benchmark web authentication strategies (sessions, JWTs and hybrids) under identical load')
+    .option('--strategies <list>', `comma-separated strategies (default: all seven)`, list)
+    .option('--scenarios <list>', `comma-separated scenarios: ${SCENARIO_NAMES.join(', ')} (default: all)`, list)
+    .option('--profile <list>', `library profiles: defaults, tuned, floor (default: ${d.profiles.join(',')})`, list)
+    .option('--alg <list>', `JWT algorithms: HS256, RS256, ES256, EdDSA (default: ${d.algs.join(',')})`, list)
+    .option('--duration <sec>', `measured seconds per cell and repeat (default: ${d.durationSec})`, number)
+    .option('--window <sec>', `length of one /me or /health measurement window (default: ${d.windowSec})`, number)
+    .option('--warmup <sec>', `unmeasured warm-up per path (default: ${d.warmupSec})`, number)
+    .option('--connections <n>', `concurrent connections (default: ${d.connections})`, number)
+    .option('--instances <n>', `server instances per cell (default: ${d.instances})`, number)
+    .option('--repeats <n>', `repeats per cell, interleaved (default: ${d.repeats})`, number)
+    .option('--users <n>', `distinct logged-in users (default: ${d.users})`, number)
+    .addOption(new Option('--balancer <kind>', `balancer for --instances > 1 (default: ${d.balancer})`).choices(['auto', 'haproxy', 'nginx', 'none']))
+    .option('--no-pin', 'do not pin generator and servers to separate cores')
+    .option('--out <dir>', `results folder (default: ${d.out})`)
+    .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(`authbench: ${s.replace(/^error: /, '')}`) })
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  program.parse()
+  const o = program.opts()
+
+  let options: Readonly<BenchOptions>
+  try {
+    options = resolveBenchOptions({
+      strategies: o.strategies, scenarios: o.scenarios, profiles: o.profile, algs: o.alg,
+      durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connections: o.connections,
+      instances: o.instances, repeats: o.repeats, users: o.users, balancer: o.balancer, pin: o.pin,
+      out: o.out, quick: o.quick,
+    } as Partial<BenchOptions>, SCENARIO_NAMES)
+  } catch (err) {
+    if (err instanceof OptionError) {
+      process.stderr.write(`authbench: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+
+  const placement = planPlacement(options.pin)
+  pinSelf(placement)
+  const runDir = join(options.out, runDirName())
+  const controller = new AbortController()
+  let interrupts = 0
+  const onSignal = (sig: string) => {
+    interrupts++
+    if (interrupts === 1) {
+      process.stderr.write(`\nauthbench: ${sig}: stopping; keeping every finished result and stopping every process… (again to force)\n`)
+      controller.abort(new Error(`interrupted by ${sig}`))
+    } else {
+      process.exit(130)
+    }
+  }
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+
+  process.stdout.write(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · ${options.connections} connections · ${placement.note}\n`)
+  process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
+  const tty = process.stdout.isTTY === true
+  const bar = tty
+    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : null
+  let started = false
+  let lastCell = ''
+  const results = await runSuite(options, {
+    runDir,
+    signal: controller.signal,
+    placement,
+    command: process.argv.slice(2),
+    onProgress: (p) => {
+      const payload = { cell: p.cell.id, repeat: p.repeat, repeats: p.repeats, status: p.status ?? '' }
+      if (bar) {
+        if (!started) { bar.start(Math.max(1, Math.round(p.totalSec)), 0, payload); started = true }
+        bar.update(Math.round(p.doneSec), payload)
+      } else if (`${p.cell.id}#${p.repeat}` !== lastCell) {
+        lastCell = `${p.cell.id}#${p.repeat}`
+        const eta = Math.max(0, Math.round(p.totalSec - p.doneSec))
+        process.stdout.write(`authbench: [${Math.round((100 * p.doneSec) / Math.max(1, p.totalSec))}%] ${p.cell.id} repeat ${p.repeat}/${p.repeats} (ETA ${eta} s)\n`)
+      }
+    },
+    onWarning: (w) => { if (!bar) process.stderr.write(`authbench: warning: ${w}\n`) },
+  }).finally(() => bar?.stop())
+
+  process.stdout.write('\n' + renderSummaryTable(results) + '\n')
+  for (const c of results.cells) for (const w of c.warnings) process.stdout.write(`  ! ${c.id}: ${w}\n`)
+  for (const w of results.warnings) process.stdout.write(`  ! ${w}\n`)
+  process.stdout.write(`authbench: ${results.status}; results in ${join(runDir, 'results.json')}\n`)
+  if (results.status === 'interrupted') return 130
+  return results.cells.some((c) => c.state === 'failed') ? 1 : 0
+}
+
+main().then((code) => process.exit(code), (err: Error) => {
+  process.stderr.write(`authbench: ${err.message}\n`)
+  process.exit(1)
+})
