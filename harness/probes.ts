@@ -57,7 +57,7 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
   const sum = (f: (s: ProcessStats) => number, s: Sample) => s.servers.reduce((a, x) => a + f(x), 0)
   const d = (f: (s: ProcessStats) => number) => sum(f, after) - sum(f, before)
   const requests = d((s) => s.requestsTotal)
-  const perReq = (x: number) => (requests > 0 ? x / requests : NaN)
+  const perReq = (x: number) => (requests > 0 ? x / requests : null)
   const durationSec = (after.atMs - before.atMs) / 1000
   const generatorCpuShare = (after.generatorCpuMicros - before.generatorCpuMicros) / 1e6 / durationSec
   const redisOk = before.redis !== null && after.redis !== null

@@ -31,11 +31,11 @@ export interface WindowMeasurement {
   serverRequests: number
   requestsPerSec: number
   latencyMs: LatencyMs
-  /** Server CPU (user + system) per answered request, summed over instances. */
-  serverCpuMicrosPerRequest: number
-  /** Bytes read from / written to client sockets per request, at the servers. */
-  requestBytesPerRequest: number
-  responseBytesPerRequest: number
+  /** Server CPU (user + system) per answered request, summed over instances; null when no request was answered. */
+  serverCpuMicrosPerRequest: number | null
+  /** Bytes read from / written to client sockets per request, at the servers; null when no request was answered. */
+  requestBytesPerRequest: number | null
+  responseBytesPerRequest: number | null
   /** Redis deltas per request (only for Redis-backed strategies). */
   redisCommandsPerRequest: number | null
   redisCpuMicrosPerRequest: number | null
@@ -49,17 +49,17 @@ export interface WindowMeasurement {
 export interface WindowPair {
   me: WindowMeasurement
   health: WindowMeasurement
-  /** serverCpuMicrosPerRequest(me) / serverCpuMicrosPerRequest(health). */
-  cpuRatio: number
+  /** serverCpuMicrosPerRequest(me) / serverCpuMicrosPerRequest(health); null if either is. */
+  cpuRatio: number | null
 }
 
 export interface BytesCalibration {
   /** Requests sent: one per user of the population, per path. */
   requestsPerPath: number
-  meRequestBytes: number
-  meResponseBytes: number
-  healthRequestBytes: number
-  healthResponseBytes: number
+  meRequestBytes: number | null
+  meResponseBytes: number | null
+  healthRequestBytes: number | null
+  healthResponseBytes: number | null
 }
 
 export interface ServerMemory {

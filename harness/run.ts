@@ -115,13 +115,15 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
           cell.repeats.push(repeat)
           const summary = scenario.summarize(cell.repeats)
           cell.warnings = warningsFor(cell.repeats, scenario)
+          const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
           slot.cell = results.cells[results.cells.indexOf(cell)] = cell.repeats.length === options.repeats
-            ? { ...cell, state: 'completed', summary }
-            : { ...cell, state: 'partial', reason: `${cell.repeats.length} of ${options.repeats} repeats done`, summary }
+            ? { ...base, state: 'completed', summary }
+            : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${options.repeats} repeats done`, summary }
         } catch (err) {
           if (hooks.signal.aborted) break
           const error = (err as Error).message
-          slot.cell = results.cells[results.cells.indexOf(cell)] = { ...cell, state: 'failed', error }
+          const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
+          slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
           warn(`${plan.id} failed: ${error}`)
         }
         doneSec += scenario.estimateRepeatSec(options)

@@ -81,7 +81,8 @@ export const throughput: Scenario = {
         const load = await runLoad({ connections: plans[which], durationSec: options.windowSec, signal })
         w[which] = measureWindow(PATHS[which], before, await takeSample(env.instances, env.redisProbe), load)
       }
-      pairs.push({ me: w.me!, health: w.health!, cpuRatio: w.me!.serverCpuMicrosPerRequest / w.health!.serverCpuMicrosPerRequest })
+      const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]
+      pairs.push({ me: w.me!, health: w.health!, cpuRatio: meCpu !== null && healthCpu ? meCpu / healthCpu : null })
     }
     const after = await Promise.all(env.instances.map((i) => i.stats()))
     return {
@@ -113,6 +114,7 @@ export function summarizeThroughput(repeats: readonly RepeatResult[]): CellSumma
   const windows = pairs.flatMap((p) => [p.me, p.health])
   const of = (f: (p: WindowPair) => number | null) => estimate(pairs.map(f).filter((x): x is number => x !== null))
   const reqBytes = repeats.map((r) => r.bytes.meRequestBytes)
+  const known = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null)
   return {
     cpuRatio: of((p) => p.cpuRatio),
     meCpuMicrosPerRequest: of((p) => p.me.serverCpuMicrosPerRequest),
@@ -121,8 +123,8 @@ export function summarizeThroughput(repeats: readonly RepeatResult[]): CellSumma
     healthRequestsPerSec: of((p) => p.health.requestsPerSec),
     meLatencyP50Ms: of((p) => p.me.latencyMs.p50),
     meLatencyP99Ms: of((p) => p.me.latencyMs.p99),
-    meRequestBytes: estimate(reqBytes),
-    meResponseBytes: estimate(repeats.map((r) => r.bytes.meResponseBytes)),
+    meRequestBytes: estimate(known(reqBytes)),
+    meResponseBytes: estimate(known(repeats.map((r) => r.bytes.meResponseBytes))),
     redisCommandsPerRequest: of((p) => p.me.redisCommandsPerRequest),
     redisCpuMicrosPerRequest: of((p) => p.me.redisCpuMicrosPerRequest),
     requestBytesStable: reqBytes.every((b) => b === reqBytes[0]),

@@ -12,6 +12,7 @@ import { Orchestrator } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
 import type { CpuPlacement, RunResults } from '../harness/results.ts'
+import { validateResults } from './results.test.ts'
 
 const BENCH = join(import.meta.dirname, '..', 'scripts', 'bench.ts')
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
@@ -82,7 +83,7 @@ describe('measurements that do not depend on the load generator', () => {
     const me = await bytes('/me')
     const health = await bytes('/health')
     expect(health.redisCommandsPerRequest).toBe(0)
-    expect(health.requestBytesPerRequest - me.requestBytesPerRequest).toBe('/health'.length - '/me'.length)
+    expect(health.requestBytesPerRequest! - me.requestBytesPerRequest!).toBe('/health'.length - '/me'.length)
   })
 })
 
@@ -168,6 +169,7 @@ describe('the bench command', () => {
     expect(r.processes.length).toBe(3) // two servers and the private redis-server
     expect(r.processes.map((p) => p.pid).filter(alive)).toEqual([])
     expect(b.output()).toMatch(/complete; results in/)
+    expect(validateResults(r)).toEqual([])
   })
 
   it('on SIGINT keeps every finished cell, says it was interrupted, exits 130 and leaves no process behind', async () => {
