@@ -49,6 +49,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
       url: plan.url,
       connections: 1,
       pipelining: 1,
+      // autocannon only notices the end of a run on its sample tick: tick often, or every window lasts ≥ 1 s
+      sampleInt: 50,
       timeout: spec.timeoutSec ?? 10,
       requests: plan.requests.map((r) => ({ ...r, headers: { ...r.headers } })),
       ...(spec.roundsPerConnection !== undefined

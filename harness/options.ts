@@ -10,7 +10,7 @@ export interface BenchOptions {
   profiles: Profile[]
   /** JWT algorithms for the JWT family; default HS256. */
   algs: JwtAlgorithm[]
-  /** Measured load per cell and repeat, split into alternating /me and /health windows. Default 8 s. */
+  /** Measured load per cell and repeat, split into alternating /me and /health windows. Default 16 s. */
   durationSec: number
   /** Length of one measurement window. Default 0.5 s. */
   windowSec: number
@@ -39,7 +39,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
-  durationSec: 8,
+  durationSec: 16,
   windowSec: 0.5,
   warmupSec: 1,
   connections: 10,

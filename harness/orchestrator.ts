@@ -8,7 +8,7 @@ import { generateJwtKeyPair } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
 import { startInstance, type Instance } from './instances.ts'
-import { serverWrapper } from './placement.ts'
+import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
 import type { CpuPlacement } from './results.ts'
 
@@ -89,7 +89,7 @@ export class Orchestrator {
         }
       }
       try {
-        this.privateRedis = await startPrivateRedis({ wrapper: serverWrapper(this.placement) })
+        this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement) })
         this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url}`)
         return { source: 'private', url: this.privateRedis.url, version: this.privateRedis.version }
       } catch (err) {

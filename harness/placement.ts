@@ -14,18 +14,27 @@ function hasTaskset(): boolean {
  */
 export function planPlacement(wanted: boolean): CpuPlacement {
   const cores = availableParallelism()
-  if (!wanted) return { method: 'none', generatorCpus: [], serverCpus: [], note: 'pinning disabled (--no-pin)' }
-  if (cores < 2) return { method: 'none', generatorCpus: [], serverCpus: [], note: `only ${cores} core: generator and servers share it` }
-  if (process.platform !== 'linux' || !hasTaskset()) {
-    return { method: 'none', generatorCpus: [], serverCpus: [], note: 'taskset not available: generator and servers are not pinned' }
+  const none = (note: string): CpuPlacement => ({ method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note })
+  if (!wanted) return none('pinning disabled (--no-pin)')
+  if (cores < 2) return none(`only ${cores} core: generator and servers share it`)
+  if (process.platform !== 'linux' || !hasTaskset()) return none('taskset not available: generator and servers are not pinned')
+  if (cores === 2) {
+    // Two cores: the Node servers get a core of their own. Redis shares the generator's core, so that
+    // it does not steal CPU from the servers whose per-request cost is measured; its own CPU is read from INFO.
+    return { method: 'taskset', generatorCpus: [0], serverCpus: [1], redisCpus: [0], note: 'generator and Redis on core 0, servers and balancer on core 1' }
   }
-  const serverCpus = Array.from({ length: cores - 1 }, (_, i) => i + 1)
-  return { method: 'taskset', generatorCpus: [0], serverCpus, note: `generator on core 0, servers/Redis/balancer on ${serverCpus.join(',')}` }
+  const serverCpus = Array.from({ length: cores - 2 }, (_, i) => i + 1)
+  return { method: 'taskset', generatorCpus: [0], serverCpus, redisCpus: [cores - 1], note: `generator on core 0, servers/balancer on ${serverCpus.join(',')}, Redis on ${cores - 1}` }
 }
 
 /** Command prefix that runs a child on the server cores. */
 export function serverWrapper(p: CpuPlacement): string[] {
   return p.method === 'taskset' ? ['taskset', '-c', p.serverCpus.join(',')] : []
+}
+
+/** Command prefix that runs the private redis-server on its cores. */
+export function redisWrapper(p: CpuPlacement): string[] {
+  return p.method === 'taskset' ? ['taskset', '-c', p.redisCpus.join(',')] : []
 }
 
 /** Pins this process (all its threads) to the generator cores. */

@@ -10,7 +10,7 @@ export interface IssuedCredential extends Credential {
  * Logs in users 1…n (user i+1 through urls[i % urls.length]) with bounded concurrency.
  * This traffic happens before any measured window and is never counted.
  */
-export async function loginPopulation(urls: readonly string[], n: number, signal?: AbortSignal, concurrency = 16): Promise<IssuedCredential[]> {
+export async function loginPopulation(urls: readonly string[], n: number, signal?: AbortSignal, concurrency = 32): Promise<IssuedCredential[]> {
   const creds: IssuedCredential[] = new Array(n)
   let next = 0
   const worker = async () => {

@@ -129,6 +129,8 @@ export interface CpuPlacement {
   method: 'taskset' | 'none'
   generatorCpus: number[]
   serverCpus: number[]
+  /** Where the private redis-server runs (its own CPU is accounted separately, from INFO). */
+  redisCpus: number[]
   note: string
 }
 

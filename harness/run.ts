@@ -38,7 +38,9 @@ function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): stri
   if (s.meRequestsPerSec?.cv != null && s.meRequestsPerSec.cv > RPS_CV_FLAG) {
     w.push(`requests/s varies a lot between windows (CV ${(s.meRequestsPerSec.cv * 100).toFixed(0)} %): compare ratios and CPU per request, not absolute requests/s`)
   }
-  if (!s.requestBytesStable) w.push('request bytes differed between repeats')
+  if (!s.requestBytesStable && s.meRequestBytes) {
+    w.push(`request bytes differed between repeats (${s.meRequestBytes.min.toFixed(1)}–${s.meRequestBytes.max.toFixed(1)} B): each repeat logs in a fresh population and this credential's length varies from login to login`)
+  }
   if (s.non2xx > 0 || s.errors > 0) w.push(`${s.non2xx} non-2xx responses and ${s.errors} errors in measured windows`)
   return w
 }

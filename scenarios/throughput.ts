@@ -7,6 +7,7 @@ import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { CellPlan, Scenario } from './types.ts'
 
 const PATHS = { me: '/me', health: '/health' } as const
+const FIRST_WARMUP_FACTOR = 3
 
 /**
  * throughput — GET /me per strategy against GET /health on the same instance.
@@ -40,7 +41,8 @@ export const throughput: Scenario = {
   },
 
   estimateRepeatSec(o) {
-    return 0.5 + 2 * o.warmupSec + 0.4 + o.durationSec * 1.08
+    const loginSec = o.users / 400
+    return loginSec + 2 * o.warmupSec * (1 + (FIRST_WARMUP_FACTOR - 1) / o.repeats) + 0.5 + o.durationSec * 1.1
   },
 
   async runRepeat(ctx, env, _cell, index) {
@@ -53,9 +55,11 @@ export const throughput: Scenario = {
       health: connectionPlans(env.urls, creds, options.connections, PATHS.health),
     }
     ctx.status('warming up')
-    if (options.warmupSec > 0) {
-      await runLoad({ connections: plans.me, durationSec: options.warmupSec, signal })
-      await runLoad({ connections: plans.health, durationSec: options.warmupSec, signal })
+    // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer.
+    const warmupSec = options.warmupSec * (index === 0 ? FIRST_WARMUP_FACTOR : 1)
+    if (warmupSec > 0) {
+      await runLoad({ connections: plans.me, durationSec: warmupSec, signal })
+      await runLoad({ connections: plans.health, durationSec: warmupSec, signal })
     }
 
     // Exact bytes: every user once per path over a single connection, counted at the servers' sockets.

@@ -16,7 +16,7 @@ import { validateResults } from './results.test.ts'
 
 const BENCH = join(import.meta.dirname, '..', 'scripts', 'bench.ts')
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
-const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], note: 'tests do not pin' }
+const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 
 function orchestrator(redisUrl: string | null = inject('redisUrl')): Orchestrator {
   const o = new Orchestrator(noPin, redisUrl)
