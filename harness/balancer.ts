@@ -43,6 +43,8 @@ export function haproxyConfig(port: number, backends: number[], sticky: boolean)
     'defaults',
     '  mode http',
     '  option http-keep-alive',
+    '  retries 2',
+    '  option redispatch',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',

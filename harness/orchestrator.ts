@@ -12,6 +12,14 @@ import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
 import type { CpuPlacement } from './results.ts'
 
+/** Synthetic users every harness-started server knows (login scenarios need many distinct ones). */
+export const HARNESS_USER_COUNT = 100_000
+
+/** Two specs with the same key can share one set of processes. */
+export function envKey(spec: EnvSpec): string {
+  return JSON.stringify([spec.strategy, spec.profile, spec.alg, spec.claims ?? 'small', spec.instances, spec.instances > 1 ? spec.balancer : 'none', spec.sticky ?? false, spec.serverArgs ?? [], spec.nodeArgs ?? []])
+}
+
 export interface EnvSpec {
   strategy: StrategyName
   profile: string
@@ -34,9 +42,13 @@ export interface CellEnv {
   urls: string[]
   /** A client of the run's Redis for INFO readings (no key prefix), when the strategy uses Redis. */
   redisProbe: Redis | null
+  /** The prefix of every Redis key this env's servers write. */
+  redisPrefix: string
   balancer: Balancer | null
   /** Log lines of every process of this env, for the results folder. */
   logs(): Record<string, string>
+  /** Stops this env's processes now (teardown would otherwise do it at the end). */
+  stop(): Promise<void>
 }
 
 export interface RedisSource {
@@ -138,7 +150,7 @@ export class Orchestrator {
     this.stoppers.push(stopAll)
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
-      args: spec.serverArgs ?? [], nodeArgs: spec.nodeArgs ?? [], wrapper: serverWrapper(this.placement),
+      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: spec.nodeArgs ?? [], wrapper: serverWrapper(this.placement),
     })))
     for (const s of started) {
       if (s.status === 'fulfilled') {
@@ -165,14 +177,39 @@ export class Orchestrator {
       redisProbe.on('error', () => {})
       this.stoppers.push(async () => { redisProbe!.disconnect() })
     }
+    const logs: Record<string, string> = {}
+    const label = `${spec.strategy}-${spec.profile}-${spec.alg}-x${spec.instances}-e${this.envCount}`
     return {
+      redisPrefix: env.AUTHBENCH_REDIS_PREFIX!,
+      stop: async () => {
+        instances.forEach((inst, n) => { logs[`${label}-${n}`] = inst.log() })
+        await Promise.all([stopAll(), balancer?.stop()])
+        redisProbe?.disconnect()
+      },
       spec,
       instances,
       urls: balancer ? [balancer.url] : instances.map((i) => i.url),
       redisProbe,
       balancer,
-      logs: () => Object.fromEntries(instances.map((i, n) => [`${spec.strategy}-${spec.profile}-${spec.alg}-${n}`, i.log()])),
+      logs: () => ({ ...Object.fromEntries(instances.map((i, n) => [`${label}-${n}`, i.log()])), ...logs }),
     }
+  }
+
+  /** True when the run owns its Redis (the private redis-server), so it may restart it. */
+  canRestartRedis(): boolean {
+    return this.privateRedis !== null
+  }
+
+  /** Stops the private redis-server, waits, and starts it again empty on the same port. */
+  async restartRedis(downMs: number): Promise<{ downAtMs: number; upAtMs: number }> {
+    const old = this.privateRedis
+    if (!old) throw new Error('the run does not own its Redis')
+    await old.stop()
+    const downAtMs = performance.now()
+    await new Promise((r) => setTimeout(r, downMs))
+    this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), port: old.port })
+    this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url} (restarted)`)
+    return { downAtMs, upAtMs: performance.now() }
   }
 
   /** Stops every process this run started and removes its temporary files. */

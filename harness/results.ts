@@ -67,7 +67,8 @@ export interface ServerMemory {
   heapUsedBytes: number
 }
 
-export interface RepeatResult {
+/** A repeat of the throughput scenario: alternating /me and /health windows. */
+export interface ThroughputRepeat {
   kind: 'throughput'
   index: number
   startedAt: string
@@ -78,7 +79,33 @@ export interface RepeatResult {
   redisUsedMemoryBytes: number | null
 }
 
-export interface CellSummary {
+/**
+ * A repeat of a scenario that measures named quantities. Every metric name carries its unit
+ * (`…Ms`, `…Sec`, `…Bytes`, `…MicrosPerRequest`, `…Share`, `…Count`); null = not measurable here
+ * (a note says why).
+ */
+export interface MetricsRepeat {
+  kind: 'metrics'
+  index: number
+  startedAt: string
+  metrics: Record<string, number | null>
+  /** The load windows behind the metrics, when load was involved. */
+  windows: WindowMeasurement[]
+  notes: string[]
+}
+
+export type RepeatResult = ThroughputRepeat | MetricsRepeat
+
+export interface MetricsSummary {
+  kind: 'metrics'
+  /** Median and 95 % CI of each metric over the repeats. */
+  metrics: Record<string, Estimate | null>
+}
+
+export type CellSummary = ThroughputSummary | MetricsSummary
+
+export interface ThroughputSummary {
+  kind: 'throughput'
   cpuRatio: Estimate | null
   meCpuMicrosPerRequest: Estimate | null
   healthCpuMicrosPerRequest: Estimate | null

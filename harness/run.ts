@@ -6,7 +6,7 @@ import { STRATEGIES } from '../servers/strategies/index.ts'
 import { detectBalancer } from './balancer.ts'
 import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
-import { Orchestrator, type CellEnv } from './orchestrator.ts'
+import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
@@ -29,9 +29,12 @@ export const RPS_CV_FLAG = 0.1
 function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): string[] {
   const s = scenario.summarize(repeats)
   const w: string[] = []
-  if (s.saturatedWindowShare > 0) {
-    w.push(`load generator saturated (≥ 90 % of its core) in ${(s.saturatedWindowShare * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's; CPU per request is unaffected`)
+  const windows = repeats.flatMap((r) => (r.kind === 'throughput' ? r.pairs.flatMap((p) => [p.me, p.health]) : r.windows))
+  const saturated = windows.length ? windows.filter((x) => x.generatorSaturated).length / windows.length : 0
+  if (saturated > 0) {
+    w.push(`load generator saturated (≥ 90 % of its core) in ${(saturated * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's; CPU per request is unaffected`)
   }
+  if (s.kind !== 'throughput') return w
   if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
     w.push(`high variation: CPU-ratio 95 % CI is ±${(s.cpuRatio.ciHalfWidthRel * 100).toFixed(1)} % of the median (target ±${CI_TARGET_REL * 100} %); run more repeats or longer`)
   }
@@ -82,6 +85,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   orchestrator.onProcess = save
 
   type Slot = { plan: CellPlan; scenario: Scenario; cell: Cell; env: CellEnv | null }
+  const sharedEnvs = new Map<string, CellEnv>()
   const slots: Slot[] = []
   const needRedis = scenarios.some((s) => s.plan(options).some((c) => STRATEGIES[c.env.strategy].needsRedis))
   if (needRedis) {
@@ -92,8 +96,9 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   for (const scenario of scenarios) {
     for (const plan of scenario.plan(options)) {
       const base = { id: plan.id, scenario: scenario.name, strategy: plan.env.strategy, profile: plan.env.profile, alg: plan.env.alg, instances: plan.env.instances, claims: plan.claims, warnings: [] }
-      const skip = STRATEGIES[plan.env.strategy].needsRedis && results.redis.source === 'none'
-      const cell: Cell = skip ? { ...base, state: 'skipped', reason: results.redis.note ?? 'no Redis' } : { ...base, state: 'partial', reason: 'not started', repeats: [], summary: null }
+      const noRedis = STRATEGIES[plan.env.strategy].needsRedis && results.redis.source === 'none'
+      const skipReason = noRedis ? results.redis.note ?? 'no Redis' : plan.skipReason
+      const cell: Cell = skipReason !== undefined ? { ...base, state: 'skipped', reason: skipReason } : { ...base, state: 'partial', reason: 'not started', repeats: [], summary: null }
       slots.push({ plan, scenario, cell, env: null })
     }
   }
@@ -101,26 +106,41 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   save()
 
   const active = () => slots.filter((s) => s.cell.state === 'partial' || s.cell.state === 'completed')
-  const totalSec = active().length * options.repeats * (scenarios[0]?.estimateRepeatSec(options) ?? 1)
+  const repeatsOf = (scenario: Scenario) => scenario.repeats?.(options) ?? options.repeats
+  const totalSec = active().reduce((t, slot) => t + repeatsOf(slot.scenario) * slot.scenario.estimateRepeatSec(options), 0)
+  const maxRepeats = Math.max(0, ...scenarios.map(repeatsOf))
   let doneSec = 0
   try {
-    for (let r = 0; r < options.repeats; r++) {
+    for (let r = 0; r < maxRepeats; r++) {
       for (const slot of active()) {
         if (hooks.signal.aborted) break
         const { plan, scenario } = slot
+        const repeats = repeatsOf(scenario)
+        if (r >= repeats) continue
         const cell = slot.cell as Extract<Cell, { state: 'partial' | 'completed' }>
-        const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats: options.repeats, doneSec, totalSec, ...(status ? { status } : {}) })
+        const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats, doneSec, totalSec, ...(status ? { status } : {}) })
         progress('starting')
         try {
+          // cells with the same processes share them, unless the scenario needs them fresh
+          const key = envKey(plan.env)
+          if (slot.env === null && !scenario.freshEnvPerRepeat) slot.env = sharedEnvs.get(key) ?? null
           slot.env ??= await orchestrator.startEnv(plan.env)
-          const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, slot.env, plan, r)
+          if (!scenario.freshEnvPerRepeat) sharedEnvs.set(key, slot.env)
+          const env = slot.env
+          const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, env, plan, r)
+            .finally(async () => {
+              if (!scenario.freshEnvPerRepeat) return
+              await env.stop()
+              for (const [name, log] of Object.entries(env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), log)
+              slot.env = null
+            })
           cell.repeats.push(repeat)
           const summary = scenario.summarize(cell.repeats)
           cell.warnings = warningsFor(cell.repeats, scenario)
           const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
-          slot.cell = results.cells[results.cells.indexOf(cell)] = cell.repeats.length === options.repeats
+          slot.cell = results.cells[results.cells.indexOf(cell)] = cell.repeats.length === repeats
             ? { ...base, state: 'completed', summary }
-            : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${options.repeats} repeats done`, summary }
+            : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
         } catch (err) {
           if (hooks.signal.aborted) break
           const error = (err as Error).message
@@ -136,7 +156,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   } finally {
     for (const slot of slots) {
       const c = slot.cell
-      if (c.state === 'partial' && hooks.signal.aborted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${options.repeats} repeats` }
+      if (c.state === 'partial' && hooks.signal.aborted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${repeatsOf(slot.scenario)} repeats` }
       if (slot.env) {
         for (const [name, log] of Object.entries(slot.env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), log)
       }

@@ -1,7 +1,7 @@
 import { runLoad } from '../harness/load.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { measureWindow, readRedisInfo, takeSample } from '../harness/probes.ts'
-import type { CellSummary, RepeatResult, WindowMeasurement, WindowPair } from '../harness/results.ts'
+import type { RepeatResult, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
 import { estimate } from '../harness/stats.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { CellPlan, Scenario } from './types.ts'
@@ -104,7 +104,7 @@ export const throughput: Scenario = {
       pairs,
       memoryAfter: after.map((s) => ({ rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes })),
       redisUsedMemoryBytes: env.redisProbe ? (await readRedisInfo(env.redisProbe)).usedMemoryBytes : null,
-    } satisfies RepeatResult
+    } satisfies ThroughputRepeat
   },
 
   summarize(repeats) {
@@ -113,13 +113,15 @@ export const throughput: Scenario = {
 }
 
 /** Pure: medians and 95 % CIs over every pair of every repeat. */
-export function summarizeThroughput(repeats: readonly RepeatResult[]): CellSummary {
+export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
+  const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
   const pairs = repeats.flatMap((r) => r.pairs)
   const windows = pairs.flatMap((p) => [p.me, p.health])
   const of = (f: (p: WindowPair) => number | null) => estimate(pairs.map(f).filter((x): x is number => x !== null))
   const reqBytes = repeats.map((r) => r.bytes.meRequestBytes)
   const known = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null)
   return {
+    kind: 'throughput',
     cpuRatio: of((p) => p.cpuRatio),
     meCpuMicrosPerRequest: of((p) => p.me.serverCpuMicrosPerRequest),
     healthCpuMicrosPerRequest: of((p) => p.health.serverCpuMicrosPerRequest),

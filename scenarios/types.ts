@@ -17,6 +17,8 @@ export interface CellPlan {
   scenario: string
   env: EnvSpec
   claims: string[]
+  /** Set when this machine cannot run the cell (it is recorded as skipped, with this reason). */
+  skipReason?: string
 }
 
 /** A benchmark scenario: declares what it measures and which claims it tests, plans cells, runs repeats. */
@@ -30,4 +32,8 @@ export interface Scenario {
   summarize(repeats: readonly RepeatResult[]): CellSummary
   /** Expected seconds for one repeat of one cell, for the progress ETA. */
   estimateRepeatSec(options: Readonly<BenchOptions>): number
+  /** Repeats per cell for this scenario (default: options.repeats). */
+  repeats?(options: Readonly<BenchOptions>): number
+  /** Start the cell's processes afresh for every repeat (and stop them after), e.g. to measure memory from zero. */
+  freshEnvPerRepeat?: boolean
 }

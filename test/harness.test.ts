@@ -161,7 +161,7 @@ describe('the bench command', () => {
     expect(r.status).toBe('complete')
     expect(r.cells.map((c) => c.state)).toEqual(['completed', 'completed'])
     const c = r.cells[1]!
-    if (c.state !== 'completed') throw new Error('unreachable')
+    if (c.state !== 'completed' || c.summary.kind !== 'throughput' || c.repeats[0]!.kind !== 'throughput') throw new Error(`not a completed throughput cell: ${JSON.stringify(c).slice(0, 200)}`)
     expect(c.summary.redisCommandsPerRequest?.median).toBe(1)
     expect(c.repeats[0]!.bytes.meRequestBytes).toBeGreaterThan(100)
     expect(r.machine.cores).toBeGreaterThan(0)

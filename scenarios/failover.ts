@@ -1,0 +1,126 @@
+import { detectBalancer } from '../harness/balancer.ts'
+import { loginUser, type Credential } from '../harness/credentials.ts'
+import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
+import type { CellPlan, Scenario } from './types.ts'
+
+const USERS = 100
+const REDIS_DOWN_MS = 1000
+
+async function meStatus(url: string, headers: Record<string, string>): Promise<number> {
+  try {
+    const res = await fetch(`${url}/me`, { headers, signal: AbortSignal.timeout(5000) })
+    await res.arrayBuffer()
+    return res.status
+  } catch {
+    return 0 // connection refused or timed out
+  }
+}
+
+/**
+ * failover — (1) kill one of two instances mid-run and count the users who lose their login;
+ * (2) for Redis-backed strategies on the private Redis, restart Redis (no persistence, as started)
+ * and record the errors while it is down, the time to recover, which logins survived, and whether a
+ * token revoked before the restart is accepted after it. jwt-denylist fails closed while Redis is
+ * down (503): a documented choice.
+ */
+export const failover: Scenario = {
+  name: 'failover',
+  description: 'kill one of N instances: share of users who lose their login; restart Redis: errors, recovery time, and what survives',
+  claims: ['sessions need a shared store to survive an instance', 'stateless tokens survive anything but key loss'],
+  freshEnvPerRepeat: true,
+  repeats: (o) => (o.quick ? 1 : Math.min(o.repeats, 2)),
+
+  plan(options) {
+    const lb = options.balancer === 'none' ? null : detectBalancer()
+    return options.strategies.map((strategy): CellPlan => {
+      const profile = profileFor(strategy, options)
+      const sticky = lb?.kind === 'haproxy'
+      return {
+        id: `failover/${strategy}/${profile}/HS256/x2`, scenario: 'failover', claims: this.claims,
+        env: { strategy, profile, alg: 'HS256', instances: 2, balancer: sticky ? 'haproxy' : 'none', sticky },
+      }
+    })
+  },
+
+  estimateRepeatSec: () => 6,
+
+  async runRepeat(ctx, env, _cell, index) {
+    const startedAt = new Date().toISOString()
+    const notes: string[] = []
+    const viaBalancer = env.balancer !== null
+    notes.push(viaBalancer ? 'HAProxy cookie-sticky in front of 2 instances, with redispatch to the survivor' : 'no HAProxy: each user talks to the instance that logged them in, and moves to the survivor')
+    ctx.status('logging in')
+    const creds: IssuedCredential[] = await loginPopulation(env.urls, USERS, ctx.signal)
+    const urlFor = (c: IssuedCredential, dead: number | null) => (viaBalancer ? env.urls[0]! : env.urls[c.urlIndex === dead ? 1 - dead : c.urlIndex]!)
+    const before = await Promise.all(creds.map((c) => meStatus(urlFor(c, null), c.headers)))
+
+    ctx.status('killing an instance')
+    const victim = env.instances[0]!
+    victim.process.kill('SIGKILL')
+    await new Promise((r) => (victim.process.exitCode !== null || victim.process.signalCode !== null ? r(null) : victim.process.once('exit', r)))
+    const after = await Promise.all(creds.map((c) => meStatus(urlFor(c, 0), c.headers)))
+    const okBefore = before.filter((s) => s === 200).length
+    const lost = creds.filter((_, i) => before[i] === 200 && after[i] !== 200).length
+
+    const metrics: Record<string, number | null> = {
+      usersLoggedIn: okBefore,
+      lostLoginShareAfterKill: okBefore ? lost / okBefore : null,
+      redisOutageNon2xxShare: null,
+      redisOutageFiveXxShare: null,
+      redisRecoverySec: null,
+      loginsSurvivedRedisRestartShare: null,
+      revokedTokenAcceptedAfterRedisRestart: null,
+    }
+
+    if (STRATEGIES[env.spec.strategy].needsRedis) {
+      if (!ctx.orchestrator.canRestartRedis()) {
+        notes.push('Redis restart skipped: the run uses REDIS_URL, which authbench does not own')
+      } else {
+        ctx.status('restarting Redis')
+        const survivor = viaBalancer ? env.urls[0]! : env.instances[1]!.url
+        const probeCreds = creds.filter((_, i) => after[i] === 200).slice(0, 10)
+        let revoked: Credential | null = null
+        if (env.spec.strategy === 'jwt-denylist') {
+          revoked = await loginUser(survivor, 99)
+          await fetch(`${survivor}/logout`, { method: 'POST', headers: revoked.headers })
+        }
+        const samples: Array<{ atMs: number; code: number }> = []
+        let probing = true
+        const prober = (async () => {
+          let k = 0
+          while (probing) {
+            const c = probeCreds[k++ % Math.max(1, probeCreds.length)]
+            samples.push({ atMs: performance.now(), code: c ? await meStatus(survivor, c.headers) : 0 })
+            await sleep(10)
+          }
+        })()
+        await sleep(100)
+        const { downAtMs, upAtMs } = await ctx.orchestrator.restartRedis(REDIS_DOWN_MS)
+        // recovery: a fresh login and /me answer again
+        let recoveredAtMs: number | null = null
+        for (let t = 0; t < 100 && recoveredAtMs === null; t++) {
+          try {
+            const c = await loginUser(survivor, 50 + (t % 40))
+            if ((await meStatus(survivor, c.headers)) === 200) recoveredAtMs = performance.now()
+          } catch { await sleep(50) }
+        }
+        probing = false
+        await prober
+        const during = samples.filter((s) => s.atMs > downAtMs + 20 && s.atMs < upAtMs)
+        metrics.redisOutageNon2xxShare = during.length ? during.filter((s) => s.code !== 200).length / during.length : null
+        metrics.redisOutageFiveXxShare = during.length ? during.filter((s) => s.code >= 500).length / during.length : null
+        metrics.redisRecoverySec = recoveredAtMs === null ? null : (recoveredAtMs - upAtMs) / 1000
+        const survived = await Promise.all(probeCreds.map((c) => meStatus(survivor, c.headers)))
+        metrics.loginsSurvivedRedisRestartShare = probeCreds.length ? survived.filter((s) => s === 200).length / probeCreds.length : null
+        if (revoked) metrics.revokedTokenAcceptedAfterRedisRestart = (await meStatus(survivor, revoked.headers)) === 200 ? 1 : 0
+        const codes = [...new Set(during.map((s) => s.code))].sort().join(', ')
+        notes.push(`Redis down for ${REDIS_DOWN_MS} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would`)
+      }
+    }
+    return metricsRepeat(index, startedAt, metrics, [], notes)
+  },
+
+  summarize: summarizeMetrics,
+}

@@ -1,0 +1,56 @@
+import { JWT_ALGORITHMS } from '../servers/config.ts'
+import { connectionPlans, loginPopulation } from '../harness/population.ts'
+import { isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import type { CellPlan, Scenario } from './types.ts'
+
+/**
+ * login — the cost of issuing a credential: a session write (memory or Redis) against a JWT
+ * signature per algorithm. POST /login under load, with a /health window beside it as the baseline.
+ */
+export const login: Scenario = {
+  name: 'login',
+  description: 'the cost of issuing a credential: CPU µs per login and logins/s, session write vs JWT signature per algorithm',
+  claims: ['sessions cost server work at login (a store write)', 'JWT costs a signature (per algorithm)'],
+
+  plan(options) {
+    const cells: CellPlan[] = []
+    for (const strategy of options.strategies) {
+      const profile = profileFor(strategy, options)
+      for (const alg of strategy === 'jwt' ? JWT_ALGORITHMS : (['HS256'] as const)) {
+        cells.push({ id: `login/${strategy}/${profile}/${alg}`, scenario: 'login', claims: this.claims, env: { strategy, profile, alg, instances: 1, balancer: 'none' } })
+      }
+    }
+    return cells
+  },
+
+  estimateRepeatSec: (o) => 1 + 2 * Math.max(0.5, o.durationSec / 4),
+
+  async runRepeat(ctx, env, _cell, index) {
+    const { options, signal } = ctx
+    const startedAt = new Date().toISOString()
+    const windowSec = Math.max(0.5, options.durationSec / 4)
+    // each repeat logs in users not used before (100 000 users on the server): no login is a re-login
+    const first = 1 + index * 30_000
+    const plans = loginPlans(env.urls, first, 30_000, options.connections)
+    ctx.status('warming up')
+    await measuredLoad(env, '/login', loginPlans(env.urls, 90_001, 5_000, options.connections), { durationSec: Math.min(1, options.warmupSec) }, signal)
+    ctx.status('measuring logins')
+    const logins = await measuredLoad(env, '/login', plans, { durationSec: windowSec }, signal)
+    const creds = await loginPopulation(env.urls, 20, signal)
+    const health = await measuredLoad(env, '/health', connectionPlans(env.urls, creds, options.connections, '/health'), { durationSec: windowSec }, signal)
+    const cpu = logins.serverCpuMicrosPerRequest
+    return metricsRepeat(index, startedAt, {
+      cpuMicrosPerLogin: cpu,
+      loginsPerSec: logins.requestsPerSec,
+      loginLatencyP50Ms: logins.latencyMs.p50,
+      loginLatencyP99Ms: logins.latencyMs.p99,
+      redisCommandsPerLogin: logins.redisCommandsPerRequest,
+      redisCpuMicrosPerLogin: logins.redisCpuMicrosPerRequest,
+      healthCpuMicrosPerRequest: health.serverCpuMicrosPerRequest,
+      loginCpuRatioToHealth: cpu !== null && health.serverCpuMicrosPerRequest ? cpu / health.serverCpuMicrosPerRequest : null,
+      non2xxCount: logins.non2xx,
+    }, [logins, health], isJwtFamily(env.spec.strategy) ? [`signs with ${env.spec.alg}`] : ['writes a session'])
+  },
+
+  summarize: summarizeMetrics,
+}

@@ -1,0 +1,83 @@
+import { detectBalancer } from '../harness/balancer.ts'
+import type { ConnectionPlan } from '../harness/load.ts'
+import { loginPopulation } from '../harness/population.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import type { CellPlan, Scenario } from './types.ts'
+
+interface Layout { instances: number; sticky: boolean }
+
+export function scaleOutLayouts(quick: boolean): Layout[] {
+  return quick
+    ? [{ instances: 2, sticky: false }, { instances: 2, sticky: true }]
+    : [{ instances: 1, sticky: false }, { instances: 2, sticky: false }, { instances: 2, sticky: true }, { instances: 4, sticky: false }, { instances: 4, sticky: true }]
+}
+
+const TWO_CORE_NOTE = 'on a 2-core machine every instance shares the servers\' one core: requests/s cannot grow with instances here; these cells measure correctness (who gets refused) and per-request costs, and the capacity projection extrapolates from those costs'
+
+/**
+ * scale-out — 1, 2 and 4 instances behind round robin (a real balancer where the machine has one,
+ * else autocannon's multi-URL), sticky and not: the share of authenticated requests refused, per
+ * request costs, Redis load, and a projection of the instance count at which a shared Redis saturates.
+ */
+export const scaleOut: Scenario = {
+  name: 'scale-out',
+  description: 'N instances behind round robin, sticky and not: failure share of authenticated requests, CPU per request, Redis load, and where a shared Redis saturates',
+  claims: ['JWT "scales better", sessions "moderately"', 'horizontal scaling of sessions "needs a shared store"'],
+
+  plan(options) {
+    const lb = options.balancer === 'none' ? null : detectBalancer()
+    const cells: CellPlan[] = []
+    for (const strategy of options.strategies) {
+      const profile = profileFor(strategy, options)
+      for (const { instances, sticky } of scaleOutLayouts(options.quick)) {
+        if (instances === 1 && sticky) continue
+        const canStick = lb?.kind === 'haproxy' && (options.balancer === 'auto' || options.balancer === 'haproxy')
+        cells.push({
+          id: `scale-out/${strategy}/${profile}/HS256/x${instances}${instances > 1 ? (sticky ? '-sticky' : '-roundrobin') : ''}`,
+          scenario: 'scale-out', claims: this.claims,
+          env: { strategy, profile, alg: 'HS256', instances, balancer: lb && instances > 1 ? options.balancer === 'none' ? 'none' : options.balancer : 'none', sticky },
+          ...(sticky && !canStick ? { skipReason: 'sticky sessions need HAProxy (apt-get install -y haproxy); open-source nginx and multi-URL cannot stick by cookie' } : {}),
+        })
+      }
+    }
+    return cells
+  },
+
+  estimateRepeatSec: (o) => 1 + Math.max(0.5, o.durationSec / 4),
+
+  async runRepeat(ctx, env, _cell, index) {
+    const { options, signal } = ctx
+    const startedAt = new Date().toISOString()
+    const n = env.instances.length
+    const users = Math.min(options.users, 200)
+    ctx.status(`logging in ${users} users`)
+    const creds = await loginPopulation(env.urls, users, signal)
+    // Through a balancer every connection goes to it. Without one (multi-URL), each connection is
+    // tied to one instance and carries users logged in on every instance: a per-connection round robin.
+    const C = options.connections
+    const plans: ConnectionPlan[] = Array.from({ length: C }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [] }))
+    creds.forEach((cred, i) => plans[Math.floor(i / env.urls.length) % C]!.requests.push({ method: 'GET', path: '/me', headers: cred.headers }))
+    ctx.status('measuring')
+    const w = await measuredLoad(env, '/me', plans.filter((p) => p.requests.length > 0), { durationSec: Math.max(0.5, options.durationSec / 4) }, signal)
+    const perInstance = await Promise.all(env.instances.map((i) => i.stats()))
+    const total = Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
+    const serverCpu = w.serverCpuMicrosPerRequest
+    const redisCpu = w.redisCpuMicrosPerRequest
+    const localState = STRATEGIES[env.spec.strategy].name === 'memory-session'
+    return metricsRepeat(index, startedAt, {
+      instances: n,
+      authFailureShare: total ? w.non2xx / total : null,
+      expectedFailureShareIfStateIsLocal: localState && !env.spec.sticky ? (n - 1) / n : 0,
+      requestsPerSec: w.requestsPerSec,
+      serverCpuMicrosPerRequest: serverCpu,
+      redisCommandsPerRequest: w.redisCommandsPerRequest,
+      redisCpuMicrosPerRequest: redisCpu,
+      busiestInstanceRequestShare: perInstance.length > 1 ? Math.max(...perInstance.map((s) => s.requestsTotal)) / perInstance.reduce((a, s) => a + s.requestsTotal, 0) : 1,
+      // each instance on a core of its own serves 1e6/serverCpu req/s; a single-threaded Redis saturates at 1e6/redisCpu
+      projectedInstancesAtRedisSaturation: serverCpu !== null && redisCpu ? serverCpu / redisCpu : null,
+    }, [w], [TWO_CORE_NOTE, ...(env.balancer ? [`${env.balancer.kind} ${env.spec.sticky ? 'cookie-sticky' : 'round robin'}`] : [n > 1 ? 'multi-URL round robin per connection (no balancer)' : 'one instance']), ...(env.redisProbe ? [] : ['no shared store: nothing shared to saturate'])])
+  },
+
+  summarize: summarizeMetrics,
+}
