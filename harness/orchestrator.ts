@@ -13,7 +13,7 @@ import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './r
 import type { CpuPlacement } from './results.ts'
 
 /** Synthetic users every harness-started server knows (login scenarios need many distinct ones). */
-export const HARNESS_USER_COUNT = 100_000
+export const HARNESS_USER_COUNT = 20_000
 
 /** Two specs with the same key can share one set of processes. */
 export function envKey(spec: EnvSpec): string {

@@ -69,6 +69,7 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
     errors: load.errors,
     serverRequests: requests,
     requestsPerSec: requests / durationSec,
+    connectionsPerRequest: perReq(d((s) => s.connectionsTotal)),
     latencyMs: load.latencyMs,
     serverCpuMicrosPerRequest: perReq(d((s) => s.cpuUserMicros + s.cpuSystemMicros)),
     requestBytesPerRequest: perReq(d((s) => s.bytesReadTotal)),

@@ -30,6 +30,8 @@ export interface WindowMeasurement {
   /** Requests the servers answered in the window (their own count). */
   serverRequests: number
   requestsPerSec: number
+  /** New TCP connections the servers accepted per request (≈ 0 with keep-alive; 1 = a connection per request). */
+  connectionsPerRequest: number | null
   latencyMs: LatencyMs
   /** Server CPU (user + system) per answered request, summed over instances; null when no request was answered. */
   serverCpuMicrosPerRequest: number | null

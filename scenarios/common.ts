@@ -4,10 +4,16 @@ import type { BenchOptions } from '../harness/options.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
 import type { MetricsRepeat, MetricsSummary, RepeatResult, WindowMeasurement } from '../harness/results.ts'
 import { estimate } from '../harness/stats.ts'
-import { PROFILES, type Profile, type StrategyName } from '../servers/config.ts'
+import { JWT_ALGORITHMS, PROFILES, type JwtAlgorithm, type Profile, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 
 export const isJwtFamily = (s: StrategyName) => s.startsWith('jwt') || s === 'refresh'
+
+/** Algorithms a per-algorithm scenario covers for `jwt`: all four, or in --quick only those asked for. */
+export function algorithmsFor(strategy: StrategyName, options: Readonly<BenchOptions>): readonly JwtAlgorithm[] {
+  if (strategy !== 'jwt') return ['HS256']
+  return options.quick ? options.algs : JWT_ALGORITHMS
+}
 
 /** The first requested profile the strategy has (tuned unless asked otherwise). */
 export function profileFor(strategy: StrategyName, options: Readonly<BenchOptions>): Profile {

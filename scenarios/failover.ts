@@ -7,10 +7,11 @@ import type { CellPlan, Scenario } from './types.ts'
 
 const USERS = 100
 const REDIS_DOWN_MS = 1000
+const QUICK_REDIS_DOWN_MS = 500
 
-async function meStatus(url: string, headers: Record<string, string>): Promise<number> {
+async function meStatus(url: string, headers: Record<string, string>, timeoutMs = 5000): Promise<number> {
   try {
-    const res = await fetch(`${url}/me`, { headers, signal: AbortSignal.timeout(5000) })
+    const res = await fetch(`${url}/me`, { headers, signal: AbortSignal.timeout(timeoutMs) })
     await res.arrayBuffer()
     return res.status
   } catch {
@@ -92,12 +93,14 @@ export const failover: Scenario = {
           let k = 0
           while (probing) {
             const c = probeCreds[k++ % Math.max(1, probeCreds.length)]
-            samples.push({ atMs: performance.now(), code: c ? await meStatus(survivor, c.headers) : 0 })
+            const atMs = performance.now() // when the request was sent
+            samples.push({ atMs, code: c ? await meStatus(survivor, c.headers, 1000) : 0 })
             await sleep(10)
           }
         })()
         await sleep(100)
-        const { downAtMs, upAtMs } = await ctx.orchestrator.restartRedis(REDIS_DOWN_MS)
+        const downMs = ctx.options.quick ? QUICK_REDIS_DOWN_MS : REDIS_DOWN_MS
+        const { downAtMs, upAtMs } = await ctx.orchestrator.restartRedis(downMs)
         // recovery: a fresh login and /me answer again
         let recoveredAtMs: number | null = null
         for (let t = 0; t < 100 && recoveredAtMs === null; t++) {
@@ -116,7 +119,7 @@ export const failover: Scenario = {
         metrics.loginsSurvivedRedisRestartShare = probeCreds.length ? survived.filter((s) => s === 200).length / probeCreds.length : null
         if (revoked) metrics.revokedTokenAcceptedAfterRedisRestart = (await meStatus(survivor, revoked.headers)) === 200 ? 1 : 0
         const codes = [...new Set(during.map((s) => s.code))].sort().join(', ')
-        notes.push(`Redis down for ${REDIS_DOWN_MS} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would`)
+        notes.push(`Redis down for ${downMs} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would`)
       }
     }
     return metricsRepeat(index, startedAt, metrics, [], notes)

@@ -1,6 +1,5 @@
-import { JWT_ALGORITHMS } from '../servers/config.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
 import type { CellPlan, Scenario } from './types.ts'
 
 /**
@@ -16,7 +15,7 @@ export const login: Scenario = {
     const cells: CellPlan[] = []
     for (const strategy of options.strategies) {
       const profile = profileFor(strategy, options)
-      for (const alg of strategy === 'jwt' ? JWT_ALGORITHMS : (['HS256'] as const)) {
+      for (const alg of algorithmsFor(strategy, options)) {
         cells.push({ id: `login/${strategy}/${profile}/${alg}`, scenario: 'login', claims: this.claims, env: { strategy, profile, alg, instances: 1, balancer: 'none' } })
       }
     }
@@ -29,11 +28,12 @@ export const login: Scenario = {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
     const windowSec = Math.max(0.5, options.durationSec / 4)
-    // each repeat logs in users not used before (100 000 users on the server): no login is a re-login
-    const first = 1 + index * 30_000
-    const plans = loginPlans(env.urls, first, 30_000, options.connections)
+    // each repeat logs in users of its own range (the server knows HARNESS_USER_COUNT users), so a
+    // measured login is a first login unless the machine logs in more than 5000 users in one window
+    const first = 1 + (index % 3) * 5000
+    const plans = loginPlans(env.urls, first, 5000, options.connections)
     ctx.status('warming up')
-    await measuredLoad(env, '/login', loginPlans(env.urls, 90_001, 5_000, options.connections), { durationSec: Math.min(1, options.warmupSec) }, signal)
+    await measuredLoad(env, '/login', loginPlans(env.urls, 15_001, 5_000, options.connections), { durationSec: Math.min(1, options.warmupSec) }, signal)
     ctx.status('measuring logins')
     const logins = await measuredLoad(env, '/login', plans, { durationSec: windowSec }, signal)
     const creds = await loginPopulation(env.urls, 20, signal)

@@ -4,6 +4,7 @@ import { loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics }
 import type { CellPlan, Scenario } from './types.ts'
 
 const WARMUP_LOGINS = 500
+const QUICK_WARMUP_LOGINS = 200
 
 /** Credential counts to measure at: 10 000 and 100 000 where the server keeps state per credential. */
 export function memorySteps(quick: boolean, stateful: boolean): number[] {
@@ -43,7 +44,8 @@ export const memory: Scenario = {
     const inst = env.instances[0]!
     const steps = memorySteps(options.quick, STRATEGIES[env.spec.strategy].stateful)
     ctx.status('warming up')
-    await measuredLoad(env, '/login', loginPlans(env.urls, 1, WARMUP_LOGINS, options.connections), { roundsPerConnection: 1 }, signal)
+    const warmupLogins = options.quick ? QUICK_WARMUP_LOGINS : WARMUP_LOGINS
+    await measuredLoad(env, '/login', loginPlans(env.urls, 1, warmupLogins, options.connections), { roundsPerConnection: 1 }, signal)
     const base = await inst.stats({ gc: true })
     const redisBase = env.redisProbe ? (await readRedisInfo(env.redisProbe)).usedMemoryBytes : null
     const metrics: Record<string, number | null> = {}
@@ -51,7 +53,7 @@ export const memory: Scenario = {
     let done = 0
     for (const n of steps) {
       ctx.status(`${n} credentials`)
-      const w = await measuredLoad(env, '/login', loginPlans(env.urls, WARMUP_LOGINS + 1 + done, n - done, options.connections), { roundsPerConnection: 1 }, signal)
+      const w = await measuredLoad(env, '/login', loginPlans(env.urls, warmupLogins + 1 + done, n - done, options.connections), { roundsPerConnection: 1 }, signal)
       windows.push(w)
       done = n
       const s = await inst.stats({ gc: true })
@@ -60,7 +62,7 @@ export const memory: Scenario = {
       metrics[`redisBytesPerCredentialAt${n}`] = env.redisProbe && redisBase !== null ? ((await readRedisInfo(env.redisProbe)).usedMemoryBytes - redisBase) / n : null
       metrics[`loginsFailedAt${n}`] = w.non2xx + w.errors
     }
-    return metricsRepeat(index, startedAt, metrics, windows, [`heap measured after a forced GC in the server, relative to the heap after ${WARMUP_LOGINS} warm-up logins`])
+    return metricsRepeat(index, startedAt, metrics, windows, [`heap measured after a forced GC in the server, relative to the heap after ${warmupLogins} warm-up logins`])
   },
 
   summarize: summarizeMetrics,

@@ -1,15 +1,29 @@
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { CLAIM_SETS, JWT_ALGORITHMS } from '../servers/config.ts'
-import { isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import { credentialFrom, type Credential } from '../harness/credentials.ts'
+import type { ConnectionPlan } from '../harness/load.ts'
+import { CLAIM_SETS, type ClaimSet } from '../servers/config.ts'
+import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
 import type { CellPlan, Scenario } from './types.ts'
 
 const USERS = 100
 const REQUESTS_PER_USER = 100
 const RATE_RPS = 10_000
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
+
+async function loginWith(url: string, i: number, claims: ClaimSet): Promise<Credential> {
+  const res = await fetch(`${url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: `user${i}`, password: `pw-user${i}`, claims }),
+  })
+  const body = (await res.json()) as Record<string, unknown>
+  if (res.status !== 200) throw new Error(`login failed: ${res.status}`)
+  return credentialFrom(res.headers.getSetCookie(), body)
+}
 
 /**
  * request-size — bytes on the wire, counted at the server's sockets: the credential a client sends
- * with every request, and what login hands out, per strategy, claim set and JWT algorithm.
+ * with every request, and what login hands out, per strategy, claim set (small: sub and role;
+ * typical: about 8 claims; large: plus 50 permissions) and JWT algorithm.
  * The credential's share of a request = bytes of `GET /me` with it − bytes of `GET /me` without it.
  */
 export const requestSize: Scenario = {
@@ -22,16 +36,8 @@ export const requestSize: Scenario = {
     const cells: CellPlan[] = []
     for (const strategy of options.strategies) {
       const profile = profileFor(strategy, options)
-      const algs = strategy === 'jwt' ? JWT_ALGORITHMS : (['HS256'] as const)
-      for (const claims of CLAIM_SETS) {
-        for (const alg of algs) {
-          cells.push({
-            id: `request-size/${strategy}/${profile}/${alg}/${claims}`,
-            scenario: 'request-size',
-            claims: this.claims,
-            env: { strategy, profile, alg, claims, instances: 1, balancer: 'none' },
-          })
-        }
+      for (const alg of algorithmsFor(strategy, options)) {
+        cells.push({ id: `request-size/${strategy}/${profile}/${alg}`, scenario: 'request-size', claims: this.claims, env: { strategy, profile, alg, instances: 1, balancer: 'none' } })
       }
     }
     return cells
@@ -41,25 +47,31 @@ export const requestSize: Scenario = {
 
   async runRepeat(ctx, env, _cell, index) {
     const startedAt = new Date().toISOString()
-    ctx.status('logging in')
-    const login = await measuredLoad(env, '/login', loginPlans(env.urls, 1, USERS, 1), { roundsPerConnection: 1 }, ctx.signal)
-    const creds = await loginPopulation(env.urls, USERS, ctx.signal)
-    const withCredential = await measuredLoad(env, '/me', connectionPlans(env.urls, creds, 1, '/me'), { roundsPerConnection: 1 }, ctx.signal)
-    const bare = await measuredLoad(env, '/me', [{ url: env.urls[0]!, requests: [{ method: 'GET', path: '/me', headers: {} }] }], { roundsPerConnection: USERS }, ctx.signal)
-    const credentialBytes = withCredential.requestBytesPerRequest! - bare.requestBytesPerRequest!
-    return metricsRepeat(index, startedAt, {
-      meRequestBytes: withCredential.requestBytesPerRequest,
-      meResponseBytes: withCredential.responseBytesPerRequest,
-      anonymousRequestBytes: bare.requestBytesPerRequest,
-      credentialBytesPerRequest: credentialBytes,
-      loginRequestBytes: login.requestBytesPerRequest,
-      loginResponseBytes: login.responseBytesPerRequest,
-      credentialBytesPer100Requests: credentialBytes * REQUESTS_PER_USER,
-      credentialMegabytesPerSecAt10kRps: (credentialBytes * RATE_RPS) / 1e6,
-      credentialGigabytesPerDayAt10kRps: (credentialBytes * RATE_RPS * 86_400) / 1e9,
-      non2xxCount: withCredential.non2xx + login.non2xx,
-    }, [login, withCredential, bare], [
-      `${isJwtFamily(env.spec.strategy) ? 'token' : 'cookie'} carried on every request; bytes counted at the server's socket over ${USERS} users`,
+    const url = env.urls[0]!
+    const once = (requests: ConnectionPlan['requests']): ConnectionPlan[] => [{ url, requests }]
+    const bare = await measuredLoad(env, '/me', once([{ method: 'GET', path: '/me', headers: {} }]), { roundsPerConnection: USERS }, ctx.signal)
+    const metrics: Record<string, number | null> = { anonymousRequestBytes: bare.requestBytesPerRequest }
+    const windows = [bare]
+    for (const claims of CLAIM_SETS) {
+      ctx.status(`${claims} claims`)
+      const bodies = Array.from({ length: USERS }, (_, i) => JSON.stringify({ username: `user${i + 1}`, password: `pw-user${i + 1}`, claims }))
+      const login = await measuredLoad(env, '/login', once(bodies.map((body) => ({ method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, body }))), { roundsPerConnection: 1 }, ctx.signal)
+      const creds: Credential[] = []
+      for (let i = 1; i <= USERS; i++) creds.push(await loginWith(url, i, claims))
+      const me = await measuredLoad(env, '/me', once(creds.map((c) => ({ method: 'GET', path: '/me', headers: c.headers }))), { roundsPerConnection: 1 }, ctx.signal)
+      windows.push(login, me)
+      const credentialBytes = me.requestBytesPerRequest! - bare.requestBytesPerRequest!
+      const C = cap(claims)
+      metrics[`meRequestBytes${C}`] = me.requestBytesPerRequest
+      metrics[`credentialBytesPerRequest${C}`] = credentialBytes
+      metrics[`loginResponseBytes${C}`] = login.responseBytesPerRequest
+      metrics[`credentialBytesPer100Requests${C}`] = credentialBytes * REQUESTS_PER_USER
+      metrics[`credentialMegabytesPerSecAt10kRps${C}`] = (credentialBytes * RATE_RPS) / 1e6
+      metrics[`non2xxCount${C}`] = me.non2xx + login.non2xx
+    }
+    metrics.meResponseBytes = windows.at(-1)!.responseBytesPerRequest
+    return metricsRepeat(index, startedAt, metrics, windows, [
+      `bytes counted at the server's socket over ${USERS} users; "per 100 requests" is what one user sends for ${REQUESTS_PER_USER} requests; "at 10k rps" is ${RATE_RPS} requests/s of that credential`,
     ])
   },
 

@@ -71,6 +71,30 @@ export const revocation: Scenario = {
     const def = STRATEGIES[env.spec.strategy]
     const notes: string[] = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`]
 
+    // (e) first, while this env holds no live credential of this repeat: revocation state in Redis —
+    // keys per live credential, keys added per logout, and what is left once everything expired
+    let keysPerCredential: number | null = null
+    let keysAddedPerLogout: number | null = null
+    let keysLeftAfterExpiry: number | null = null
+    let redisBytesPerLogout: number | null = null
+    if (env.redisProbe) {
+      ctx.status('revocation state')
+      const M = 100
+      const k0 = await countKeys(env.redisProbe, env.redisPrefix)
+      const live: Credential[] = []
+      for (let i = 0; i < M; i++) live.push(await loginUser(a, 1000 + i))
+      const k1 = await countKeys(env.redisProbe, env.redisPrefix)
+      const mem1 = Number(/used_memory:(\d+)/.exec(await env.redisProbe.info('memory'))?.[1])
+      for (const c of live) await status(a, '/logout', c.headers)
+      const k2 = await countKeys(env.redisProbe, env.redisPrefix)
+      const mem2 = Number(/used_memory:(\d+)/.exec(await env.redisProbe.info('memory'))?.[1])
+      await sleep((ttlSec + 1) * 1000)
+      keysPerCredential = (k1 - k0) / M
+      keysAddedPerLogout = (k2 - k1) / M
+      redisBytesPerLogout = (mem2 - mem1) / M
+      keysLeftAfterExpiry = (await countKeys(env.redisProbe, env.redisPrefix)) - k0
+    }
+
     // (a) logout latency over 20 users
     ctx.status('logout latency')
     const latenciesMs: number[] = []
@@ -110,30 +134,6 @@ export const revocation: Scenario = {
     for (const c of creds) {
       const code = c.refreshToken ? await status(a, '/refresh', {}, { refreshToken: c.refreshToken }) : await status(c === creds[0] ? a : b, '/me', c.headers)
       if (code === 200) stillAccepted++
-    }
-
-    // (e) revocation state in Redis: keys per live credential, per logout, and after expiry
-    let keysPerCredential: number | null = null
-    let keysAddedPerLogout: number | null = null
-    let keysLeftAfterExpiry: number | null = null
-    let redisBytesPerLogout: number | null = null
-    if (env.redisProbe) {
-      ctx.status('revocation state')
-      const M = 100
-      await sleep((ttlSec + 0.5) * 1000) // let earlier credentials expire
-      const k0 = await countKeys(env.redisProbe, env.redisPrefix)
-      const live: Credential[] = []
-      for (let i = 0; i < M; i++) live.push(await loginUser(a, 1000 + i))
-      const k1 = await countKeys(env.redisProbe, env.redisPrefix)
-      const mem1 = Number(/used_memory:(\d+)/.exec(await env.redisProbe.info('memory'))?.[1])
-      for (const c of live) await status(a, '/logout', c.headers)
-      const k2 = await countKeys(env.redisProbe, env.redisPrefix)
-      const mem2 = Number(/used_memory:(\d+)/.exec(await env.redisProbe.info('memory'))?.[1])
-      await sleep((ttlSec + 1) * 1000)
-      keysPerCredential = (k1 - k0) / M
-      keysAddedPerLogout = (k2 - k1) / M
-      redisBytesPerLogout = (mem2 - mem1) / M
-      keysLeftAfterExpiry = (await countKeys(env.redisProbe, env.redisPrefix)) - k0
     }
 
     return metricsRepeat(index, startedAt, {

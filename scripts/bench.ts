@@ -26,6 +26,8 @@ function runDirName(now = new Date()): string {
 }
 
 async function main(): Promise<number> {
+  // A closed pipe (e.g. `npm run bench | head`) must not kill the run before it saves and tears down.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   const d = BENCH_DEFAULTS
   const program = new Command('authbench')
     .description('benchmark web authentication strategies (sessions, JWTs and hybrids) under identical load')

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { ConfigError, type ServerOptions } from './config.ts'
+import { CLAIM_SETS, ConfigError, type ClaimSet, type ServerOptions } from './config.ts'
 import { errorHandler, UNAUTHORIZED } from './errors.ts'
 import type { KeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
@@ -24,7 +24,12 @@ const principalSchema = {
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const
 const loginBodySchema = {
   type: 'object',
-  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 128 } },
+  properties: {
+    username: { type: 'string', maxLength: 64 },
+    password: { type: 'string', maxLength: 128 },
+    // benchmark knob: which claim set the credential carries (default: the server's --claims)
+    claims: { type: 'string', enum: [...CLAIM_SETS] },
+  },
   required: ['username', 'password'],
 } as const
 
@@ -52,9 +57,10 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
     const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
 
     scope.post('/login', { schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
-      const { username, password } = request.body as { username: string; password: string }
-      const user = users.checkPassword(username, password)
-      if (user === null) return reply.code(401).send(UNAUTHORIZED)
+      const { username, password, claims } = request.body as { username: string; password: string; claims?: ClaimSet }
+      const found = users.checkPassword(username, password)
+      if (found === null) return reply.code(401).send(UNAUTHORIZED)
+      const user = claims === undefined ? found : { ...found, claimSet: claims }
       const credential = await auth.login(request, reply, user)
       return { userId: user.userId, role: user.role, ...credential }
     })

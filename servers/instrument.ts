@@ -13,6 +13,8 @@ export interface ProcessStats {
   bytesWrittenTotal: number
   /** Requests answered since start. */
   requestsTotal: number
+  /** TCP connections accepted since start. */
+  connectionsTotal: number
   /** Time of the reading, ms since epoch. */
   atMs: number
 }
@@ -27,7 +29,9 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
   let closedRead = 0
   let closedWritten = 0
   let requests = 0
+  let connections = 0
   app.server.on('connection', (socket: Socket) => {
+    connections++
     open.add(socket)
     socket.once('close', () => {
       open.delete(socket)
@@ -47,7 +51,7 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
     const mem = process.memoryUsage()
     return {
       cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed,
-      bytesReadTotal: r, bytesWrittenTotal: w, requestsTotal: requests, atMs: Date.now(),
+      bytesReadTotal: r, bytesWrittenTotal: w, requestsTotal: requests, connectionsTotal: connections, atMs: Date.now(),
     }
   }
   if (process.send) {

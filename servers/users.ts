@@ -13,6 +13,8 @@ export interface User {
   userId: number
   username: string
   role: 'admin' | 'user'
+  /** Claim set asked for at login (a benchmark knob: what the credential carries), else the server's. */
+  claimSet?: ClaimSet
 }
 
 export interface Principal {
@@ -25,7 +27,7 @@ export interface UserDirectory {
   /** Returns the user when the password matches, else null. Constant time in the password. */
   checkPassword(username: unknown, password: unknown): User | null
   byId(userId: number): User | null
-  /** The claims a credential carries for this user (session data or token payload), beyond sub/role. */
+  /** The claims a credential carries for this user (session data or token payload), beyond sub/role: the user's claimSet, else the server's. */
   extraClaims(user: User): Record<string, unknown>
 }
 
@@ -58,7 +60,7 @@ export function createUserDirectory(count: number, claims: ClaimSet): UserDirect
       const ok = timingSafeEqual(digest(password), expected)
       return ok && user ? user : null
     },
-    extraClaims: (user) => claimSet(user, claims),
+    extraClaims: (user) => claimSet(user, user.claimSet ?? claims),
   }
 }
 
