@@ -12,7 +12,7 @@ import { Orchestrator } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
 import type { CpuPlacement, RunResults } from '../harness/results.ts'
-import { validateResults } from './results.test.ts'
+import { validateResults } from './validate.ts'
 
 const BENCH = join(import.meta.dirname, '..', 'scripts', 'bench.ts')
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }

@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Ajv } from 'ajv'
 import { createGenerator } from 'ts-json-schema-generator'
 import { describe, expect, it } from 'vitest'
 import type { RunResults } from '../harness/results.ts'
 import { estimate } from '../harness/stats.ts'
 import { renderSummaryTable } from '../harness/summary.ts'
 import { summarizeThroughput } from '../scenarios/throughput.ts'
+import { validateResults } from './validate.ts'
 
 const root = join(import.meta.dirname, '..')
 const schema = JSON.parse(readFileSync(join(root, 'harness', 'results.schema.json'), 'utf8'))
 const fixture = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'results-quick.json'), 'utf8')) as RunResults
 
-export function validateResults(data: unknown): string[] {
-  const ajv = new Ajv({ allErrors: true, strict: false })
-  const validate = ajv.compile(schema)
-  return validate(data) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`)
-}
 
 describe('results.json schema', () => {
   it('is the one generated from the TypeScript types (run `npm run schema` after changing them)', () => {

@@ -1,0 +1,117 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
+import type { Cell, CpuPlacement, RunResults } from '../harness/results.ts'
+import { runSuite } from '../harness/run.ts'
+import { SCENARIO_NAMES, SCENARIOS } from '../scenarios/index.ts'
+import type { StrategyName } from '../servers/config.ts'
+import { validateResults } from './validate.ts'
+
+const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
+
+/** Runs one scenario for about a second per cell, the way `npm run bench` would, and returns its results. */
+async function run(scenario: string, strategies: StrategyName[], extra: Partial<BenchOptions> = {}): Promise<RunResults> {
+  const options = resolveBenchOptions({ quick: true, scenarios: [scenario], strategies, users: 50, pin: false, ...extra }, SCENARIO_NAMES)
+  const results = await runSuite(options, {
+    runDir: mkdtempSync(join(tmpdir(), `authbench-${scenario}-`)),
+    signal: new AbortController().signal,
+    placement: noPin,
+    command: ['test'],
+  })
+  expect(validateResults(results)).toEqual([])
+  for (const c of results.cells) expect(c.state, `${c.id}: ${'error' in c ? c.error : ''}`).toMatch(/completed|skipped/)
+  return results
+}
+
+/** Median of one metric of the cell whose id contains `idPart`. */
+function metric(results: RunResults, idPart: string, name: string): number | null {
+  const cell = results.cells.find((c) => c.id.includes(idPart)) as Extract<Cell, { state: 'completed' }> | undefined
+  if (!cell || cell.summary.kind !== 'metrics') throw new Error(`no completed metrics cell ${idPart}`)
+  return cell.summary.metrics[name]?.median ?? null
+}
+
+describe('every scenario declares what it measures and which claims it tests', () => {
+  it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', (_name, s) => {
+    expect(s.description.length).toBeGreaterThan(20)
+    expect(s.claims.length).toBeGreaterThan(0)
+  })
+  it('all eight are registered, in order', () => {
+    expect(SCENARIO_NAMES).toEqual(['throughput', 'request-size', 'login', 'revocation', 'memory', 'scale-out', 'failover', 'hostile'])
+  })
+})
+
+describe('scenarios, run for about a second each', () => {
+  it('request-size: JWTs grow with their claims and algorithm, session cookies do not', async () => {
+    const r = await run('request-size', ['memory-session', 'jwt'], { algs: ['HS256', 'RS256'] })
+    const jwtSmall = metric(r, 'jwt/tuned/HS256', 'credentialBytesPerRequestSmall')!
+    expect(metric(r, 'jwt/tuned/HS256', 'credentialBytesPerRequestLarge')!).toBeGreaterThan(jwtSmall + 1000)
+    expect(metric(r, 'jwt/tuned/RS256', 'credentialBytesPerRequestSmall')!).toBeGreaterThan(jwtSmall + 200)
+    const session = metric(r, 'memory-session', 'credentialBytesPerRequestSmall')!
+    expect(metric(r, 'memory-session', 'credentialBytesPerRequestLarge')).toBe(session)
+    expect(session).toBeLessThan(jwtSmall)
+    expect(metric(r, 'jwt/tuned/HS256', 'credentialBytesPer100RequestsSmall')).toBe(jwtSmall * 100)
+  })
+
+  it('login: measures CPU per login, and the Redis writes of a session login', async () => {
+    const r = await run('login', ['redis-session', 'jwt'])
+    for (const id of ['redis-session', 'jwt/']) {
+      expect(metric(r, id, 'cpuMicrosPerLogin')!).toBeGreaterThan(0)
+      expect(metric(r, id, 'loginsPerSec')!).toBeGreaterThan(0)
+      expect(metric(r, id, 'non2xxCount')).toBe(0)
+    }
+    expect(metric(r, 'redis-session', 'redisCommandsPerLogin')!).toBeGreaterThanOrEqual(2)
+    expect(metric(r, 'jwt/', 'redisCommandsPerLogin')).toBeNull()
+  })
+
+  it('revocation: plain JWT still works after logout until it expires; sessions and jwt-denylist do not', async () => {
+    const r = await run('revocation', ['memory-session', 'jwt', 'jwt-denylist', 'refresh', 'secure-session'])
+    expect(metric(r, 'jwt/', 'windowSameInstanceShareOfTtl')!).toBeGreaterThan(0.2)
+    expect(metric(r, 'secure-session', 'windowSameInstanceShareOfTtl')!).toBeGreaterThan(0.2)
+    expect(metric(r, 'refresh', 'windowSameInstanceShareOfTtl')!).toBeGreaterThan(0.2)
+    expect(metric(r, 'refresh', 'refreshRefusedAfterLogout')).toBe(1)
+    for (const id of ['memory-session', 'jwt-denylist']) expect(metric(r, id, 'windowSameInstanceSec')!).toBeLessThan(0.5)
+    expect(metric(r, 'jwt-denylist', 'windowOtherInstanceSec')!).toBeLessThan(0.5)
+    expect(metric(r, 'memory-session', 'acceptedOnOtherInstance')).toBe(0)
+    expect(metric(r, 'jwt-denylist', 'revokeAllStillAcceptedShare')).toBe(0)
+    expect(metric(r, 'jwt/', 'revokeAllStillAcceptedShare')).toBe(1)
+    expect(metric(r, 'jwt-denylist', 'revocationKeysAddedPerLogout')).toBe(1)
+    expect(metric(r, 'jwt-denylist', 'revocationKeysLeftAfterExpiry')).toBe(0)
+  })
+
+  it('memory: a session costs server heap or Redis bytes', async () => {
+    const r = await run('memory', ['memory-session', 'redis-session'])
+    expect(metric(r, 'memory-session', 'heapBytesPerCredentialAt1000')!).toBeGreaterThan(100)
+    expect(metric(r, 'redis-session', 'redisBytesPerCredentialAt1000')!).toBeGreaterThan(100)
+    expect(metric(r, 'memory-session', 'loginsFailedAt1000')).toBe(0)
+  })
+
+  it('scale-out: memory-session without stickiness refuses about (N−1)/N of requests; with it, none; JWT none', async () => {
+    const r = await run('scale-out', ['memory-session', 'jwt'])
+    expect(metric(r, 'memory-session/tuned/HS256/x2-roundrobin', 'authFailureShare')!).toBeGreaterThan(0.3)
+    expect(metric(r, 'jwt/tuned/HS256/x2-roundrobin', 'authFailureShare')).toBe(0)
+    const sticky = r.cells.find((c) => c.id.endsWith('memory-session/tuned/HS256/x2-sticky'))!
+    if (sticky.state === 'completed') expect(metric(r, 'memory-session/tuned/HS256/x2-sticky', 'authFailureShare')).toBe(0)
+  })
+
+  it('failover: killing an instance logs out memory-session users only; a Redis restart shows what survives', async () => {
+    const r = await run('failover', ['memory-session', 'redis-session', 'jwt', 'jwt-denylist'])
+    expect(metric(r, 'memory-session', 'lostLoginShareAfterKill')!).toBeGreaterThan(0.2)
+    for (const id of ['redis-session', 'jwt/', 'jwt-denylist']) expect(metric(r, id, 'lostLoginShareAfterKill')).toBe(0)
+    expect(metric(r, 'redis-session', 'redisRecoverySec')).not.toBeNull()
+    expect(metric(r, 'redis-session', 'loginsSurvivedRedisRestartShare')).toBe(0) // the private Redis restarts empty
+    expect(metric(r, 'jwt-denylist', 'loginsSurvivedRedisRestartShare')).toBe(1)
+    expect(metric(r, 'jwt-denylist', 'revokedTokenAcceptedAfterRedisRestart')).toBe(1) // the denylist was lost with it
+  })
+
+  it('hostile: every invalid credential is refused with a 4xx, no 5xx, no crash', async () => {
+    const r = await run('hostile', ['memory-session', 'jwt', 'secure-session'])
+    for (const id of ['memory-session', 'jwt/', 'secure-session']) {
+      expect(metric(r, id, 'fiveXxCount')).toBe(0)
+      expect(metric(r, id, 'hostileAcceptedCount')).toBe(0)
+      expect(metric(r, id, 'crashedInstances')).toBe(0)
+      expect(metric(r, id, 'cpuMicrosPerRefusal')!).toBeGreaterThan(0)
+    }
+  })
+})
