@@ -1,4 +1,4 @@
-import { detectBalancer } from '../harness/balancer.ts'
+import { detectBalancer, STICKY_COOKIE } from '../harness/balancer.ts'
 import { loginUser, type Credential } from '../harness/credentials.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
@@ -81,7 +81,9 @@ export const failover: Scenario = {
       } else {
         ctx.status('restarting Redis')
         const survivor = viaBalancer ? env.urls[0]! : env.instances[1]!.url
-        const probeCreds = creds.filter((_, i) => after[i] === 200).slice(0, 10)
+        // probe with users the balancer routes to the survivor directly (not via a retry to the dead instance)
+        const onSurvivor = (c: IssuedCredential) => (viaBalancer ? c.cookies[STICKY_COOKIE] !== 's0' : c.urlIndex !== 0)
+        const probeCreds = creds.filter((c, i) => after[i] === 200 && onSurvivor(c)).slice(0, 10)
         let revoked: Credential | null = null
         if (env.spec.strategy === 'jwt-denylist') {
           revoked = await loginUser(survivor, 99)
@@ -94,7 +96,7 @@ export const failover: Scenario = {
           while (probing) {
             const c = probeCreds[k++ % Math.max(1, probeCreds.length)]
             const atMs = performance.now() // when the request was sent
-            samples.push({ atMs, code: c ? await meStatus(survivor, c.headers, 1000) : 0 })
+            samples.push({ atMs, code: c ? await meStatus(survivor, c.headers, 3000) : 0 })
             await sleep(10)
           }
         })()

@@ -192,3 +192,14 @@ describe('claim sets', () => {
     expect((await me(big.url, { authorization: `Bearer ${b}` })).status).toBe(200)
   })
 })
+
+describe('the claims knob at login', () => {
+  it.each(['jwt', 'refresh', 'secure-session'] as const)('%s carries the claim set asked for at login', async (strategy) => {
+    const s = await startServer(strategy, 'tuned')
+    const small = await post(s.url, '/login', {}, { username: 'user3', password: 'pw-user3' })
+    const large = await post(s.url, '/login', {}, { username: 'user3', password: 'pw-user3', claims: 'large' })
+    const size = (r: typeof small) => JSON.stringify(r.body).length + r.setCookies.join('').length
+    expect(size(large)).toBeGreaterThan(size(small) + 1000)
+    expect((await post(s.url, '/login', {}, { username: 'user3', password: 'pw-user3', claims: 'huge' })).status).toBe(400)
+  })
+})

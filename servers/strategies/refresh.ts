@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import type { User } from '../users.ts'
 import { createJwtEngine, principalOf } from './jwt-common.ts'
 import type { StrategyDefinition } from './types.ts'
 
@@ -45,14 +46,14 @@ export const refresh: StrategyDefinition = {
     const rotate = (oldKey: string, famKey: string, newKey: string): Promise<number> =>
       (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).authbenchRotate!(oldKey, famKey, newKey, familyTtlMs)
 
-    const signAccess = (userId: number, role: string, fam: string) =>
-      engine.sign({ sub: String(userId), role, fam, ...ctx.users.extraClaims(ctx.users.byId(userId)!) })
+    const signAccess = (user: User, fam: string) =>
+      engine.sign({ sub: String(user.userId), role: user.role, fam, ...ctx.users.extraClaims(user) })
     const newRefreshToken = (fam: string) => `${fam}.${randomBytes(32).toString('base64url')}`
 
     return {
       async login(_request, _reply, user) {
         const fam = randomBytes(12).toString('base64url')
-        const tokens = { accessToken: await signAccess(user.userId, user.role, fam), refreshToken: newRefreshToken(fam) }
+        const tokens = { accessToken: await signAccess(user, fam), refreshToken: newRefreshToken(fam) }
         await redis.multi()
           .set(`rf:${fam}`, String(user.userId), 'PX', familyTtlMs)
           .set(`rt:${hashToken(tokens.refreshToken)}`, String(user.userId), 'PX', familyTtlMs)
@@ -72,8 +73,8 @@ export const refresh: StrategyDefinition = {
         const refreshToken = newRefreshToken(fam)
         const userId = await rotate(`rt:${hashToken(token)}`, `rf:${fam}`, `rt:${hashToken(refreshToken)}`)
         if (userId <= 0) return null // unknown, expired, revoked, or reused (-1: family now revoked)
-        const user = ctx.users.byId(userId)
-        return user && { accessToken: await signAccess(user.userId, user.role, fam), refreshToken }
+        const user = ctx.users.byId(userId) // a rotated access token carries the server's claim set
+        return user && { accessToken: await signAccess(user, fam), refreshToken }
       },
       async logout(request) {
         const claims = await engine.verify(request)
