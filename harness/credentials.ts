@@ -45,12 +45,12 @@ export function credentialFrom(setCookies: readonly string[], body: { userId?: n
   }
 }
 
-/** Logs user<i> in over real HTTP. Throws unless the server answers 200. */
-export async function loginUser(baseUrl: string, i: number, password = `pw-user${i}`): Promise<Credential> {
+/** Logs user<i> in over real HTTP (`extra` joins the body, e.g. `{ claims: 'large' }`). Throws unless the server answers 200. */
+export async function loginUser(baseUrl: string, i: number, extra: Record<string, unknown> = {}): Promise<Credential> {
   const res = await fetch(`${baseUrl}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: `user${i}`, password }),
+    body: JSON.stringify({ username: `user${i}`, password: `pw-user${i}`, ...extra }),
   })
   const body = (await res.json()) as Record<string, unknown>
   if (res.status !== 200) throw new Error(`login of user${i} failed: ${res.status} ${JSON.stringify(body)}`)

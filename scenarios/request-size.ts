@@ -1,6 +1,6 @@
-import { credentialFrom, type Credential } from '../harness/credentials.ts'
+import { loginUser, type Credential } from '../harness/credentials.ts'
 import type { ConnectionPlan } from '../harness/load.ts'
-import { CLAIM_SETS, type ClaimSet } from '../servers/config.ts'
+import { CLAIM_SETS } from '../servers/config.ts'
 import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
 import type { CellPlan, Scenario } from './types.ts'
 
@@ -8,17 +8,6 @@ const USERS = 100
 const REQUESTS_PER_USER = 100
 const RATE_RPS = 10_000
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
-
-async function loginWith(url: string, i: number, claims: ClaimSet): Promise<Credential> {
-  const res = await fetch(`${url}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: `user${i}`, password: `pw-user${i}`, claims }),
-  })
-  const body = (await res.json()) as Record<string, unknown>
-  if (res.status !== 200) throw new Error(`login failed: ${res.status}`)
-  return credentialFrom(res.headers.getSetCookie(), body)
-}
 
 /**
  * request-size — bytes on the wire, counted at the server's sockets: the credential a client sends
@@ -57,7 +46,7 @@ export const requestSize: Scenario = {
       const bodies = Array.from({ length: USERS }, (_, i) => JSON.stringify({ username: `user${i + 1}`, password: `pw-user${i + 1}`, claims }))
       const login = await measuredLoad(env, '/login', once(bodies.map((body) => ({ method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, body }))), { roundsPerConnection: 1 }, ctx.signal)
       const creds: Credential[] = []
-      for (let i = 1; i <= USERS; i++) creds.push(await loginWith(url, i, claims))
+      for (let i = 1; i <= USERS; i++) creds.push(await loginUser(url, i, { claims }))
       const me = await measuredLoad(env, '/me', once(creds.map((c) => ({ method: 'GET', path: '/me', headers: c.headers }))), { roundsPerConnection: 1 }, ctx.signal)
       windows.push(login, me)
       const credentialBytes = me.requestBytesPerRequest! - bare.requestBytesPerRequest!

@@ -37,12 +37,20 @@ const loginBodySchema = {
  * Builds (does not listen) one app: identical routes whatever the strategy.
  * /health sits outside the auth scope, so a request carrying a credential pays nothing for it there.
  */
-export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps): Promise<FastifyInstance> {
+/** Throws a one-line ConfigError when the strategy cannot run with these options (checked before anything starts). */
+export function checkStrategyOptions(options: Readonly<ServerOptions>, hasRedis: boolean): void {
   const strategy = STRATEGIES[options.strategy]
   if (!strategy.profiles.includes(options.profile)) {
     throw new ConfigError(`strategy ${strategy.name} has no '${options.profile}' profile (it has: ${strategy.profiles.join(', ')})`)
   }
-  if (strategy.needsRedis && deps.redis === null) throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL`)
+  if (strategy.needsRedis && !hasRedis) {
+    throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379)`)
+  }
+}
+
+export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps): Promise<FastifyInstance> {
+  checkStrategyOptions(options, deps.redis !== null)
+  const strategy = STRATEGIES[options.strategy]
 
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { buildApp } from './app.ts'
+import { buildApp, checkStrategyOptions } from './app.ts'
 import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions, SERVER_DEFAULTS, STRATEGY_NAMES } from './config.ts'
 import { connectRedis } from './redis.ts'
 import { loadKeyMaterial } from './secrets.ts'
@@ -47,12 +47,7 @@ async function main(): Promise<void> {
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })
   const strategy = STRATEGIES[options.strategy]
-  if (!strategy.profiles.includes(options.profile)) {
-    throw new ConfigError(`strategy ${strategy.name} has no '${options.profile}' profile (it has: ${strategy.profiles.join(', ')})`)
-  }
-  if (strategy.needsRedis && options.redisUrl === null) {
-    throw new ConfigError(`strategy ${strategy.name} needs Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379)`)
-  }
+  checkStrategyOptions(options, options.redisUrl !== null)
   const keys = loadKeyMaterial(process.env, options.alg)
   const redis: Redis | null = strategy.needsRedis ? await connectRedis(options.redisUrl!, options.redisKeyPrefix) : null
   for (const w of keys.warnings) process.stderr.write(`authbench-server: warning: ${w}\n`)
