@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import { CLAIM_SETS, ConfigError, type ClaimSet, type ServerOptions } from './config.ts'
 import { errorHandler, UNAUTHORIZED } from './errors.ts'
@@ -33,10 +33,44 @@ const loginBodySchema = {
   required: ['username', 'password'],
 } as const
 
+/** `http://host:port/path?q` → `/path?q`; an origin-form target is returned as it is. */
+export function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f) return url // '/': the usual case, one comparison
+  const m = /^https?:\/\/[^/?#]*/i.exec(url)
+  if (m === null) return url
+  const rest = url.slice(m[0].length)
+  return rest.startsWith('/') ? rest : `/${rest}`
+}
+
 /**
- * Builds (does not listen) one app: identical routes whatever the strategy.
- * /health sits outside the auth scope, so a request carrying a credential pays nothing for it there.
+ * onRequest guard for cookie-carried credentials: a body must be JSON (415 otherwise: no
+ * `text/plain` or form posts, which a page on another origin can send without a preflight), and a
+ * browser's own headers must show a same-origin request (403 otherwise). Non-browser clients send
+ * neither `Origin` nor `Sec-Fetch-Site` and pass.
  */
+export function refuseCrossSite(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const type = request.headers['content-type']
+  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+    void reply.code(415).send({ error: 'this route takes application/json only' })
+    return
+  }
+  const site = request.headers['sec-fetch-site']
+  const origin = request.headers.origin
+  if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && !isSameOrigin(origin, request.headers.host))) {
+    void reply.code(403).send({ error: 'cross-origin request refused' })
+    return
+  }
+  done()
+}
+
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host
+  } catch {
+    return false // 'null' (sandboxed frames, file:) or garbage
+  }
+}
+
 /** Throws a one-line ConfigError when the strategy cannot run with these options (checked before anything starts). */
 export function checkStrategyOptions(options: Readonly<ServerOptions>, hasRedis: boolean): void {
   const strategy = STRATEGIES[options.strategy]
@@ -48,12 +82,21 @@ export function checkStrategyOptions(options: Readonly<ServerOptions>, hasRedis:
   }
 }
 
+/**
+ * Builds (does not listen) one app: identical routes whatever the strategy.
+ * /health sits outside the auth scope, so a request carrying a credential pays nothing for it there.
+ */
 export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps): Promise<FastifyInstance> {
   checkStrategyOptions(options, deps.redis !== null)
   const strategy = STRATEGIES[options.strategy]
 
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },
+    // RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/logout`); the auth
+    // libraries check cookie paths against the URL, so hand them the origin form.
+    rewriteUrl: (req) => originForm(req.url ?? '/'),
+    // --secure-cookies means TLS ends at a proxy in front (on loopback): believe its X-Forwarded-Proto.
+    trustProxy: options.secureCookies ? 'loopback' : false,
   })
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
@@ -63,13 +106,17 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
   const users = createUserDirectory(options.userCount, options.claims)
   await app.register(async (scope) => {
     const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
+    // A browser attaches cookies by itself: state-changing requests of cookie strategies must come from
+    // our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another port post).
+    const onRequest = strategy.carrier === 'cookie' ? refuseCrossSite : []
 
-    scope.post('/login', { schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
+    scope.post('/login', { onRequest, schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
       const { username, password, claims } = request.body as { username: string; password: string; claims?: ClaimSet }
       const found = users.checkPassword(username, password)
       if (found === null) return reply.code(401).send(UNAUTHORIZED)
       const user = claims === undefined ? found : { ...found, claimSet: claims }
       const credential = await auth.login(request, reply, user)
+      void reply.header('cache-control', 'no-store') // it may carry tokens
       return { userId: user.userId, role: user.role, ...credential }
     })
 
@@ -79,7 +126,7 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
       return principal ?? reply.code(401).send(UNAUTHORIZED)
     })
 
-    scope.post('/logout', async (request, reply) => {
+    scope.post('/logout', { onRequest }, async (request, reply) => {
       await auth.logout(request, reply)
       return reply.code(204).send()
     })
@@ -87,10 +134,12 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
     scope.post('/refresh', async (request, reply) => {
       if (auth.refresh === undefined) return reply.code(404).send({ error: `${strategy.name} issues no refresh tokens` })
       const tokens = await auth.refresh(request, reply)
-      return tokens ?? reply.code(401).send(UNAUTHORIZED)
+      if (tokens === null) return reply.code(401).send(UNAUTHORIZED)
+      void reply.header('cache-control', 'no-store')
+      return tokens
     })
 
-    scope.post('/users/:id/revoke-all', async (request, reply) => {
+    scope.post('/users/:id/revoke-all', { onRequest }, async (request, reply) => {
       const principal = await auth.authenticate(request, reply)
       if (principal === null) return reply.code(401).send(UNAUTHORIZED)
       const userId = Number((request.params as { id: string }).id)

@@ -13,6 +13,9 @@ import { loadKeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
 import { attachInstrumentation } from './instrument.ts'
 
+/** How long closing may take (open connections drained, Redis quit) before the process exits anyway. */
+const CLOSE_DEADLINE_MS = 5000
+
 function int(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer')
@@ -72,11 +75,13 @@ async function main(): Promise<void> {
   const close = async () => {
     if (closing) return
     closing = true
+    // never outlive the request to stop: a connection a dead client left open must not hold us
+    setTimeout(() => process.exit(1), CLOSE_DEADLINE_MS).unref()
     await app.close()
     await redis?.quit().catch(() => redis?.disconnect())
     process.exit(0)
   }
-  process.on('SIGTERM', close)
+  process.on('SIGTERM', close) // also what the kernel sends when the harness dies (setpriv --pdeathsig)
   process.on('SIGINT', close)
   process.on('disconnect', close) // the harness that started us is gone
 }

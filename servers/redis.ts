@@ -1,6 +1,18 @@
 import { Redis } from 'ioredis'
 import { ConfigError } from './config.ts'
 
+/** A Redis URL fit to print or store: its password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password === '') return url
+    u.password = '***'
+    return u.toString()
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@') // not a URL: still never echo what looks like credentials
+  }
+}
+
 /**
  * Connects to Redis and proves it answers, or throws a ConfigError with one clear line.
  * While running: auto-pipelining on; no offline queue, so that a command issued while Redis is
@@ -11,9 +23,9 @@ export async function connectRedis(url: string, keyPrefix: string, connectTimeou
   try {
     parsed = new URL(url)
   } catch {
-    throw new ConfigError(`REDIS_URL is not a URL: '${url}'`)
+    throw new ConfigError(`REDIS_URL is not a URL: '${redactUrl(url)}'`)
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got '${url}'`)
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got '${redactUrl(url)}'`)
   const redis = new Redis(url, {
     keyPrefix,
     lazyConnect: true,

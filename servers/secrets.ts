@@ -25,6 +25,9 @@ export interface KeyMaterial {
 
 export type SecretEnv = Partial<Record<'AUTHBENCH_SECRET' | 'JWT_SECRET' | 'AUTHBENCH_JWT_PRIVATE_KEY_FILE' | 'AUTHBENCH_JWT_PUBLIC_KEY_FILE', string>>
 
+/** HS256 key length floor (RFC 7518 §3.2). */
+export const MIN_JWT_SECRET_BYTES = 32
+
 function derive(root: Buffer, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', root, 'authbench', label, 32))
 }
@@ -38,6 +41,10 @@ export function loadKeyMaterial(env: SecretEnv, alg: JwtAlgorithm): KeyMaterial 
   } else {
     root = randomBytes(32)
     warnings.push('AUTHBENCH_SECRET is not set: generated a random secret, so other instances will not accept this one\'s credentials')
+  }
+  if (env.JWT_SECRET && Buffer.byteLength(env.JWT_SECRET) < MIN_JWT_SECRET_BYTES) {
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output
+    throw new ConfigError(`JWT_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes (RFC 7518 §3.2: HS256 keys ≥ 256 bits), got ${Buffer.byteLength(env.JWT_SECRET)}`)
   }
   const hmacKey = env.JWT_SECRET ? Buffer.from(env.JWT_SECRET) : derive(root, 'jwt-hs')
   let jwtPrivateKey: KeyObject | null = null

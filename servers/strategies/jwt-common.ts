@@ -29,7 +29,7 @@ export interface JwtEngine {
   clear(reply: FastifyReply): void
 }
 
-const REQUIRED_CLAIMS = ['sub', 'role', 'iat', 'exp']
+const REQUIRED_CLAIMS = ['sub', 'role', 'iat', 'exp', 'aud']
 
 /** Structural check of a verified payload: missing or ill-typed claims are a rejected credential. */
 export function asTokenClaims(payload: unknown): TokenClaims | null {
@@ -60,11 +60,14 @@ function keysFor(ctx: StrategyContext): { signKey: string | Buffer; verifyKey: s
  * - floor: fast-jwt called directly, token read straight from the header/cookie, no plugin hooks;
  * - defaults: @fastify/jwt with its defaults (no verify cache);
  * - tuned: @fastify/jwt with fast-jwt's verify cache (1000-entry LRU, bounded by each token's exp).
- * Every profile pins the algorithm and requires sub, role, iat and exp.
+ * Every profile pins the algorithm and requires sub, role, iat and exp, and binds each token to the
+ * strategy that issued it (`aud`): under one key, a token revoked by one strategy (say jwt-denylist's
+ * logout) must not be accepted by another that knows nothing of that revocation (RFC 8725 §3.9).
  */
 export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyContext, carrier: 'bearer' | 'cookie', ttlSec: number): Promise<JwtEngine> {
   const { options } = ctx
   const { signKey, verifyKey } = keysFor(ctx)
+  const audience = options.strategy
   const secure = options.secureCookies
   const deliver = carrier === 'cookie'
     ? (reply: FastifyReply, token: string) => setCookie(reply, TOKEN_COOKIE, token, { maxAgeSec: ttlSec, secure })
@@ -72,8 +75,8 @@ export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyConte
   const clear = carrier === 'cookie' ? (reply: FastifyReply) => clearCookie(reply, TOKEN_COOKIE, secure) : () => {}
 
   if (options.profile === 'floor') {
-    const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000 })
-    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS })
+    const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000, aud: audience })
+    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: audience })
     const tokenOf = carrier === 'cookie'
       ? (request: FastifyRequest) => readCookie(request.headers.cookie, TOKEN_COOKIE)
       : (request: FastifyRequest) => {
@@ -99,10 +102,11 @@ export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyConte
   if (carrier === 'cookie') await scope.register(fastifyCookie)
   await scope.register(fastifyJwt, {
     secret: options.alg === 'HS256' ? signKey : { private: signKey, public: verifyKey },
-    sign: { algorithm: options.alg, expiresIn: `${ttlSec}s` },
+    sign: { algorithm: options.alg, expiresIn: `${ttlSec}s`, aud: audience },
     verify: {
       algorithms: [options.alg],
       requiredClaims: REQUIRED_CLAIMS,
+      allowedAud: audience,
       ...(options.profile === 'tuned' ? { cache: true } : {}),
       ...(carrier === 'cookie' ? { onlyCookie: true } : {}),
     },

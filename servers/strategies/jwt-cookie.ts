@@ -8,6 +8,7 @@ export const jwtCookie: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'cookie',
+  canRevokeAll: false,
   async setup(scope, ctx) {
     const engine = await createJwtEngine(scope, ctx, 'cookie', ctx.options.jwtTtlSec)
     return {

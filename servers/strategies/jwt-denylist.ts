@@ -15,6 +15,7 @@ export const jwtDenylist: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'bearer',
+  canRevokeAll: true,
   async setup(scope, ctx) {
     const redis = ctx.redis!
     const ttlSec = ctx.options.jwtTtlSec

@@ -8,6 +8,7 @@ export const jwt: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'bearer',
+  canRevokeAll: false,
   async setup(scope, ctx) {
     const engine = await createJwtEngine(scope, ctx, 'bearer', ctx.options.jwtTtlSec)
     return {

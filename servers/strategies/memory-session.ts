@@ -9,5 +9,6 @@ export const memorySession: StrategyDefinition = {
   needsRedis: false,
   stateful: true,
   carrier: 'cookie',
+  canRevokeAll: true,
   setup: (scope, ctx) => setupSessionStrategy(scope, ctx, createMemoryBackend(ctx.options.sessionTtlSec)),
 }

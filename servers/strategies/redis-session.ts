@@ -9,5 +9,6 @@ export const redisSession: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'cookie',
+  canRevokeAll: true,
   setup: (scope, ctx) => setupSessionStrategy(scope, ctx, createRedisBackend(ctx.redis!, ctx.options.sessionTtlSec)),
 }

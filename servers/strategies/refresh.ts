@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { User } from '../users.ts'
+import { readCookie } from './cookies.ts'
 import { createJwtEngine, principalOf } from './jwt-common.ts'
 import type { StrategyDefinition } from './types.ts'
 
@@ -25,11 +26,21 @@ return tonumber(v)
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url')
 
+/** Where a client may present its refresh token: the JSON body, or a cookie of this name. */
+export const REFRESH_COOKIE = 'refreshToken'
+const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/
+
 function refreshTokenOf(request: FastifyRequest): string | null {
   const body = request.body as { refreshToken?: unknown } | undefined
-  const t = body?.refreshToken
-  return typeof t === 'string' && /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/.test(t) ? t : null
+  const t = body?.refreshToken ?? readCookie(request.headers.cookie, REFRESH_COOKIE)
+  return typeof t === 'string' && REFRESH_TOKEN_SHAPE.test(t) ? t : null
 }
+
+/** Logout by refresh token: a genuine token (current or already rotated) ends its whole family. */
+const END_FAMILY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('DEL', KEYS[2])
+`
 
 export const refresh: StrategyDefinition = {
   name: 'refresh',
@@ -38,13 +49,16 @@ export const refresh: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'bearer',
+  canRevokeAll: true,
   async setup(scope, ctx) {
     const redis = ctx.redis!
     const familyTtlMs = ctx.options.refreshTokenTtlSec * 1000
     const engine = await createJwtEngine(scope, ctx, 'bearer', ctx.options.refreshAccessTtlSec)
     redis.defineCommand('authbenchRotate', { numberOfKeys: 3, lua: ROTATE })
+    redis.defineCommand('authbenchEndFamily', { numberOfKeys: 2, lua: END_FAMILY })
+    const scripts = redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>
     const rotate = (oldKey: string, famKey: string, newKey: string): Promise<number> =>
-      (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).authbenchRotate!(oldKey, famKey, newKey, familyTtlMs)
+      scripts.authbenchRotate!(oldKey, famKey, newKey, familyTtlMs)
 
     const signAccess = (user: User, fam: string) =>
       engine.sign({ sub: String(user.userId), role: user.role, fam, ...ctx.users.extraClaims(user) })
@@ -76,7 +90,11 @@ export const refresh: StrategyDefinition = {
         const user = ctx.users.byId(userId) // a rotated access token carries the server's claim set
         return user && { accessToken: await signAccess(user, fam), refreshToken }
       },
+      // The family ends whichever credential shows it: the refresh token (whatever the access token's
+      // state: an idle client's access token has usually expired by the time it logs out), the access token, or both.
       async logout(request) {
+        const token = refreshTokenOf(request)
+        if (token !== null) await scripts.authbenchEndFamily!(`rt:${hashToken(token)}`, `rf:${token.slice(0, 16)}`)
         const claims = await engine.verify(request)
         if (claims?.fam !== undefined) await redis.del(`rf:${claims.fam}`)
       },

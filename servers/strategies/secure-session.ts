@@ -25,6 +25,7 @@ export const secureSession: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'cookie',
+  canRevokeAll: false,
   async setup(scope, ctx) {
     const ttlSec = ctx.options.sessionTtlSec
     await scope.register(fastifySecureSession, {

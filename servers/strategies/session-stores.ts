@@ -11,10 +11,16 @@ export interface SessionData {
 /**
  * A session backend. Both @fastify/session (through `toLibraryStore`) and the floor profile use it,
  * so that the only difference between profiles is the library around it.
+ *
+ * A destroyed session leaves a tombstone for one TTL: a save that began before the destroy (a
+ * rolling session re-saved at the end of a request in flight) finds it and writes nothing, so
+ * logout and revoke-all can never be undone by a request that loaded the session earlier.
  */
 export interface SessionBackend {
   get(sid: string): Promise<SessionData | null>
+  /** Creates or updates a session; never recreates one that was destroyed. */
   set(sid: string, data: SessionData): Promise<void>
+  /** Destroys a live session (leaving its tombstone); an unknown id creates nothing. */
   destroy(sid: string): Promise<void>
   /** Remembers that `sid` belongs to `userId` (for revoke-all); called at login only. */
   index(userId: number, sid: string): Promise<void>
@@ -26,7 +32,8 @@ export interface SessionBackend {
 }
 
 interface Entry {
-  data: SessionData
+  /** null: a tombstone (destroyed; kept until expiry so that no pending save revives it). */
+  data: SessionData | null
   expiresAtMs: number
 }
 
@@ -38,7 +45,10 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
 
   function remove(sid: string, entry: Entry | undefined): void {
     sessions.delete(sid)
-    const uid = entry?.data.userId
+    unindex(sid, entry)
+  }
+  function unindex(sid: string, entry: Entry | undefined): void {
+    const uid = entry?.data?.userId
     if (uid === undefined) return
     const set = byUser.get(uid)
     set?.delete(sid)
@@ -51,6 +61,19 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
   }, sweepEveryMs)
   sweeper.unref()
 
+  /** Replaces a live session by its tombstone; true when it was live. */
+  function kill(sid: string): boolean {
+    const entry = sessions.get(sid)
+    if (entry === undefined || entry.data === null) return false
+    unindex(sid, entry)
+    if (entry.expiresAtMs <= Date.now()) {
+      sessions.delete(sid)
+      return false
+    }
+    sessions.set(sid, { data: null, expiresAtMs: Date.now() + ttlMs })
+    return true
+  }
+
   return {
     async get(sid) {
       const entry = sessions.get(sid)
@@ -62,10 +85,12 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
       return entry.data
     },
     async set(sid, data) {
+      const entry = sessions.get(sid)
+      if (entry?.data === null && entry.expiresAtMs > Date.now()) return // destroyed: never revived
       sessions.set(sid, { data, expiresAtMs: Date.now() + ttlMs })
     },
     async destroy(sid) {
-      remove(sid, sessions.get(sid))
+      kill(sid)
     },
     async index(userId, sid) {
       let set = byUser.get(userId)
@@ -76,31 +101,69 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
       const set = byUser.get(userId)
       if (set === undefined) return 0
       let n = 0
-      for (const sid of [...set]) {
-        if (sessions.has(sid)) n++
-        remove(sid, sessions.get(sid))
-      }
+      for (const sid of [...set]) if (kill(sid)) n++
       byUser.delete(userId)
       return n
     },
-    size: () => sessions.size,
+    size: () => {
+      let live = 0
+      for (const entry of sessions.values()) if (entry.data !== null) live++
+      return live
+    },
     close: () => clearInterval(sweeper),
   }
 }
 
-/** Redis store: `sess:<sid>` → JSON with a TTL; `usess:<userId>` → set of sids (login and revoke-all only). */
+/** The tombstone value of a destroyed session key (not JSON, so it can never parse as session data). */
+const TOMBSTONE = '!'
+
+/** Save unless destroyed; a session with a user keeps that user's index alive at least as long as itself. */
+const SAVE = `
+if redis.call('GET', KEYS[1]) == '${TOMBSTONE}' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] == '1' then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1
+`
+/** Turn live session keys (KEYS) into tombstones; returns how many were live. */
+const KILL = `
+local n = 0
+for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v and v ~= '${TOMBSTONE}' then
+    redis.call('SET', k, '${TOMBSTONE}', 'PX', ARGV[1])
+    n = n + 1
+  end
+end
+return n
+`
+
+type ScriptedRedis = Redis & {
+  authbenchSessionSave(sessKey: string, indexKey: string, json: string, ttlMs: number, indexed: '0' | '1'): Promise<number>
+  authbenchSessionKill(...args: Array<string | number>): Promise<number>
+}
+
+/**
+ * Redis store: `sess:<sid>` → JSON with a TTL (or the tombstone); `usess:<userId>` → set of sids,
+ * whose expiry every save of one of its sessions extends, so revoke-all finds a session however
+ * long it has been rolling. Saves and destroys are Lua scripts: atomic against each other.
+ */
 export function createRedisBackend(redis: Redis, ttlSec: number): SessionBackend {
   const ttlMs = ttlSec * 1000
+  redis.defineCommand('authbenchSessionSave', { numberOfKeys: 2, lua: SAVE })
+  redis.defineCommand('authbenchSessionKill', { lua: KILL }) // numkeys given per call
+  const r = redis as ScriptedRedis
+  const kill = (sids: string[]) => r.authbenchSessionKill(sids.length, ...sids.map((sid) => `sess:${sid}`), ttlMs)
   return {
     async get(sid) {
       const raw = await redis.get(`sess:${sid}`)
-      return raw === null ? null : (JSON.parse(raw) as SessionData)
+      return raw === null || raw === TOMBSTONE ? null : (JSON.parse(raw) as SessionData)
     },
     async set(sid, data) {
-      await redis.set(`sess:${sid}`, JSON.stringify(data), 'PX', ttlMs)
+      const indexed = data.userId !== undefined
+      await r.authbenchSessionSave(`sess:${sid}`, `usess:${indexed ? data.userId : 0}`, JSON.stringify(data), ttlMs, indexed ? '1' : '0')
     },
     async destroy(sid) {
-      await redis.del(`sess:${sid}`)
+      await kill([sid])
     },
     async index(userId, sid) {
       await redis.multi().sadd(`usess:${userId}`, sid).pexpire(`usess:${userId}`, ttlMs).exec()
@@ -108,9 +171,9 @@ export function createRedisBackend(redis: Redis, ttlSec: number): SessionBackend
     async revokeUser(userId) {
       const sids = await redis.smembers(`usess:${userId}`)
       if (sids.length === 0) return 0
-      const deleted = await redis.del(...sids.map((sid) => `sess:${sid}`))
-      await redis.del(`usess:${userId}`)
-      return deleted
+      const live = await kill(sids)
+      await redis.srem(`usess:${userId}`, ...sids)
+      return live
     },
     size: () => null,
     close: () => {},

@@ -10,13 +10,24 @@ import type { AuthHandlers, StrategyContext } from './types.ts'
 
 export const SESSION_COOKIE = 'sessionId'
 
+/** The library gave this request no session (a URL outside its cookie path): nothing to log in to. */
+class SessionUnavailableError extends Error {
+  override name = 'SessionUnavailableError'
+  statusCode = 400
+  constructor() { super('no session for this request target') }
+}
+
 /** The part of @fastify/session's request.session we use (kept local: its types clash with secure-session's). */
 interface LibrarySession extends SessionData {
   sessionId: string
   regenerate(): Promise<void>
   destroy(): Promise<void>
 }
-const librarySession = (request: FastifyRequest) => (request as unknown as { session: LibrarySession | null }).session
+/** The library's session, or null: it leaves `{}` (no methods) when its cookie-path check fails. */
+function librarySession(request: FastifyRequest): LibrarySession | null {
+  const session = (request as unknown as { session: LibrarySession | null | undefined }).session
+  return session != null && typeof session.destroy === 'function' ? session : null
+}
 
 function principalOf(data: SessionData | null | undefined): Principal | null {
   return data && typeof data.userId === 'number' && typeof data.role === 'string' ? { userId: data.userId, role: data.role } : null
@@ -84,7 +95,9 @@ export async function setupSessionStrategy(scope: FastifyInstance, ctx: Strategy
   })
   return {
     async login(request, _reply, user) {
-      await librarySession(request)!.regenerate() // new id at login: no fixation
+      const old = librarySession(request)
+      if (old === null) throw new SessionUnavailableError()
+      await old.regenerate() // new id at login: no fixation
       const session = librarySession(request)!
       session.userId = user.userId
       session.role = user.role
@@ -93,7 +106,8 @@ export async function setupSessionStrategy(scope: FastifyInstance, ctx: Strategy
       await backend.index(user.userId, session.sessionId)
       return {}
     },
-    authenticate: (request) => principalOf(librarySession(request)),
+    // hot path: plain field reads (principalOf refuses a `{}` session as well)
+    authenticate: (request) => principalOf((request as unknown as { session: SessionData | null }).session),
     logout: (request, reply) => destroyLibrarySession(request, reply),
     async revokeAll(userId, request, reply) {
       const n = await backend.revokeUser(userId)

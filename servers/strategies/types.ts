@@ -44,6 +44,8 @@ export interface StrategyDefinition {
   stateful: boolean
   /** Where the client carries the credential. */
   carrier: 'cookie' | 'bearer'
+  /** `POST /users/:id/revoke-all` can end every credential of a user (else it answers 501). */
+  canRevokeAll: boolean
   /** Runs inside an encapsulated plugin scope holding the auth routes only (never /health). */
   setup(scope: FastifyInstance, ctx: StrategyContext): Promise<AuthHandlers>
 }
