@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import { runLoad, type ConnectionPlan } from '../harness/load.ts'
 import type { CellEnv } from '../harness/orchestrator.ts'
 import type { BenchOptions } from '../harness/options.ts'
@@ -7,7 +8,7 @@ import { estimate } from '../harness/stats.ts'
 import { JWT_ALGORITHMS, PROFILES, type JwtAlgorithm, type Profile, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 
-export const isJwtFamily = (s: StrategyName) => s.startsWith('jwt') || s === 'refresh'
+export const isJwtFamily = (s: StrategyName) => STRATEGIES[s].family === 'jwt'
 
 /** Algorithms a per-algorithm scenario covers for `jwt`: all four, or in --quick only those asked for. */
 export function algorithmsFor(strategy: StrategyName, options: Readonly<BenchOptions>): readonly JwtAlgorithm[] {
@@ -19,6 +20,28 @@ export function algorithmsFor(strategy: StrategyName, options: Readonly<BenchOpt
 export function profileFor(strategy: StrategyName, options: Readonly<BenchOptions>): Profile {
   const def = STRATEGIES[strategy]
   return options.profiles.find((p) => def.profiles.includes(p)) ?? (def.profiles.includes('tuned') ? 'tuned' : def.profiles[0] ?? PROFILES[1])
+}
+
+/** Every requested profile the strategy has; when it has none of them, the one `profileFor` picks. */
+export function profilesFor(strategy: StrategyName, options: Readonly<BenchOptions>): Profile[] {
+  const mine = options.profiles.filter((p) => STRATEGIES[strategy].profiles.includes(p))
+  return mine.length > 0 ? mine : [profileFor(strategy, options)]
+}
+
+/**
+ * Keys under `prefix` (a cell's own prefix in a shared Redis), counted with SCAN, which never blocks
+ * Redis as KEYS would. SCAN may return a key twice while the keyspace is resized: keys are deduplicated.
+ */
+export async function countRedisKeys(redis: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+  const seen = new Set<string>()
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    for (const k of keys) seen.add(k)
+  } while (cursor !== '0')
+  return seen.size
 }
 
 /** One measured window of load: servers, Redis and generator sampled around it. */

@@ -24,7 +24,7 @@ export const throughput: Scenario = {
     const cells: CellPlan[] = []
     for (const strategy of options.strategies) {
       const def = STRATEGIES[strategy]
-      const jwtFamily = strategy.startsWith('jwt') || strategy === 'refresh'
+      const jwtFamily = def.family === 'jwt'
       for (const profile of options.profiles) {
         if (!def.profiles.includes(profile)) continue
         for (const alg of jwtFamily ? options.algs : (['HS256'] as const)) {

@@ -9,6 +9,8 @@ export const jwtCookie: StrategyDefinition = {
   stateful: false,
   carrier: 'cookie',
   canRevokeAll: false,
+  family: 'jwt',
+  hybrid: 'JWT inside secure cookies',
   async setup(scope, ctx) {
     const engine = await createJwtEngine(scope, ctx, 'cookie', ctx.options.jwtTtlSec)
     return {

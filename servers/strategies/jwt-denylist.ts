@@ -16,6 +16,8 @@ export const jwtDenylist: StrategyDefinition = {
   stateful: true,
   carrier: 'bearer',
   canRevokeAll: true,
+  family: 'jwt',
+  hybrid: 'JWT plus a revocation list',
   async setup(scope, ctx) {
     const redis = ctx.redis!
     const ttlSec = ctx.options.jwtTtlSec

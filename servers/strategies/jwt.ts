@@ -9,6 +9,8 @@ export const jwt: StrategyDefinition = {
   stateful: false,
   carrier: 'bearer',
   canRevokeAll: false,
+  family: 'jwt',
+  hybrid: null,
   async setup(scope, ctx) {
     const engine = await createJwtEngine(scope, ctx, 'bearer', ctx.options.jwtTtlSec)
     return {

@@ -10,5 +10,7 @@ export const memorySession: StrategyDefinition = {
   stateful: true,
   carrier: 'cookie',
   canRevokeAll: true,
+  family: 'server-session',
+  hybrid: null,
   setup: (scope, ctx) => setupSessionStrategy(scope, ctx, createMemoryBackend(ctx.options.sessionTtlSec)),
 }

@@ -10,5 +10,7 @@ export const redisSession: StrategyDefinition = {
   stateful: true,
   carrier: 'cookie',
   canRevokeAll: true,
+  family: 'server-session',
+  hybrid: null,
   setup: (scope, ctx) => setupSessionStrategy(scope, ctx, createRedisBackend(ctx.redis!, ctx.options.sessionTtlSec)),
 }

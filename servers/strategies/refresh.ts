@@ -50,6 +50,8 @@ export const refresh: StrategyDefinition = {
   stateful: true,
   carrier: 'bearer',
   canRevokeAll: true,
+  family: 'jwt',
+  hybrid: 'refresh token systems',
   async setup(scope, ctx) {
     const redis = ctx.redis!
     const familyTtlMs = ctx.options.refreshTokenTtlSec * 1000

@@ -26,6 +26,8 @@ export const secureSession: StrategyDefinition = {
   stateful: false,
   carrier: 'cookie',
   canRevokeAll: false,
+  family: 'encrypted-cookie',
+  hybrid: 'session data inside an encrypted cookie',
   async setup(scope, ctx) {
     const ttlSec = ctx.options.sessionTtlSec
     await scope.register(fastifySecureSession, {

@@ -46,6 +46,13 @@ export interface StrategyDefinition {
   carrier: 'cookie' | 'bearer'
   /** `POST /users/:id/revoke-all` can end every credential of a user (else it answers 501). */
   canRevokeAll: boolean
+  /**
+   * The mechanism the credential rests on: a server-side session looked up by id, a signed JWT, or
+   * session data sealed in an encrypted cookie. Reports and verdicts group strategies by it.
+   */
+  family: 'server-session' | 'jwt' | 'encrypted-cookie'
+  /** Which of the article's hybrids this is (a pure session or a pure JWT: null). */
+  hybrid: string | null
   /** Runs inside an encapsulated plugin scope holding the auth routes only (never /health). */
   setup(scope: FastifyInstance, ctx: StrategyContext): Promise<AuthHandlers>
 }
