@@ -3,7 +3,7 @@ import { loginUser, type Credential } from '../harness/credentials.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const USERS = 100
 const REDIS_DOWN_MS = 1000
@@ -19,6 +19,16 @@ async function meStatus(url: string, headers: Record<string, string>, timeoutMs 
   }
 }
 
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'lostLoginShareAfterKill', label: 'logins lost on instance kill', unit: 'share', meaning: 'share of users logged out when one of two instances is killed', better: 'lower', headline: true },
+  { name: 'redisOutageNon2xxShare', label: 'non-2xx during Redis outage', unit: 'share', meaning: 'share of /me probes refused or failed while Redis was down', better: 'lower' },
+  { name: 'redisOutageFiveXxShare', label: '5xx during Redis outage', unit: 'share', meaning: 'share of /me probes answered 5xx while Redis was down', better: 'lower', headline: true },
+  { name: 'redisRecoverySec', label: 'recovery', unit: 's', meaning: 'from Redis back up to the first successful login + /me', better: 'lower' },
+  { name: 'loginsSurvivedRedisRestartShare', label: 'logins surviving a Redis restart', unit: 'share', meaning: 'share of users still logged in after Redis restarts empty', better: 'higher' },
+  { name: 'revokedTokenAcceptedAfterRedisRestart', label: 'revoked token resurrected', unit: 'count', meaning: '1 when a credential revoked before the Redis restart is accepted after it', better: 'lower', headline: true },
+]
+
 /**
  * failover — (1) kill one of two instances mid-run and count the users who lose their login;
  * (2) for Redis-backed strategies on the private Redis, restart Redis (no persistence, as started)
@@ -30,6 +40,7 @@ export const failover: Scenario = {
   name: 'failover',
   description: 'kill one of N instances: share of users who lose their login; restart Redis: errors, recovery time, and what survives',
   claims: ['sessions need a shared store to survive an instance', 'stateless tokens survive anything but key loss'],
+  metrics: METRICS,
   freshEnvPerRepeat: true,
   repeats: (o) => (o.quick ? 1 : Math.min(o.repeats, 2)),
 

@@ -1,6 +1,19 @@
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'cpuMicrosPerLogin', label: 'CPU per login', unit: 'µs/login', meaning: 'server CPU per POST /login: password check + issuing the credential', better: 'lower', headline: true },
+  { name: 'loginCpuRatioToHealth', label: 'login ÷ /health', unit: 'ratio', meaning: 'CPU per login over CPU per /health request in the same cell', better: 'lower' },
+  { name: 'loginsPerSec', label: 'logins', unit: 'logins/s', meaning: 'logins answered per second', better: 'higher' },
+  { name: 'loginLatencyP50Ms', label: 'login p50', unit: 'ms', meaning: 'closed-loop login latency', better: 'lower' },
+  { name: 'loginLatencyP99Ms', label: 'login p99', unit: 'ms', meaning: 'closed-loop login latency', better: 'lower' },
+  { name: 'redisCommandsPerLogin', label: 'Redis commands', unit: 'cmd/login', meaning: 'Redis commands per login', better: 'lower', headline: true },
+  { name: 'redisCpuMicrosPerLogin', label: 'Redis CPU', unit: 'µs/login', meaning: 'Redis CPU per login', better: 'lower' },
+  { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the baseline beside the logins', better: 'lower' },
+  { name: 'non2xxCount', label: 'non-2xx', unit: 'count', meaning: 'failed logins (should be 0)', better: 'lower' },
+]
 
 /**
  * login — the cost of issuing a credential: a session write (memory or Redis) against a JWT
@@ -10,6 +23,7 @@ export const login: Scenario = {
   name: 'login',
   description: 'the cost of issuing a credential: CPU µs per login and logins/s, session write vs JWT signature per algorithm',
   claims: ['sessions cost server work at login (a store write)', 'JWT costs a signature (per algorithm)'],
+  metrics: METRICS,
 
   plan(options) {
     const cells: CellPlan[] = []

@@ -1,7 +1,7 @@
 import { readRedisInfo } from '../harness/probes.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const WARMUP_LOGINS = 500
 const QUICK_WARMUP_LOGINS = 200
@@ -11,6 +11,14 @@ export function memorySteps(quick: boolean, stateful: boolean): number[] {
   if (quick) return [1000]
   return stateful ? [10_000, 100_000] : [10_000]
 }
+
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'heapBytesPerCredentialAt*', label: 'heap per credential', unit: 'B/credential', meaning: 'server heap growth per live credential after a forced GC', better: 'lower', headline: true },
+  { name: 'redisBytesPerCredentialAt*', label: 'Redis per credential', unit: 'B/credential', meaning: 'Redis used_memory growth per live credential', better: 'lower', headline: true },
+  { name: 'rssBytesPerCredentialAt*', label: 'RSS per credential', unit: 'B/credential', meaning: 'resident memory growth per credential (allocator growth included)', better: 'lower' },
+  { name: 'loginsFailedAt*', label: 'failed logins', unit: 'count', meaning: 'logins that failed while filling the population', better: 'lower' },
+]
 
 /**
  * memory — server-side state per active credential, measured: a fresh server (with --expose-gc),
@@ -22,6 +30,7 @@ export const memory: Scenario = {
   name: 'memory',
   description: 'server-side state per active credential: heap bytes in the server and bytes in Redis, at 10 000 and 100 000 credentials',
   claims: ['sessions cost "server memory"', 'JWT needs "no session storage"'],
+  metrics: METRICS,
   freshEnvPerRepeat: true,
   repeats: (o) => (o.quick ? 1 : Math.min(o.repeats, 2)),
 

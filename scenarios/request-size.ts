@@ -2,12 +2,24 @@ import { loginUser, type Credential } from '../harness/credentials.ts'
 import type { ConnectionPlan } from '../harness/load.ts'
 import { CLAIM_SETS } from '../servers/config.ts'
 import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const USERS = 100
 const REQUESTS_PER_USER = 100
 const RATE_RPS = 10_000
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
+
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'credentialBytesPerRequest*', label: 'credential', unit: 'B/req', meaning: 'bytes the credential adds to every request (GET /me with it − without it), at the server socket', better: 'lower', headline: true },
+  { name: 'meRequestBytes*', label: '/me request', unit: 'B', meaning: 'bytes of one authenticated GET /me', better: 'lower' },
+  { name: 'loginResponseBytes*', label: 'login response', unit: 'B', meaning: 'bytes of the login answer that hands the credential out', better: 'lower' },
+  { name: 'credentialBytesPer100Requests*', label: 'credential per 100 requests', unit: 'B', meaning: 'what one user sends for its credential over 100 requests', better: 'lower' },
+  { name: 'credentialMegabytesPerSecAt10kRps*', label: 'credential at 10k req/s', unit: 'MB/s', meaning: 'credential bandwidth at 10 000 requests/s', better: 'lower' },
+  { name: 'non2xxCount*', label: 'non-2xx', unit: 'count', meaning: 'failed requests while measuring (should be 0)', better: 'lower' },
+  { name: 'anonymousRequestBytes', label: 'anonymous /me', unit: 'B', meaning: 'bytes of GET /me with no credential (the reference)', better: 'neither' },
+  { name: 'meResponseBytes', label: '/me response', unit: 'B', meaning: 'bytes of the /me answer', better: 'lower' },
+]
 
 /**
  * request-size — bytes on the wire, counted at the server's sockets: the credential a client sends
@@ -19,6 +31,7 @@ export const requestSize: Scenario = {
   name: 'request-size',
   description: 'bytes per request and per response for each strategy, claim set (small, typical, large) and JWT algorithm',
   claims: ['JWT tokens are "larger" and make requests larger', 'sessions send a "small" id'],
+  metrics: METRICS,
   repeats: () => 1, // byte counts are exact, not noisy: one repeat measures them
 
   plan(options) {

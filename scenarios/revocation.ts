@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { loginUser, type Credential } from '../harness/credentials.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const PROBE_EVERY_MS = 25
 
@@ -38,6 +38,24 @@ async function countKeys(redis: Redis, prefix: string): Promise<number> {
   return n
 }
 
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'windowSameInstanceSec', label: 'valid after logout', unit: 's', meaning: 'how long a copied credential still works on the same instance after the logout answer', better: 'lower', headline: true },
+  { name: 'windowSameInstanceShareOfTtl', label: 'valid after logout, share of lifetime', unit: 'share', meaning: '0 = refused at once, 1 = works until it expires', better: 'lower' },
+  { name: 'windowOtherInstanceSec', label: 'valid after logout, other instance', unit: 's', meaning: 'the same, probed on the other instance', better: 'lower' },
+  { name: 'configuredTtlSec', label: 'configured lifetime', unit: 's', meaning: 'the credential lifetime this cell ran with', better: 'neither' },
+  { name: 'revokeAllStillAcceptedShare', label: 'accepted after revoke-all', unit: 'share', meaning: 'share of a user\'s credentials still accepted after revoke-all', better: 'lower', headline: true },
+  { name: 'logoutLatencyP50Ms', label: 'logout p50', unit: 'ms', meaning: 'latency of POST /logout', better: 'lower' },
+  { name: 'logoutLatencyMaxMs', label: 'logout max', unit: 'ms', meaning: 'slowest POST /logout', better: 'lower' },
+  { name: 'acceptedOnOtherInstance', label: 'accepted on the other instance', unit: 'share', meaning: 'whether a credential issued on one instance works on the other before logout', better: 'neither' },
+  { name: 'revokeAllLatencyMs', label: 'revoke-all latency', unit: 'ms', meaning: 'latency of POST /users/:id/revoke-all', better: 'lower' },
+  { name: 'revokeAllRevokedCount', label: 'revoked by revoke-all', unit: 'count', meaning: 'credentials the server says it revoked', better: 'neither' },
+  { name: 'revocationKeysPerLiveCredential', label: 'Redis keys per credential', unit: 'keys', meaning: 'Redis keys a live credential holds', better: 'lower' },
+  { name: 'revocationKeysAddedPerLogout', label: 'keys per logout', unit: 'keys', meaning: 'Redis keys a logout adds (denylist entries)', better: 'lower' },
+  { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds', better: 'lower' },
+  { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
+]
+
 /**
  * revocation — what logout and revoke-all really do. Instances run with short credential
  * lifetimes (TTL), so that "valid until expiry" is measured to the end instead of assumed:
@@ -50,6 +68,7 @@ export const revocation: Scenario = {
   name: 'revocation',
   description: 'logout latency, the revocation window on the same and another instance, mass revocation, and revocation state',
   claims: ['sessions make logout "easy"', 'JWT logout is "harder": the token "remains valid until expiry"', 'token revocation is "complex"'],
+  metrics: METRICS,
 
   plan(options) {
     // JWT exp has 1 s granularity: a T-second token lives between T−1 and T seconds, so T ≥ 2

@@ -3,7 +3,7 @@ import type { ConnectionPlan } from '../harness/load.ts'
 import { loginPopulation } from '../harness/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 interface Layout { instances: number; sticky: boolean }
 
@@ -16,6 +16,20 @@ export function scaleOutLayouts(quick: boolean, strategy: string): Layout[] {
 
 const TWO_CORE_NOTE = 'on a 2-core machine every instance (and the balancer) shares the servers\' one core: requests/s cannot grow with instances here, and CPU per request rises with co-location (in one check for jwt: 179 µs with 1 instance, 408 µs with 2 instances, 710 µs with 2 behind HAProxy). These cells show who gets refused and how load and Redis traffic spread; compare them with each other, not with the throughput scenario. The projection divides server CPU by Redis CPU per request measured in the same window; the 1-instance cell gives the least distorted one'
 
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'authFailureShare', label: 'auth failures', unit: 'share', meaning: 'share of authenticated requests refused (a credential the receiving instance does not know)', better: 'lower', headline: true },
+  { name: 'expectedFailureShareIfStateIsLocal', label: 'expected if state is local', unit: 'share', meaning: '(N−1)/N without stickiness, 0 with it', better: 'neither' },
+  { name: 'instances', label: 'instances', unit: 'count', meaning: 'server instances in the cell', better: 'neither' },
+  { name: 'requestsPerSec', label: 'throughput', unit: 'req/s', meaning: 'requests per second through the balancer', better: 'higher' },
+  { name: 'serverCpuMicrosPerRequest', label: 'CPU per request', unit: 'µs/req', meaning: 'server CPU per request over all instances', better: 'lower' },
+  { name: 'serverConnectionsPerRequest', label: 'connections per request', unit: 'conn/req', meaning: 'new connections the servers accepted per request', better: 'lower' },
+  { name: 'redisCommandsPerRequest', label: 'Redis commands', unit: 'cmd/req', meaning: 'Redis commands per request', better: 'lower' },
+  { name: 'redisCpuMicrosPerRequest', label: 'Redis CPU', unit: 'µs/req', meaning: 'Redis CPU per request', better: 'lower' },
+  { name: 'busiestInstanceRequestShare', label: 'busiest instance', unit: 'share', meaning: 'share of requests the busiest instance answered', better: 'neither' },
+  { name: 'projectedInstancesAtRedisSaturation', label: 'instances one Redis can serve', unit: 'instances', meaning: 'server CPU per request ÷ Redis CPU per request: instances at which one Redis core saturates', better: 'higher', headline: true },
+]
+
 /**
  * scale-out — 1, 2 and 4 instances behind round robin (a real balancer where the machine has one,
  * else autocannon's multi-URL), sticky and not: the share of authenticated requests refused, per
@@ -25,6 +39,7 @@ export const scaleOut: Scenario = {
   name: 'scale-out',
   description: 'N instances behind round robin, sticky and not: failure share of authenticated requests, CPU per request, Redis load, and where a shared Redis saturates',
   claims: ['JWT "scales better", sessions "moderately"', 'horizontal scaling of sessions "needs a shared store"'],
+  metrics: METRICS,
 
   plan(options) {
     const lb = options.balancer === 'none' ? null : detectBalancer()

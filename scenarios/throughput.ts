@@ -4,10 +4,23 @@ import { measureWindow, readRedisInfo, takeSample } from '../harness/probes.ts'
 import type { RepeatResult, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
 import { estimate } from '../harness/stats.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const PATHS = { me: '/me', health: '/health' } as const
 const FIRST_WARMUP_FACTOR = 3
+
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'cpuRatio', label: 'CPU /me ÷ /health', unit: 'ratio', meaning: 'server CPU per /me request over the same per /health request, measured in alternating windows on one instance', better: 'lower', headline: true },
+  { name: 'meCpuMicrosPerRequest', label: 'CPU per /me', unit: 'µs/req', meaning: 'server CPU time (user + system, all instances) per answered /me request', better: 'lower', headline: true },
+  { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the same for the /health baseline: identical request, no auth work', better: 'lower' },
+  { name: 'meRequestsPerSec', label: '/me throughput', unit: 'req/s', meaning: 'requests per second answered in the /me windows (weather on a shared machine: compare ratios)', better: 'higher' },
+  { name: 'meLatencyP50Ms', label: '/me latency p50', unit: 'ms', meaning: 'closed-loop latency: includes queueing at the server', better: 'lower' },
+  { name: 'meLatencyP99Ms', label: '/me latency p99', unit: 'ms', meaning: 'closed-loop latency: includes queueing at the server', better: 'lower' },
+  { name: 'meRequestBytes', label: '/me request', unit: 'B', meaning: 'bytes of one /me request, counted at the server socket', better: 'lower' },
+  { name: 'redisCommandsPerRequest', label: 'Redis commands', unit: 'cmd/req', meaning: 'Redis commands per /me request (INFO deltas)', better: 'lower' },
+  { name: 'redisCpuMicrosPerRequest', label: 'Redis CPU', unit: 'µs/req', meaning: 'Redis CPU time per /me request (INFO deltas)', better: 'lower' },
+]
 
 /**
  * throughput — GET /me per strategy against GET /health on the same instance.
@@ -19,6 +32,7 @@ export const throughput: Scenario = {
   name: 'throughput',
   description: 'GET /me per strategy against the GET /health baseline: requests/s, latency, server CPU per request and its ratio to the baseline',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
+  metrics: METRICS,
 
   plan(options) {
     const cells: CellPlan[] = []

@@ -21,12 +21,34 @@ export interface CellPlan {
   skipReason?: string
 }
 
+/**
+ * One metric a scenario reports, declared once: tables, CSV, chart axes and compare all read this.
+ * The name is the key in results.json; a trailing `*` stands for a suffix the scenario appends
+ * (a claim set, a population size), e.g. `heapBytesPerCredentialAt*`.
+ */
+export interface MetricDecl {
+  name: string
+  /** Short human header for tables and chart axes, without the unit. */
+  label: string
+  /** Unit as printed: µs/req, ratio, req/s, ms, B, s, share, count, keys, B/credential… */
+  unit: string
+  /** One line: what the number means. */
+  meaning: string
+  better: 'lower' | 'higher' | 'neither'
+  /** Shown in the scenario's short tables and compared by `npm run compare`. */
+  headline?: boolean
+  /** A value every run must satisfy (e.g. no 5xx under hostile input): violated → `npm run bench` exits 1. */
+  invariant?: { max: number; why: string }
+}
+
 /** A benchmark scenario: declares what it measures and which claims it tests, plans cells, runs repeats. */
 export interface Scenario {
   name: string
   description: string
   /** The article's claims this scenario bears on. */
   claims: string[]
+  /** Every metric it reports, in display order. */
+  metrics: readonly MetricDecl[]
   plan(options: Readonly<BenchOptions>): CellPlan[]
   runRepeat(ctx: ScenarioContext, env: CellEnv, cell: CellPlan, index: number): Promise<RepeatResult>
   summarize(repeats: readonly RepeatResult[]): CellSummary
