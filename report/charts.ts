@@ -1,0 +1,179 @@
+/**
+ * Charts as SVG, from Vega-Lite specs rendered by vega's server-side `toSVG` (no browser, no canvas).
+ * Every bar carries its value as text (so a 0 is a visible "0"), a 95 % CI where one exists (error
+ * bar), and its cell's flags next to it. Axis titles come from the scenarios' metric declarations.
+ */
+import * as vega from 'vega'
+import { compile, type TopLevelSpec } from 'vega-lite'
+import type { Cell } from '../harness/results.ts'
+import type { Scenario } from '../scenarios/types.ts'
+import { cellFlags, cellLabel, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
+
+/** One bar: a category on x, an optional group within it, a value with its CI, and flags. */
+export interface Bar {
+  x: string
+  group: string
+  value: number
+  lo: number | null
+  hi: number | null
+  label: string
+  flags: string
+}
+
+export interface BarChartSpec {
+  title: string
+  yTitle: string
+  bars: Bar[]
+  /** A horizontal reference line (e.g. 1 = the /health baseline of a ratio), with its label. */
+  rule?: { y: number; label: string }
+  /** Extra marks per x: a tick at this value (e.g. the configured lifetime), with a legend label. */
+  ticks?: Array<{ x: string; group: string; y: number }>
+  tickLabel?: string
+  width?: number
+}
+
+const FONT = 'Helvetica, Arial, sans-serif'
+const COLORS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d']
+
+export function barChartSpec(c: BarChartSpec): TopLevelSpec {
+  const groups = [...new Set(c.bars.map((b) => b.group))]
+  const xs = [...new Set(c.bars.map((b) => b.x))]
+  const grouped = groups.length > 1
+  const x = { field: 'x', type: 'nominal' as const, title: null, sort: xs, axis: { labelAngle: xs.length > 4 ? -30 : 0, labelLimit: 180 } }
+  const xOffset = grouped ? { xOffset: { field: 'group', type: 'nominal' as const, sort: groups } } : {}
+  const y = { field: 'value', type: 'quantitative' as const, title: c.yTitle }
+  const layers: unknown[] = [
+    { mark: { type: 'bar', tooltip: true }, encoding: { x, ...xOffset, y, color: grouped ? { field: 'group', type: 'nominal', sort: groups, title: null, scale: { range: COLORS } } : { value: COLORS[0] } } },
+    { transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true, color: '#222' }, encoding: { x, ...xOffset, y: { field: 'lo', type: 'quantitative', title: c.yTitle }, y2: { field: 'hi' } } },
+    { mark: { type: 'text', dy: -6, fontSize: 10, color: '#222', baseline: 'bottom' }, encoding: { x, ...xOffset, y: { field: 'top', type: 'quantitative' }, text: { field: 'label' } } },
+    { transform: [{ filter: "datum.flags != ''" }], mark: { type: 'text', dy: -18, fontSize: 10, color: '#c0392b', fontWeight: 'bold', baseline: 'bottom' }, encoding: { x, ...xOffset, y: { field: 'top', type: 'quantitative' }, text: { field: 'flags' } } },
+  ]
+  if (c.ticks?.length) {
+    layers.push({ data: { values: c.ticks }, mark: { type: 'tick', color: '#e45756', thickness: 3, size: 18 }, encoding: { x, ...xOffset, y: { field: 'y', type: 'quantitative' } } })
+  }
+  if (c.rule) {
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'rule', strokeDash: [5, 3], color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } })
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } } })
+  }
+  const top = (b: Bar) => Math.max(b.value, b.hi ?? b.value)
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: c.title, anchor: 'start', font: FONT, fontSize: 13 },
+    width: c.width ?? Math.min(900, Math.max(240, xs.length * Math.max(1, groups.length) * 34)),
+    height: 220,
+    data: { values: c.bars.map((b) => ({ ...b, top: top(b) })) },
+    layer: layers,
+    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT } },
+  } as TopLevelSpec
+}
+
+/** Renders a Vega-Lite spec to an SVG string, without a browser. */
+export async function toSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' })
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}
+
+const FLAG_TEXT: Record<string, string> = { 'generator-saturated': '⚠ gen. saturated', 'high-variance': '⚠ high variance', partial: '⚠ partial', 'non-2xx': '⚠ non-2xx', 'invariant-violated': '✗ invariant' }
+const flagsOf = (cell: Cell, scenario: Scenario) => cellFlags(cell, scenario).map((f) => FLAG_TEXT[f] ?? f).join(' ')
+
+/** One bar per measured cell for `metric`, grouped by `groupOf` (default: one group). */
+function barsFor(input: ReportInput, scenario: Scenario, metric: string, opts: { group?: (c: Cell) => string; x?: (c: Cell) => string; scale?: number; cells?: Cell[] } = {}): Bar[] {
+  const k = opts.scale ?? 1
+  const bars: Bar[] = []
+  for (const cell of opts.cells ?? cellsOf(input.results, scenario.name)) {
+    const e = metricOf(cell, metric)
+    if (e === null) continue
+    bars.push({
+      x: opts.x?.(cell) ?? cellLabel(cell), group: opts.group?.(cell) ?? '', value: e.median * k,
+      lo: e.ci95 ? e.ci95[0] * k : null, hi: e.ci95 ? e.ci95[1] * k : null, label: fmt(e.median * k), flags: flagsOf(cell, scenario),
+    })
+  }
+  return bars
+}
+
+/** Every metric whose name fits a `*` declaration, as bars grouped by the suffix. */
+function barsForPattern(input: ReportInput, scenario: Scenario, pattern: string, groupName: (suffix: string) => string): Bar[] {
+  const bars: Bar[] = []
+  for (const cell of cellsOf(input.results, scenario.name)) {
+    if (!isMeasured(cell)) continue
+    for (const name of metricNames(cell, scenario)) {
+      const found = declFor(scenario, name)
+      if (found?.decl.name !== pattern) continue
+      bars.push(...barsFor(input, scenario, name, { cells: [cell], group: () => groupName(found.suffix) }))
+    }
+  }
+  return bars
+}
+
+const axis = (scenario: Scenario, metric: string) => metricHeader(scenario, metric)
+const sizeName = (suffix: string) => `${Number(suffix).toLocaleString('en-US')} credentials`
+
+/** The charts of one scenario, as Vega-Lite specs (empty when the run has no data for them). */
+export function scenarioCharts(input: ReportInput, scenario: Scenario): BarChartSpec[] {
+  const s = scenario
+  switch (s.name) {
+    case 'throughput': {
+      const me = barsFor(input, s, 'meCpuMicrosPerRequest', { group: () => '/me' })
+      const health = barsFor(input, s, 'healthCpuMicrosPerRequest', { group: () => '/health (baseline)' })
+      const cpu = [...me, ...health]
+      return [
+        { title: 'Server CPU per request: /me beside the /health baseline', yTitle: 'server CPU per request (µs/req)', bars: cpu },
+        { title: 'Auth cost as a ratio to the baseline (/me ÷ /health CPU, 95 % CI)', yTitle: axis(s, 'cpuRatio'), bars: barsFor(input, s, 'cpuRatio'), rule: { y: 1, label: '/health = 1' } },
+        { title: 'Redis commands per /me request', yTitle: axis(s, 'redisCommandsPerRequest'), bars: barsFor(input, s, 'redisCommandsPerRequest') },
+      ]
+    }
+    case 'request-size':
+      return [{ title: 'Credential bytes per request, by claim set', yTitle: 'credential bytes per request (B/req)', bars: barsForPattern(input, s, 'credentialBytesPerRequest*', (x) => `${x.toLowerCase()} claims`) }]
+    case 'login':
+      return [
+        { title: 'Server CPU per login', yTitle: axis(s, 'cpuMicrosPerLogin'), bars: barsFor(input, s, 'cpuMicrosPerLogin') },
+        { title: 'Redis commands per login', yTitle: axis(s, 'redisCommandsPerLogin'), bars: barsFor(input, s, 'redisCommandsPerLogin') },
+      ]
+    case 'revocation': {
+      const windowBars = barsFor(input, s, 'windowSameInstanceSec', { group: () => 'same instance' })
+        .concat(barsFor(input, s, 'windowOtherInstanceSec', { group: () => 'other instance' }))
+      const ticks = cellsOf(input.results, s.name).flatMap((c) => {
+        const ttl = metricOf(c, 'configuredTtlSec')
+        return ttl ? [{ x: cellLabel(c), group: 'same instance', y: ttl.median }] : []
+      })
+      return [
+        { title: 'Seconds a copied credential still works after logout (red tick: its configured lifetime)', yTitle: axis(s, 'windowSameInstanceSec'), bars: windowBars, ticks },
+        { title: 'Share of a user\'s credentials still accepted after revoke-all', yTitle: axis(s, 'revokeAllStillAcceptedShare'), bars: barsFor(input, s, 'revokeAllStillAcceptedShare') },
+      ]
+    }
+    case 'memory':
+      return [
+        { title: 'Server heap per live credential, by population size', yTitle: 'heap per credential (B/credential)', bars: barsForPattern(input, s, 'heapBytesPerCredentialAt*', sizeName) },
+        { title: 'Redis memory per live credential, by population size', yTitle: 'Redis per credential (B/credential)', bars: barsForPattern(input, s, 'redisBytesPerCredentialAt*', sizeName) },
+      ]
+    case 'scale-out': {
+      const layout = (c: Cell) => (c.instances === 1 ? '1 instance' : `${c.instances} instances, ${/-sticky$/.test(c.id) ? 'sticky' : 'round robin'}`)
+      return [
+        { title: 'Share of authenticated requests refused, by layout', yTitle: axis(s, 'authFailureShare'), bars: barsFor(input, s, 'authFailureShare', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
+        { title: 'Projected instances at which one Redis core saturates', yTitle: axis(s, 'projectedInstancesAtRedisSaturation'), bars: barsFor(input, s, 'projectedInstancesAtRedisSaturation', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
+      ]
+    }
+    case 'failover':
+      return [
+        { title: 'Logins lost when one of two instances is killed', yTitle: axis(s, 'lostLoginShareAfterKill'), bars: barsFor(input, s, 'lostLoginShareAfterKill') },
+        { title: 'During a Redis outage: share of 5xx answers', yTitle: axis(s, 'redisOutageFiveXxShare'), bars: barsFor(input, s, 'redisOutageFiveXxShare') },
+        { title: 'Seconds to recover after Redis is back', yTitle: axis(s, 'redisRecoverySec'), bars: barsFor(input, s, 'redisRecoverySec') },
+        { title: 'Revoked tokens accepted again after a Redis restart', yTitle: axis(s, 'revokedTokenAcceptedAfterRedisRestart'), bars: barsFor(input, s, 'revokedTokenAcceptedAfterRedisRestart') },
+      ]
+    case 'hostile':
+      return [
+        { title: '5xx answers to invalid credentials (must be 0)', yTitle: axis(s, 'fiveXxCount'), bars: barsFor(input, s, 'fiveXxCount') },
+        { title: 'CPU of a refusal relative to an acceptance', yTitle: axis(s, 'refusalCostRatio'), bars: barsFor(input, s, 'refusalCostRatio'), rule: { y: 1, label: 'acceptance = 1' } },
+        { title: 'State created by 1 000 anonymous requests (Redis keys)', yTitle: axis(s, 'redisKeysPer1kAnonymousRequests'), bars: barsFor(input, s, 'redisKeysPer1kAnonymousRequests') },
+      ]
+    default: {
+      // a scenario this file does not know yet still gets a chart: its first headline metric
+      const first = s.metrics.find((d) => d.headline && !d.name.endsWith('*'))
+      return first ? [{ title: first.label, yTitle: axis(s, first.name), bars: barsFor(input, s, first.name) }] : []
+    }
+  }
+}

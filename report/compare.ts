@@ -1,0 +1,171 @@
+/**
+ * Comparing two runs: for every cell present in both, the change of each headline metric with a
+ * significance test over independent units — the per-repeat values, never the windows inside a
+ * repeat (treating per-window samples as independent makes nearly everything "significant").
+ * A pure function of two results objects.
+ */
+import jstat from 'jstat'
+import { median } from 'simple-statistics'
+import type { Cell, RepeatResult, RunResults } from '../harness/results.ts'
+import type { MetricDecl, Scenario } from '../scenarios/types.ts'
+import { cellLabel, declFor, fmt, isMeasured } from './model.ts'
+
+/** Two-sided significance level of the Welch t-test. */
+export const SIGNIFICANCE_P = 0.05
+
+export interface MetricChange {
+  cellId: string
+  cellLabel: string
+  scenario: string
+  metric: string
+  label: string
+  unit: string
+  better: MetricDecl['better']
+  baseline: number
+  candidate: number
+  /** (candidate − baseline) / |baseline|; null when the baseline is 0. */
+  changeRel: number | null
+  nBaseline: number
+  nCandidate: number
+  /** Welch's t-test over per-repeat values; null when a side has fewer than 2 repeats or no variance at all. */
+  p: number | null
+  significant: boolean
+  /** Significant and in the worse direction. */
+  worse: boolean
+}
+
+export interface Comparison {
+  warnings: string[]
+  changes: MetricChange[]
+  /** Cells only one of the runs measured. */
+  onlyInBaseline: string[]
+  onlyInCandidate: string[]
+}
+
+/** One value per repeat of a cell for a metric (throughput: the repeat's median over its pairs). */
+export function perRepeat(repeats: readonly RepeatResult[], metric: string): number[] {
+  const out: number[] = []
+  for (const r of repeats) {
+    if (r.kind === 'metrics') {
+      const v = r.metrics[metric]
+      if (typeof v === 'number' && Number.isFinite(v)) out.push(v)
+      continue
+    }
+    const values = r.pairs.map((p) => {
+      switch (metric) {
+        case 'cpuRatio': return p.cpuRatio
+        case 'meCpuMicrosPerRequest': return p.me.serverCpuMicrosPerRequest
+        case 'healthCpuMicrosPerRequest': return p.health.serverCpuMicrosPerRequest
+        case 'meRequestsPerSec': return p.me.requestsPerSec
+        case 'meLatencyP50Ms': return p.me.latencyMs.p50
+        case 'meLatencyP99Ms': return p.me.latencyMs.p99
+        case 'redisCommandsPerRequest': return p.me.redisCommandsPerRequest
+        case 'redisCpuMicrosPerRequest': return p.me.redisCpuMicrosPerRequest
+        default: return null
+      }
+    }).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+    if (values.length > 0) out.push(median(values))
+  }
+  return out
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+const variance = (xs: readonly number[]) => { const m = mean(xs); return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) }
+
+/** Two-sided p-value of Welch's unequal-variance t-test; null when it cannot be computed. */
+export function welchP(a: readonly number[], b: readonly number[]): number | null {
+  if (a.length < 2 || b.length < 2) return null
+  const va = variance(a) / a.length
+  const vb = variance(b) / b.length
+  const diff = mean(b) - mean(a)
+  if (va + vb === 0) return diff === 0 ? 1 : 0 // no noise at all: any difference is real, none is none
+  const t = diff / Math.sqrt(va + vb)
+  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1))
+  return 2 * (1 - jstat.studentt.cdf(Math.abs(t), df))
+}
+
+/** The headline metric names a cell carries (`*` declarations expanded to what the cell has). */
+function headlineNames(cell: Cell, scenario: Scenario): string[] {
+  if (!isMeasured(cell)) return []
+  const s = cell.summary!
+  const present = s.kind === 'metrics' ? Object.keys(s.metrics) : scenario.metrics.map((d) => d.name)
+  return scenario.metrics.filter((d) => d.headline).flatMap((d) =>
+    d.name.endsWith('*') ? present.filter((n) => declFor(scenario, n)?.decl === d).sort() : present.includes(d.name) ? [d.name] : [])
+}
+
+export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[]): Comparison {
+  const byName = new Map(scenarios.map((s) => [s.name, s]))
+  const warnings: string[] = []
+  const m0 = baseline.machine
+  const m1 = candidate.machine
+  if (m0.hostname !== m1.hostname || m0.cpuModel !== m1.cpuModel || m0.cores !== m1.cores) {
+    warnings.push(`different machines: ${m0.hostname} (${m0.cpuModel}, ${m0.cores} cores) vs ${m1.hostname} (${m1.cpuModel}, ${m1.cores} cores)`)
+  }
+  if (m0.node !== m1.node) warnings.push(`different Node versions: ${m0.node} vs ${m1.node}`)
+  const pkgs = [...new Set([...Object.keys(baseline.packages), ...Object.keys(candidate.packages)])].sort()
+  const changed = pkgs.filter((p) => baseline.packages[p] !== candidate.packages[p])
+  if (changed.length) warnings.push(`different package versions: ${changed.map((p) => `${p} ${baseline.packages[p] ?? '–'} → ${candidate.packages[p] ?? '–'}`).join(', ')}`)
+  for (const [name, r] of [['baseline', baseline], ['candidate', candidate]] as const) {
+    if (r.status !== 'complete') warnings.push(`the ${name} run is ${r.status}`)
+  }
+
+  const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
+  const cand = new Map(candidate.cells.filter(isMeasured).map((c) => [c.id, c]))
+  const changes: MetricChange[] = []
+  for (const [id, c1] of cand) {
+    const c0 = base.get(id)
+    const scenario = byName.get(c1.scenario)
+    if (!c0 || !scenario) continue
+    for (const metric of headlineNames(c1, scenario)) {
+      const a = perRepeat(c0.repeats, metric)
+      const b = perRepeat(c1.repeats, metric)
+      if (a.length === 0 || b.length === 0) continue
+      const decl = declFor(scenario, metric)!.decl
+      const [x0, x1] = [median(a), median(b)]
+      const p = welchP(a, b)
+      const significant = p !== null && p < SIGNIFICANCE_P && x0 !== x1
+      const up = x1 > x0
+      const worse = significant && ((decl.better === 'lower' && up) || (decl.better === 'higher' && !up))
+      changes.push({
+        cellId: id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: decl.label, unit: decl.unit, better: decl.better,
+        baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
+        nBaseline: a.length, nCandidate: b.length, p, significant, worse,
+      })
+    }
+  }
+  return {
+    warnings,
+    changes,
+    onlyInBaseline: [...base.keys()].filter((k) => !cand.has(k)),
+    onlyInCandidate: [...cand.keys()].filter((k) => !base.has(k)),
+  }
+}
+
+/** Changes significantly worse by more than `percent` %. */
+export function regressions(c: Comparison, percent: number): MetricChange[] {
+  return c.changes.filter((x) => x.worse && (x.changeRel === null || Math.abs(x.changeRel) * 100 > percent))
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${fmt(x * 100)} %`)
+
+/** One row per metric change, for the terminal and for compare.md. */
+export function changeRows(c: Comparison): string[][] {
+  return c.changes.map((x) => [
+    x.cellLabel, x.scenario, `${x.label} (${x.unit})`, fmt(x.baseline), fmt(x.candidate), pct(x.changeRel),
+    x.p === null ? `n=${x.nBaseline}/${x.nCandidate}: too few repeats` : `p=${x.p < 0.001 ? '<0.001' : fmt(x.p)}`,
+    x.worse ? 'WORSE' : x.significant ? 'better' : 'no sig. change',
+  ])
+}
+export const CHANGE_HEADER = ['cell', 'scenario', 'metric', 'baseline', 'candidate', 'change', 'test (repeats)', 'verdict']
+
+export function renderCompareMarkdown(c: Comparison, baselineDir: string, candidateDir: string): string {
+  const row = (cells: string[]) => `| ${cells.map((s) => s.replace(/\|/g, '\\|')).join(' | ')} |`
+  return [
+    '# authbench compare', '',
+    `Baseline \`${baselineDir}\` → candidate \`${candidateDir}\`. Welch's t-test over per-repeat values (α = ${SIGNIFICANCE_P}); windows inside a repeat are not independent and are not used as samples.`, '',
+    ...c.warnings.map((w) => `> **Warning:** ${w}`), c.warnings.length ? '' : '',
+    row(CHANGE_HEADER), row(CHANGE_HEADER.map(() => '---')), ...changeRows(c).map(row), '',
+    ...(c.onlyInBaseline.length ? [`Only in the baseline: ${c.onlyInBaseline.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
+    ...(c.onlyInCandidate.length ? [`Only in the candidate: ${c.onlyInCandidate.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
+  ].join('\n')
+}

@@ -1,0 +1,85 @@
+/**
+ * report.html — one self-contained file (inline CSS and SVG, no script, no network fetch): the
+ * verdict table, one section per scenario with its charts and short table, then method and machine.
+ */
+import { verdicts, type Verdict } from './claims.ts'
+import { barChartSpec, scenarioCharts, toSvg } from './charts.ts'
+import { cellLabel, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+
+/** Metric columns per scenario table in the HTML report. */
+export const HTML_METRIC_COLUMNS = 6
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+const CSS = `
+body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1d;max-width:1100px;margin:24px auto;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#555;margin:0 0 16px}table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
+th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}th{background:#f4f4f4}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.v{font-weight:bold;padding:2px 6px;border-radius:3px;white-space:nowrap}
+.v-supported{background:#d9f2d9}.v-refuted{background:#f8d7d3}.v-depends{background:#fdf0c9}.v-not-measured{background:#e6e6e6}
+.chart{margin:8px 0;overflow-x:auto}.flag{color:#c0392b;font-weight:bold}
+ul.values{margin:0;padding-left:16px;color:#444;font-size:12px}code{font-size:12px}
+`
+
+function verdictTable(vs: Verdict[]): string {
+  const rows = vs.map((v) => `<tr data-claim="${esc(v.id)}"><td>${esc(v.claim)}<div class="sub"><small>${esc(v.metrics)}</small></div></td>` +
+    `<td><span class="v v-${v.verdict.replace(/ /g, '-')}">${esc(v.verdict)}</span></td><td>${esc(v.condition)}` +
+    (v.values.length ? `<ul class="values">${v.values.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '') +
+    `<div><small>Rule: ${esc(v.rule)}</small></div></td></tr>`)
+  return `<table id="verdicts"><thead><tr><th>claim of the article</th><th>verdict</th><th>measured, and why</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+}
+
+function table(header: string[], rows: string[][]): string {
+  const isNum = (s: string) => /^[-–+]?[\d,.]+( ±[\d.,]+%)?$|^–$/.test(s)
+  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+    rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && isNum(c) ? ' class="num"' : ''}${i === r.length - 1 && c ? ' class="flag"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') +
+    '</tbody></table>'
+}
+
+export async function renderHtml(input: ReportInput): Promise<string> {
+  const r = input.results
+  const parts: string[] = []
+  parts.push(`<h1>authbench report</h1><p class="sub">Run <code>${esc(r.gitSha?.slice(0, 7) ?? 'no git')}</code> · started ${esc(r.startedAt)} · status <b>${esc(r.status)}</b> · ${esc(r.machine.cpuModel)}, ${r.machine.cores} cores · Node ${esc(r.machine.node)}</p>`)
+  parts.push('<h2 id="claims">The article\'s claims, tested</h2>', verdictTable(verdicts(r)))
+  for (const scenario of scenariosIn(input)) {
+    parts.push(`<section class="scenario" data-scenario="${esc(scenario.name)}"><h2 id="${esc(scenario.name)}">${esc(scenario.name)}</h2><p>${esc(scenario.description)}</p>`)
+    for (const chart of scenarioCharts(input, scenario)) {
+      if (chart.bars.length === 0) continue
+      parts.push(`<div class="chart">${await toSvg(barChartSpec(chart))}</div>`)
+    }
+    const t = scenarioTable(input, scenario, HTML_METRIC_COLUMNS)
+    parts.push(table(t.header, t.rows), '</section>')
+  }
+  parts.push(methodSection(input))
+  parts.push('<p>Data beside this file: <a href="results.json">results.json</a> · <a href="results.csv">results.csv</a> · <a href="report.md">report.md</a></p>')
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>authbench report ${esc(r.startedAt)}</title><style>${CSS}</style></head><body>${parts.join('\n')}</body></html>\n`
+}
+
+function methodSection(input: ReportInput): string {
+  const r = input.results
+  const kv = (rows: Array<[string, string]>) => `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`
+  const skipped = r.cells.filter((c) => c.state === 'skipped' || c.state === 'failed' || c.state === 'partial')
+  const warnings = [...r.warnings, ...r.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
+  return [
+    '<h2 id="method">Method and machine</h2>',
+    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
+    kv([
+      ['command', `npm run bench -- ${r.command.join(' ')}`],
+      ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],
+      ['CPU placement', r.placement.note],
+      ['Redis', `${r.redis.source}${r.redis.version ? ` ${r.redis.version}` : ''}${r.redis.note ? ` — ${r.redis.note}` : ''}`],
+      ['balancer', `${r.balancer.kind}${r.balancer.version ? ` ${r.balancer.version}` : ''}`],
+      ['options', JSON.stringify(r.options)],
+      ['packages', Object.entries(r.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
+      ['started / finished', `${r.startedAt} / ${r.finishedAt ?? '–'}`],
+    ]),
+    '<h3>Warnings and flags</h3>',
+    warnings.length ? `<ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p>None.</p>',
+    '<h3>Cells not measured in full</h3>',
+    skipped.length
+      ? `<ul>${skipped.map((c) => `<li><code>${esc(c.id)}</code> (${esc(cellLabel(c))}): ${esc(c.state)} — ${esc(c.state === 'failed' ? c.error : c.reason)}</li>`).join('')}</ul>`
+      : '<p>None: every planned cell completed.</p>',
+  ].join('\n')
+}

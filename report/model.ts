@@ -1,0 +1,162 @@
+/**
+ * Reading results.json: which metric a name is, its value in a cell, how a cell is labelled and
+ * flagged. Pure functions of the results and the scenarios' metric declarations; nothing here measures.
+ */
+import type { Cell, RunResults } from '../harness/results.ts'
+import type { Estimate } from '../harness/stats.ts'
+import type { MetricDecl, Scenario } from '../scenarios/types.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+
+export type MeasuredCell = Extract<Cell, { state: 'completed' | 'partial' }>
+
+/** What every renderer reads: one run and the scenarios that declare its metrics. */
+export interface ReportInput {
+  results: RunResults
+  scenarios: readonly Scenario[]
+}
+
+/** Flags that change how a value may be read; shown next to the value they affect. */
+export type CellFlag = 'partial' | 'generator-saturated' | 'high-variance' | 'non-2xx' | 'invariant-violated'
+
+/** A cell's CPU-ratio CI wider than this (relative half-width) is flagged high-variance. */
+export const HIGH_VARIANCE_REL = 0.05
+
+export function isMeasured(cell: Cell): cell is MeasuredCell {
+  return (cell.state === 'completed' || cell.state === 'partial') && cell.summary !== null
+}
+
+/** The declaration behind a metric name: exact, or a `prefix*` declaration with the rest as suffix. */
+export function declFor(scenario: Scenario | undefined, name: string): { decl: MetricDecl; suffix: string } | null {
+  if (!scenario) return null
+  for (const decl of scenario.metrics) {
+    if (decl.name === name) return { decl, suffix: '' }
+    if (decl.name.endsWith('*') && name.startsWith(decl.name.slice(0, -1)) && name.length > decl.name.length - 1) {
+      return { decl, suffix: name.slice(decl.name.length - 1) }
+    }
+  }
+  return null
+}
+
+/** Every metric name a cell carries, in the order its scenario declares them (undeclared ones last, sorted). */
+export function metricNames(cell: MeasuredCell, scenario: Scenario | undefined): string[] {
+  const s = cell.summary!
+  const present = s.kind === 'metrics'
+    ? Object.keys(s.metrics)
+    : (scenario?.metrics ?? []).map((d) => d.name).filter((n) => n in s)
+  const rank = (n: string) => {
+    const i = scenario?.metrics.findIndex((d) => d === declFor(scenario, n)?.decl) ?? -1
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i
+  }
+  return [...present].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }))
+}
+
+/** A metric's estimate in a cell (throughput summaries and metric summaries alike), or null. */
+export function metricOf(cell: Cell, name: string): Estimate | null {
+  if (!isMeasured(cell)) return null
+  const s = cell.summary!
+  if (s.kind === 'metrics') return s.metrics[name] ?? null
+  const v = (s as unknown as Record<string, unknown>)[name]
+  return v !== null && typeof v === 'object' && 'median' in (v as object) ? (v as Estimate) : null
+}
+
+/** `jwt tuned HS256`, `memory-session tuned ×2 sticky`: the algorithm only where it matters. */
+export function cellLabel(cell: Cell): string {
+  const family = STRATEGIES[cell.strategy as keyof typeof STRATEGIES]?.family
+  const parts = [cell.strategy, cell.profile]
+  if (family === 'jwt' || family === undefined) parts.push(cell.alg)
+  if (cell.instances > 1) parts.push(`×${cell.instances}`)
+  const layout = /-(sticky|roundrobin)$/.exec(cell.id)?.[1]
+  if (layout) parts.push(layout === 'sticky' ? 'sticky' : 'round robin')
+  return parts.join(' ')
+}
+
+/** Invariants a cell breaks, as one line each (empty when none). */
+export function invariantViolations(cell: Cell, scenario: Scenario | undefined): string[] {
+  if (!isMeasured(cell) || !scenario) return []
+  const out: string[] = []
+  for (const decl of scenario.metrics) {
+    if (!decl.invariant) continue
+    const e = metricOf(cell, decl.name)
+    if (e !== null && e.max > decl.invariant.max) out.push(`${cell.id}: ${decl.label} = ${e.max} (must be ≤ ${decl.invariant.max}: ${decl.invariant.why})`)
+  }
+  return out
+}
+
+export function cellFlags(cell: Cell, scenario: Scenario | undefined): CellFlag[] {
+  if (!isMeasured(cell)) return []
+  const flags: CellFlag[] = []
+  if (cell.state === 'partial') flags.push('partial')
+  const s = cell.summary!
+  const saturated = s.kind === 'throughput'
+    ? s.saturatedWindowShare > 0
+    : cell.repeats.some((r) => r.kind === 'metrics' && r.windows.some((w) => w.generatorSaturated))
+  if (saturated) flags.push('generator-saturated')
+  if (s.kind === 'throughput') {
+    if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > HIGH_VARIANCE_REL) flags.push('high-variance')
+    if (s.non2xx > 0 || s.errors > 0) flags.push('non-2xx')
+  }
+  if (invariantViolations(cell, scenario).length > 0) flags.push('invariant-violated')
+  return flags
+}
+
+/** Cells of one scenario in a stable order: as planned (results.json keeps plan order). */
+export function cellsOf(results: RunResults, scenario: string): Cell[] {
+  return results.cells.filter((c) => c.scenario === scenario)
+}
+
+/** Scenarios present in the run, in the order the run lists them. */
+export function scenariosIn(input: ReportInput): Scenario[] {
+  const names = new Set(input.results.cells.map((c) => c.scenario))
+  return input.scenarios.filter((s) => names.has(s.name))
+}
+
+/** A number for people: 3 significant digits, thousands separated, no trailing noise. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x)
+  if (x === 0) return '0'
+  const abs = Math.abs(x)
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+}
+
+/** `2.15 [2.10, 2.21]`, or the median alone without a CI. */
+export function fmtEstimate(e: Estimate | null): string {
+  if (e === null) return '–'
+  return e.ci95 ? `${fmt(e.median)} [${fmt(e.ci95[0])}, ${fmt(e.ci95[1])}]` : fmt(e.median)
+}
+
+/** A metric's column header: label and unit, plus the suffix a `*` declaration matched. */
+export function metricHeader(scenario: Scenario | undefined, name: string): string {
+  const found = declFor(scenario, name)
+  if (!found) return name
+  const suffix = found.suffix ? ` ${/^\d+$/.test(found.suffix) ? `@${Number(found.suffix).toLocaleString('en-US')}` : found.suffix.toLowerCase()}` : ''
+  return `${found.decl.label}${suffix} (${found.decl.unit})`
+}
+
+/** Metric columns of a scenario's short table: headline metrics first, then the rest, at most `max`. */
+export function tableMetrics(scenario: Scenario, cells: readonly Cell[], max: number): string[] {
+  const present = new Set(cells.filter(isMeasured).flatMap((c) => metricNames(c, scenario)))
+  const expand = (d: MetricDecl) => [...present].filter((n) => declFor(scenario, n)?.decl === d).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  const ordered = [...scenario.metrics.filter((d) => d.headline), ...scenario.metrics.filter((d) => !d.headline)].flatMap(expand)
+  return ordered.slice(0, max)
+}
+
+/** A scenario's short table as text cells: label, one column per metric (median ± CI), flags. */
+export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number): { header: string[]; rows: string[][] } {
+  const cells = cellsOf(input.results, scenario.name)
+  const names = tableMetrics(scenario, cells, maxMetrics)
+  const rows = cells.map((c) => {
+    if (!isMeasured(c)) {
+      const why = c.state === 'failed' ? c.error : c.reason
+      return [cellLabel(c), ...names.map(() => '–'), `${c.state}: ${why}`.slice(0, 80)]
+    }
+    return [cellLabel(c), ...names.map((n) => fmtWithCi(metricOf(c, n))), cellFlags(c, scenario).join(' ')]
+  })
+  return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows }
+}
+
+/** `2.15 ±3%`: the median and the CI's half-width relative to it, compact for tables. */
+export function fmtWithCi(e: Estimate | null): string {
+  if (e === null) return '–'
+  return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${fmt(e.median)} ±${fmt(e.ciHalfWidthRel * 100)}%` : fmt(e.median)
+}

@@ -1,0 +1,40 @@
+/**
+ * The end-of-run summary for a 120-column terminal: the verdict table first, then one compact table
+ * per scenario with short human headers and units, flags, and where the full report is.
+ */
+import Table from 'cli-table3'
+import { verdicts } from './claims.ts'
+import { scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+
+export const TERMINAL_COLUMNS = 120
+/** Metric columns per scenario table in the terminal (plus the cell label and the flags). */
+export const TERMINAL_METRIC_COLUMNS = 5
+
+function fitted(head: string[], widths: number[]): Table.Table {
+  return new Table({ head, colWidths: widths, wordWrap: true, wrapOnWordBoundary: false, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } })
+}
+
+/** Column widths for n metric columns that keep a table within the terminal width. */
+function widthsFor(n: number): number[] {
+  const borders = n + 3
+  const label = 26
+  const flags = 14
+  const each = Math.max(10, Math.floor((TERMINAL_COLUMNS - borders - label - flags) / Math.max(1, n)))
+  return [label, ...Array(n).fill(each), flags]
+}
+
+export function renderTerminal(input: ReportInput, files?: { html: string; markdown: string; csv: string }): string {
+  const out: string[] = []
+  const vt = fitted(['claim of the article', 'verdict', 'measured, and why'], [34, 14, TERMINAL_COLUMNS - 34 - 14 - 4])
+  for (const v of verdicts(input.results)) vt.push([v.claim, v.verdict, v.condition])
+  out.push('The article\'s claims', vt.toString())
+  for (const scenario of scenariosIn(input)) {
+    const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS)
+    const table = fitted(t.header, widthsFor(t.header.length - 2))
+    for (const row of t.rows) table.push(row)
+    out.push('', scenario.name, table.toString())
+  }
+  out.push('', 'Latency is closed-loop (includes queueing; subject to coordinated omission). Compare ratios and per-request costs, not absolute req/s.')
+  if (files) out.push(`report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
+  return out.join('\n')
+}

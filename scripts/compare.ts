@@ -1,0 +1,54 @@
+/**
+ * `npm run compare -- <baseline-run> <candidate-run> [--fail-on-regression <percent>]`:
+ * per cell in both runs, the change of each headline metric and whether it is significant over
+ * repeats. Writes compare.md into the candidate run folder. Exit 1 with --fail-on-regression when a
+ * cell is significantly worse by more than that percentage; 2 on bad input.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Table from 'cli-table3'
+import { Command, InvalidArgumentError } from 'commander'
+import { CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
+import { readRun, ReportError } from '../report/index.ts'
+import { SCENARIOS } from '../scenarios/index.ts'
+
+const percent = (v: string) => {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a percentage ≥ 0')
+  return n
+}
+
+async function main(): Promise<number> {
+  const program = new Command('authbench-compare')
+    .description('compare two runs: headline metrics per cell, significance over repeats')
+    .argument('<baseline-run>', 'run folder of the baseline')
+    .argument('<candidate-run>', 'run folder of the candidate')
+    .option('--fail-on-regression <percent>', 'exit 1 when a cell is significantly worse by more than this', percent)
+    .option('--json', 'print the comparison as JSON instead of a table')
+    .configureOutput({ writeErr: (s) => process.stderr.write(`authbench compare: ${s.replace(/^error: /, '')}`) })
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  program.parse()
+  const [baselineDir, candidateDir] = program.args as [string, string]
+  const o = program.opts<{ failOnRegression?: number; json?: boolean }>()
+  const comparison = compareRuns(readRun(baselineDir), readRun(candidateDir), SCENARIOS)
+  const mdPath = join(candidateDir, 'compare.md')
+  writeFileSync(mdPath, renderCompareMarkdown(comparison, baselineDir, candidateDir))
+  const bad = o.failOnRegression === undefined ? [] : regressions(comparison, o.failOnRegression)
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')
+  } else {
+    for (const w of comparison.warnings) process.stdout.write(`! ${w}\n`)
+    const table = new Table({ head: CHANGE_HEADER, colWidths: [24, 12, 22, 10, 10, 10, 16, 14], wordWrap: true, style: { head: [], border: [] } })
+    for (const r of changeRows(comparison)) table.push(r)
+    process.stdout.write(table.toString() + '\n')
+    const sig = comparison.changes.filter((c) => c.significant).length
+    process.stdout.write(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant change(s); ${mdPath}\n`)
+    if (bad.length) process.stdout.write(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}\n`)
+  }
+  return bad.length > 0 ? 1 : 0
+}
+
+main().then((code) => process.exit(code), (err: Error) => {
+  process.stderr.write(`authbench compare: ${err.message}\n`)
+  process.exit(err instanceof ReportError ? 2 : 1)
+})
