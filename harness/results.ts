@@ -83,8 +83,8 @@ export interface ThroughputRepeat {
 
 /**
  * A repeat of a scenario that measures named quantities. Every metric name carries its unit
- * (`…Ms`, `…Sec`, `…Bytes`, `…MicrosPerRequest`, `…Share`, `…Count`); null = not measurable here
- * (a note says why).
+ * (`…Ms`, `…Sec`, `…Bytes`, `…MicrosPerRequest`, `…Share`, `…Count`, `…Per1kAnonymousRequests`);
+ * null = not measurable here, or not applicable to the strategy (a note or the scenario says why).
  */
 export interface MetricsRepeat {
   kind: 'metrics'

@@ -17,25 +17,64 @@ export function renderSummaryTable(results: RunResults): string {
 const cellLabel = (c: RunResults['cells'][number]) =>
   `${c.strategy} ${c.profile}${c.strategy.startsWith('jwt') || c.strategy === 'refresh' ? ' ' + c.alg : ''}${c.instances > 1 ? ` ×${c.instances}` : ''}`
 
-function metricsTable(results: RunResults, scenario: string): string {
+/** Widest a metrics table may grow before its metrics wrap into a further table (terminal columns). */
+export const SUMMARY_MAX_WIDTH = 160
+
+function metricValue(e: Estimate | null | undefined): string {
+  if (!e) return '–'
+  const digits = Number.isInteger(e.median) || Math.abs(e.median) >= 100 ? 0 : Math.abs(e.median) >= 1 ? 2 : 3
+  return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${num(e.median, digits)} ±${num(e.ciHalfWidthRel * 100, 0)}%` : num(e.median, digits)
+}
+
+/** A metric name broken at its camel-case humps into lines of at most `width` characters, for a narrow column header. */
+export function wrapMetricName(name: string, width = 16): string {
+  const lines: string[] = []
+  for (const part of name.split(/(?=[A-Z])/)) {
+    if (lines.length > 0 && lines.at(-1)!.length + part.length <= width) lines[lines.length - 1] += part
+    else lines.push(part)
+  }
+  return lines.join('\n')
+}
+
+/**
+ * One row per cell and one column per metric. When the columns would be wider than
+ * SUMMARY_MAX_WIDTH, they wrap into further tables that repeat the cell column, so that a metric
+ * added at the end of a scenario (the state per anonymous request in `hostile`) is still readable.
+ */
+function metricsTable(results: RunResults, scenario: string, maxWidth = SUMMARY_MAX_WIDTH): string {
   const cells = results.cells.filter((c) => c.scenario === scenario)
   const names = [...new Set(cells.flatMap((c) => ('summary' in c && c.summary?.kind === 'metrics' ? Object.keys(c.summary.metrics) : [])))]
-  const table = new Table({ head: ['cell', 'state', ...names], style: { head: [], border: [] }, wordWrap: true })
-  for (const c of cells) {
-    const label = c.id.split('/').slice(1).join(' ')
-    if (c.state === 'skipped' || c.state === 'failed') {
-      table.push([label, c.state, { colSpan: Math.max(1, names.length), content: (c.state === 'skipped' ? c.reason : c.error).slice(0, 100) }])
-      continue
-    }
+  const label = (c: (typeof cells)[number]) => c.id.split('/').slice(1).join(' ')
+  const rows = cells.map((c) => {
+    if (c.state === 'skipped' || c.state === 'failed') return { label: label(c), state: c.state, why: (c.state === 'skipped' ? c.reason : c.error).slice(0, 100), values: [] }
     const m = c.summary?.kind === 'metrics' ? c.summary.metrics : {}
-    table.push([label, c.state, ...names.map((n) => {
-      const e = m[n]
-      if (!e) return '–'
-      const digits = Math.abs(e.median) >= 100 ? 0 : Math.abs(e.median) >= 1 ? 2 : 3
-      return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${num(e.median, digits)} ±${num(e.ciHalfWidthRel * 100, 0)}%` : num(e.median, digits)
-    })])
-  }
-  return table.toString()
+    return { label: label(c), state: c.state, why: null, values: names.map((n) => metricValue(m[n])) }
+  })
+  const heads = names.map((n) => wrapMetricName(n))
+  // width of a column: its widest line plus borders and padding
+  const width = (texts: string[]) => Math.max(...texts.flatMap((t) => t.split('\n')).map((t) => t.length)) + 3
+  const fixed = width(['cell', ...rows.map((r) => r.label)]) + width(['state', ...rows.map((r) => r.state)]) + 1
+  const groups: number[][] = []
+  let used = fixed
+  heads.forEach((h, i) => {
+    const w = width([h, ...rows.map((r) => r.values[i] ?? '')])
+    if (groups.length === 0 || used + w > maxWidth) {
+      groups.push([])
+      used = fixed
+    }
+    groups.at(-1)!.push(i)
+    used += w
+  })
+  if (groups.length === 0) groups.push([])
+  return groups.map((group) => {
+    const table = new Table({ head: ['cell', 'state', ...group.map((i) => heads[i]!)], style: { head: [], border: [] } })
+    for (const r of rows) {
+      table.push(r.why !== null
+        ? [r.label, r.state, { colSpan: Math.max(1, group.length), content: r.why }]
+        : [r.label, r.state, ...group.map((i) => r.values[i]!)])
+    }
+    return table.toString()
+  }).join('\n')
 }
 
 function throughputTable(results: RunResults): string {

@@ -1,13 +1,24 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Credential } from '../harness/credentials.ts'
-import type { ConnectionPlan } from '../harness/load.ts'
+import { runLoad, type ConnectionPlan } from '../harness/load.ts'
+import type { CellEnv } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
+import type { WindowMeasurement } from '../harness/results.ts'
 import { loadKeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, Scenario } from './types.ts'
+import { countRedisKeys, measuredLoad, metricsRepeat, profilesFor, sleep, summarizeMetrics } from './common.ts'
+import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const HOSTILE_SHARE = 0.2
+/**
+ * Requests without any credential whose server-side state is counted, per repeat (also in --quick:
+ * the heap reading moves by ±200 KB between readings whatever the load, so it takes 10 000 requests
+ * to tell 200 B per request from none), and unmeasured ones before them.
+ */
+const ANONYMOUS_REQUESTS = 10_000
+const ANONYMOUS_WARMUP_REQUESTS = 1_000
+/** Pause before reading the state, so that the server has closed the load's connections (their buffers are not state). */
+const SETTLE_MS = 200
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const flipFirst = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
 
@@ -42,23 +53,73 @@ export function hostileHeaders(strategy: keyof typeof STRATEGIES, valid: Credent
 }
 
 /**
+ * State the servers keep for requests that carry no credential at all (no cookie, no Authorization):
+ * a library that stores a session for every visitor (@fastify/session's saveUninitialized) lets
+ * anyone fill the store. Counted, per 1 000 requests the servers answered, as Redis keys under the
+ * cell's own prefix (Redis-backed strategies; null otherwise) and as server heap growth after a
+ * forced GC (every strategy: in-process stores show here). An unmeasured warm-up comes first, so
+ * that the heap figure holds state, not freshly compiled code.
+ */
+async function stateFromAnonymousRequests(env: CellEnv, requests: number, connections: number, signal: AbortSignal): Promise<{ window: WindowMeasurement; redisKeysPer1k: number | null; heapBytesPer1k: number | null }> {
+  const c = Math.min(connections, requests)
+  const plans: ConnectionPlan[] = Array.from({ length: c }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [{ method: 'GET', path: '/me', headers: {} }] }))
+  await runLoad({ connections: plans, roundsPerConnection: Math.ceil(ANONYMOUS_WARMUP_REQUESTS / c), signal })
+  const state = async () => {
+    await sleep(SETTLE_MS)
+    const stats = await Promise.all(env.instances.map((i) => i.stats({ gc: true })))
+    return {
+      heapBytes: stats.reduce((n, s) => n + s.heapUsedBytes, 0),
+      redisKeys: env.redisProbe ? await countRedisKeys(env.redisProbe, env.redisPrefix) : null,
+    }
+  }
+  const before = await state()
+  const window = await measuredLoad(env, '/me', plans, { roundsPerConnection: Math.ceil(requests / c) }, signal)
+  const after = await state()
+  const per1k = (delta: number) => (window.serverRequests > 0 ? (delta * 1000) / window.serverRequests : null)
+  return {
+    window,
+    redisKeysPer1k: before.redisKeys !== null && after.redisKeys !== null ? per1k(after.redisKeys - before.redisKeys) : null,
+    heapBytesPer1k: per1k(after.heapBytes - before.heapBytes),
+  }
+}
+
+/** What this scenario reports (units and directions: see MetricDecl). */
+export const METRICS: readonly MetricDecl[] = [
+  { name: 'fiveXxCount', label: '5xx answers', unit: 'count', meaning: 'server errors in any of the scenario\'s load: invalid credentials, valid ones, none at all', better: 'lower', headline: true, invariant: { max: 0, why: 'an invalid credential must get a 4xx, never a 5xx' } },
+  { name: 'hostileAcceptedCount', label: 'invalid accepted', unit: 'count', meaning: 'invalid credentials answered with a non-4xx', better: 'lower', headline: true, invariant: { max: 0, why: 'a forged, expired or tampered credential must never be accepted' } },
+  { name: 'crashedInstances', label: 'crashed instances', unit: 'count', meaning: 'instances that stopped answering /health', better: 'lower', invariant: { max: 0, why: 'hostile input must not crash a server' } },
+  { name: 'refusalCostRatio', label: 'refusal ÷ acceptance', unit: 'ratio', meaning: 'CPU per refused request over CPU per accepted request', better: 'lower', headline: true },
+  { name: 'cpuMicrosPerRefusal', label: 'CPU per refusal', unit: 'µs/req', meaning: 'server CPU per refused invalid request', better: 'lower' },
+  { name: 'cpuMicrosPerAcceptance', label: 'CPU per acceptance', unit: 'µs/req', meaning: 'server CPU per accepted valid request', better: 'lower' },
+  { name: 'mixedRefusedShare', label: 'refused in mixed load', unit: 'share', meaning: 'share refused when 20 % of the load is invalid', better: 'neither' },
+  { name: 'refusalsPerSec', label: 'refusals', unit: 'req/s', meaning: 'refusals answered per second', better: 'higher' },
+  { name: 'redisKeysPer1kAnonymousRequests', label: 'Redis keys per 1k anonymous', unit: 'keys/1k req', meaning: 'Redis keys created under the cell\'s prefix by 1 000 requests carrying no credential (null where the strategy uses no Redis)', better: 'lower', headline: true },
+  { name: 'heapBytesPer1kAnonymousRequests', label: 'heap per 1k anonymous', unit: 'B/1k req', meaning: 'server heap growth after a forced GC from 1 000 requests carrying no credential (in-process stores show here; ±20 KB is noise)', better: 'lower', headline: true },
+]
+
+/**
  * hostile — a share of the load carries invalid credentials (bad signature, expired, garbage,
  * alg none, oversized). All must be refused with a 4xx, with zero 5xx and no crash; and the CPU
- * cost of refusing is measured against the cost of accepting.
+ * cost of refusing is measured against the cost of accepting. Then requests without any credential:
+ * the state each one leaves on the server or in Redis.
  */
 export const hostile: Scenario = {
   name: 'hostile',
-  description: `${HOSTILE_SHARE * 100} % of requests carry invalid credentials: all refused with 4xx, zero 5xx, zero crashes; CPU cost of refusing`,
-  claims: ['every strategy must refuse bad credentials safely; what refusing costs'],
+  description: `${HOSTILE_SHARE * 100} % of requests carry invalid credentials: all refused with 4xx, zero 5xx, zero crashes; CPU cost of refusing; server state created per 1 000 anonymous requests`,
+  claims: ['every strategy must refuse bad credentials safely; what refusing costs', 'sessions cost "server memory" (here: for visitors who never log in, with some libraries\' defaults)'],
+  metrics: METRICS,
 
   plan(options) {
-    return options.strategies.map((strategy): CellPlan => {
-      const profile = profileFor(strategy, options)
-      return { id: `hostile/${strategy}/${profile}/HS256`, scenario: 'hostile', claims: this.claims, env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' } }
-    })
+    // every requested profile: state created by anonymous requests is a property of a library's defaults
+    return options.strategies.flatMap((strategy) => profilesFor(strategy, options).map((profile): CellPlan => ({
+      id: `hostile/${strategy}/${profile}/HS256`, scenario: 'hostile', claims: this.claims,
+      // --expose-gc: the heap left behind by anonymous requests is read after a forced GC
+      env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none', nodeArgs: ['--expose-gc'] },
+    })))
   },
 
-  estimateRepeatSec: (o) => 1 + 3 * Math.max(0.5, o.durationSec / 4),
+  // ≈ 3 s of them for the 11 000 anonymous requests, GCs and SCANs
+  estimateRepeatSec: (o) => 4 + 3 * Math.max(0.5, o.durationSec / 4),
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
@@ -79,8 +140,10 @@ export const hostile: Scenario = {
     ctx.status('refusing only')
     const refusing = await measuredLoad(env, '/me', allBad, { durationSec: windowSec }, signal)
     const accepting = await measuredLoad(env, '/me', valid, { durationSec: windowSec }, signal)
+    ctx.status('anonymous requests')
+    const anonymous = await stateFromAnonymousRequests(env, ANONYMOUS_REQUESTS, options.connections, signal)
     const count = (w: typeof mix, f: (code: number) => boolean) => Object.entries(w.statusCodes).reduce((n, [c, k]) => (f(Number(c)) ? n + k : n), 0)
-    const fiveXx = [mix, refusing, accepting].reduce((n, w) => n + count(w, (c) => c >= 500), 0)
+    const fiveXx = [mix, refusing, accepting, anonymous.window].reduce((n, w) => n + count(w, (c) => c >= 500), 0)
     const refusedWrongly = count(refusing, (c) => c < 400 || c >= 500)
     const alive = (await Promise.all(env.instances.map((i) => fetch(`${i.url}/health`).then((r) => r.status === 200, () => false)))).every(Boolean)
     const mixTotal = Object.values(mix.statusCodes).reduce((a, b) => a + b, 0)
@@ -93,7 +156,12 @@ export const hostile: Scenario = {
       cpuMicrosPerAcceptance: accepting.serverCpuMicrosPerRequest,
       refusalCostRatio: refusing.serverCpuMicrosPerRequest !== null && accepting.serverCpuMicrosPerRequest ? refusing.serverCpuMicrosPerRequest / accepting.serverCpuMicrosPerRequest : null,
       refusalsPerSec: refusing.requestsPerSec,
-    }, [mix, refusing, accepting], [`${bad.length} kinds of invalid credential, ${HOSTILE_SHARE * 100} % of the mixed load`])
+      redisKeysPer1kAnonymousRequests: anonymous.redisKeysPer1k,
+      heapBytesPer1kAnonymousRequests: anonymous.heapBytesPer1k,
+    }, [mix, refusing, accepting, anonymous.window], [
+      `${bad.length} kinds of invalid credential, ${HOSTILE_SHARE * 100} % of the mixed load`,
+      `state per 1 000 anonymous requests: ${anonymous.window.serverRequests} GET /me without any credential; Redis keys under the cell's prefix (SCAN) and server heap after a forced GC, before and after`,
+    ])
   },
 
   summarize: summarizeMetrics,

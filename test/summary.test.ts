@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Cell, MetricsRepeat, RunResults } from '../harness/results.ts'
+import { renderSummaryTable, SUMMARY_MAX_WIDTH, wrapMetricName } from '../harness/summary.ts'
+import { summarizeMetrics } from '../scenarios/common.ts'
+import { validateResults } from './validate.ts'
+
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'results-quick.json'), 'utf8')) as RunResults
+
+/** A completed hostile cell whose one repeat measured `metrics`. */
+function hostileCell(strategy: string, profile: string, metrics: Record<string, number | null>): Cell {
+  const repeat: MetricsRepeat = { kind: 'metrics', index: 0, startedAt: '2026-01-01T00:00:00.000Z', metrics, windows: [], notes: [] }
+  return {
+    id: `hostile/${strategy}/${profile}/HS256`, scenario: 'hostile', strategy, profile, alg: 'HS256', instances: 1,
+    claims: ['c'], warnings: [], state: 'completed', repeats: [repeat], summary: summarizeMetrics([repeat]),
+  }
+}
+
+const refusals = { fiveXxCount: 0, hostileAcceptedCount: 0, crashedInstances: 0, mixedRefusedShare: 0.195, cpuMicrosPerRefusal: 555, cpuMicrosPerAcceptance: 173, refusalCostRatio: 3.21, refusalsPerSec: 1005 }
+const results: RunResults = {
+  ...fixture,
+  cells: [
+    hostileCell('redis-session', 'defaults', { ...refusals, redisKeysPer1kAnonymousRequests: 1000, heapBytesPer1kAnonymousRequests: -3125 }),
+    hostileCell('redis-session', 'tuned', { ...refusals, redisKeysPer1kAnonymousRequests: 0, heapBytesPer1kAnonymousRequests: 8060.8 }),
+    hostileCell('memory-session', 'defaults', { ...refusals, redisKeysPer1kAnonymousRequests: null, heapBytesPer1kAnonymousRequests: 211726.4 }),
+    { id: 'hostile/jwt/tuned/HS256', scenario: 'hostile', strategy: 'jwt', profile: 'tuned', alg: 'HS256', instances: 1, claims: ['c'], warnings: [], state: 'skipped', reason: 'not on this machine' },
+  ],
+}
+
+describe('terminal summary of a metrics scenario', () => {
+  it('shows the state each strategy creates per 1 000 anonymous requests, "–" where not applicable', () => {
+    expect(validateResults(results)).toEqual([])
+    const table = renderSummaryTable(results)
+    for (const part of ['redisKeysPer1k', 'heapBytesPer1k', 'Anonymous', 'Requests']) expect(table).toContain(part)
+    const row = (label: string) => table.split('\n').filter((l) => l.includes(label)).join(' ')
+    expect(row('redis-session defaults')).toMatch(/│ 1,000 +│/)
+    expect(row('redis-session tuned')).toMatch(/│ 0 +│/)
+    expect(row('memory-session defaults')).toMatch(/│ – +│ 211,726 +│/)
+    expect(row('jwt tuned')).toContain('not on this machine')
+  })
+
+  it('wraps columns into further tables rather than grow wider than a terminal', () => {
+    const table = renderSummaryTable(results)
+    for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(SUMMARY_MAX_WIDTH)
+    expect(table.split('\n').filter((l) => l.startsWith('│ cell')).length).toBeGreaterThan(1)
+  })
+
+  it('prints counts as integers, not as 0.000', () => {
+    expect(renderSummaryTable(results)).not.toContain('0.000')
+  })
+
+  it('breaks long metric names at their camel-case humps', () => {
+    expect(wrapMetricName('redisKeysPer1kAnonymousRequests')).toBe('redisKeysPer1k\nAnonymous\nRequests')
+    expect(wrapMetricName('fiveXxCount')).toBe('fiveXxCount')
+  })
+})
