@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
-import { stopChild } from './redis-server.ts'
+import { spawnOwned, stopChild } from './children.ts'
 
 export type BalancerKind = 'auto' | 'haproxy' | 'nginx'
 
@@ -92,7 +92,7 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
  * Starts a real load balancer in front of the given ports with a config generated for this run,
  * round-robin or (HAProxy only) cookie-sticky, and waits until it forwards a request.
  */
-export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[] }): Promise<Balancer> {
+export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; onSpawn?: (child: ChildProcess) => void }): Promise<Balancer> {
   const found = kind === 'auto' ? detectBalancer() : (() => { const v = versionOf(kind); return v ? { kind, version: v } : null })()
   if (!found) throw new Error(kind === 'auto' ? 'no load balancer found: install haproxy or nginx' : `${kind} not found on PATH`)
   if (opts.sticky && found.kind === 'nginx') throw new Error('sticky sessions need HAProxy (open-source nginx has no cookie stickiness): install haproxy')
@@ -100,8 +100,7 @@ export async function startBalancer(kind: BalancerKind, backends: number[], opts
   const cfg = join(opts.dir, `${found.kind}.conf`)
   writeFileSync(cfg, found.kind === 'haproxy' ? haproxyConfig(port, backends, opts.sticky) : nginxConfig(port, backends, opts.dir))
   const argv = found.kind === 'haproxy' ? ['haproxy', '-db', '-f', cfg] : ['nginx', '-e', join(opts.dir, 'error.log'), '-p', opts.dir, '-c', cfg, '-g', 'daemon off;']
-  const [cmd, ...args] = [...(opts.wrapper ?? []), ...argv]
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawnOwned(argv, { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], onSpawn: opts.onSpawn })
   let log = ''
   child.stderr!.on('data', (d: Buffer) => { log += d.toString() })
   const url = `http://127.0.0.1:${port}`

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { ProcessStats } from '../servers/instrument.ts'
-import { stopChild } from './redis-server.ts'
+import { spawnOwned, stopChild } from './children.ts'
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../servers/main.ts', import.meta.url))
 
@@ -20,6 +20,8 @@ export interface InstanceSpec {
   /** Node flags for the server process (e.g. --expose-gc). */
   nodeArgs?: string[]
   readyTimeoutMs?: number
+  /** Told about the process as soon as it is spawned. */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export interface Instance {
@@ -42,10 +44,11 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
   if (spec.claims) args.push('--claims', spec.claims)
   args.push(...(spec.args ?? []))
   const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), '--import', 'tsx', SERVER_ENTRY, ...args]
-  const [cmd, ...cmdArgs] = [...(spec.wrapper ?? []), ...nodeCmd]
-  const child = spawn(cmd!, cmdArgs, {
+  const child = spawnOwned(nodeCmd, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    wrapper: spec.wrapper ?? [],
+    onSpawn: spec.onSpawn,
   })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })

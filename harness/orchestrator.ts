@@ -1,13 +1,17 @@
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { JwtAlgorithm, StrategyName } from '../servers/config.ts'
+import { redactUrl } from '../servers/redis.ts'
 import { generateJwtKeyPair } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
+import { killGroupNow } from './children.ts'
 import { startInstance, type Instance } from './instances.ts'
+import { PidFile, processStart } from './pidfile.ts'
 import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
 import type { CpuPlacement } from './results.ts'
@@ -61,7 +65,9 @@ export interface RedisSource {
 /**
  * Owns every process and temporary file of a run: a private redis-server (or REDIS_URL), the
  * server instances with one generated run secret and key pair, balancers. `teardown()` stops all of
- * them whatever happened; it is safe to call twice.
+ * them whatever happened; it is safe to call twice. Every child runs in its own process group under
+ * a parent-death signal (harness/children.ts), so none outlives the harness even when it is
+ * SIGKILLed; with `pidFile`, each is also recorded on disk the moment it is spawned.
  */
 export class Orchestrator {
   readonly secret = randomBytes(32).toString('hex')
@@ -76,13 +82,25 @@ export class Orchestrator {
   readonly processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }> = []
   /** Called whenever a process is started, so the caller can record it at once. */
   onProcess: (() => void) | null = null
+  /** Every child still running, whatever it is (also those not ready yet). */
+  private readonly children = new Set<ChildProcess>()
+  private readonly pids: PidFile | null
 
   private record(role: 'server' | 'redis' | 'balancer', pid: number, label: string): void {
     this.processes.push({ role, pid, label })
     this.onProcess?.()
   }
 
-  constructor(private readonly placement: CpuPlacement, private readonly redisUrlFromEnv: string | null) {}
+  constructor(private readonly placement: CpuPlacement, private readonly redisUrlFromEnv: string | null, opts: { pidFile?: string } = {}) {
+    this.pids = opts.pidFile ? new PidFile(opts.pidFile) : null
+  }
+
+  /** Tracks a child from the moment it is spawned. */
+  private readonly spawned = (role: 'server' | 'redis' | 'balancer') => (child: ChildProcess): void => {
+    this.children.add(child)
+    child.once('exit', () => this.children.delete(child))
+    this.pids?.track(child, role)
+  }
 
   /** Starts the private redis-server on first use (or adopts REDIS_URL). Never throws: says why not. */
   redis(): Promise<RedisSource> {
@@ -95,13 +113,13 @@ export class Orchestrator {
           const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? null
           return { source: 'REDIS_URL', url: this.redisUrlFromEnv, version }
         } catch (err) {
-          return { source: 'none', url: null, version: null, note: `REDIS_URL ${this.redisUrlFromEnv} does not answer (${(err as Error).message}): Redis-backed strategies skipped` }
+          return { source: 'none', url: null, version: null, note: `REDIS_URL ${redactUrl(this.redisUrlFromEnv)} does not answer (${(err as Error).message}): Redis-backed strategies skipped` }
         } finally {
           probe.disconnect()
         }
       }
       try {
-        this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement) })
+        this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), onSpawn: this.spawned('redis') })
         this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url}`)
         return { source: 'private', url: this.privateRedis.url, version: this.privateRedis.version }
       } catch (err) {
@@ -151,6 +169,7 @@ export class Orchestrator {
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
       args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: spec.nodeArgs ?? [], wrapper: serverWrapper(this.placement),
+      onSpawn: this.spawned('server'),
     })))
     for (const s of started) {
       if (s.status === 'fulfilled') {
@@ -167,6 +186,7 @@ export class Orchestrator {
     if (spec.instances > 1 && spec.balancer !== 'none') {
       balancer = await startBalancer(spec.balancer, instances.map((i) => i.port), {
         sticky: spec.sticky ?? false, dir: mkdtempSync(join(this.tmp, 'lb-')), wrapper: serverWrapper(this.placement),
+        onSpawn: this.spawned('balancer'),
       })
       this.stoppers.push(() => balancer!.stop())
       this.record('balancer', balancer.pid, `${balancer.kind} ${balancer.url}`)
@@ -207,7 +227,7 @@ export class Orchestrator {
     await old.stop()
     const downAtMs = performance.now()
     await new Promise((r) => setTimeout(r, downMs))
-    this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), port: old.port })
+    this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), port: old.port, onSpawn: this.spawned('redis') })
     this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url} (restarted)`)
     return { downAtMs, upAtMs: performance.now() }
   }
@@ -218,6 +238,22 @@ export class Orchestrator {
     this.tornDown = true
     await Promise.allSettled(this.stoppers.splice(0).map((stop) => stop()))
     await this.privateRedis?.stop()
+    this.killNow() // anything still alive now (none, normally); removes the pid file and temp files
+  }
+
+  /**
+   * SIGKILL to the process group of every child still running, synchronously, waiting (≤ `waitMs`)
+   * until each is dead: the forced way out (a second Ctrl-C), after which the caller exits at once,
+   * and teardown's last step.
+   */
+  killNow(waitMs = 2000): void {
+    const pids = [...this.children].map((c) => c.pid!)
+    for (const child of this.children) killGroupNow(child)
+    const deadline = Date.now() + waitMs
+    const pause = new Int32Array(new SharedArrayBuffer(4))
+    const living = () => pids.filter((pid) => processStart(pid) !== null)
+    while (living().length > 0 && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10)
+    if (living().length === 0) this.pids?.remove() // else a later run stops what is left
     rmSync(this.tmp, { recursive: true, force: true })
   }
 }

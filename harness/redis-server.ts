@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { spawnOwned, stopChild } from './children.ts'
 import { freePort } from './ports.ts'
 
 /** A private redis-server this process started: loopback, free port, no persistence. */
@@ -29,7 +30,7 @@ export class RedisUnavailableError extends Error {
  * Starts redis-server on a free loopback port with persistence off and waits until it answers PING.
  * Throws RedisUnavailableError (with how to install it) when redis-server is not on PATH.
  */
-export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number; wrapper?: string[] } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number; wrapper?: string[]; onSpawn?: (child: ChildProcess) => void } = {}): Promise<PrivateRedis> {
   const bin = opts.bin ?? 'redis-server'
   const version = redisServerVersion(bin)
   if (version === null) {
@@ -38,11 +39,10 @@ export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: n
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort())
     const dir = mkdtempSync(join(tmpdir(), 'authbench-redis-'))
-    const [cmd, ...prefix] = [...(opts.wrapper ?? []), bin]
-    const child = spawn(cmd!, [...prefix,
+    const child = spawnOwned([bin,
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] })
+    ], { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], onSpawn: opts.onSpawn })
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
     const url = `redis://127.0.0.1:${port}`
@@ -75,19 +75,4 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
     }
   }
   return false
-}
-
-export function stopChild(child: ChildProcess, dir?: string, graceMs = 3000): Promise<void> {
-  return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined
-    const done = () => {
-      clearTimeout(timer)
-      if (dir) rmSync(dir, { recursive: true, force: true })
-      resolve()
-    }
-    if (child.exitCode !== null || child.signalCode !== null) return done()
-    child.once('exit', done)
-    timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-    child.kill('SIGTERM')
-  })
 }

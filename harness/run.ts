@@ -1,18 +1,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { SCENARIOS } from '../scenarios/index.ts'
 import type { CellPlan, Scenario } from '../scenarios/types.ts'
+import { redactUrl } from '../servers/redis.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { detectBalancer } from './balancer.ts'
 import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
 import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
+import { PID_FILE, stopLeftovers } from './pidfile.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
   runDir: string
+  /** Aborted: stop gracefully (finish nothing more, stop every process, save as interrupted). */
   signal: AbortSignal
+  /** Aborted: kill every process now and save as interrupted, synchronously; the caller exits right after. */
+  force?: AbortSignal
   placement: CpuPlacement
   command: string[]
   /** Called before each cell repeat and with short status updates. */
@@ -20,6 +25,11 @@ export interface RunHooks {
   /** Called for each warning as it happens. */
   onWarning?(text: string): void
   scenarios?: readonly Scenario[]
+}
+
+/** Anything the run writes or prints: a Redis URL's password (REDIS_URL may carry one) becomes `***`. */
+export function redactUrls(text: string): string {
+  return text.replace(/rediss?:\/\/[^\s'"]+/g, (url) => redactUrl(url))
 }
 
 /** How far a cell's median CPU ratio CI may stray, and how variable requests/s may be, before it is flagged. */
@@ -51,11 +61,14 @@ function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): stri
 /**
  * Runs the suite: plans every scenario's cells, then repeats them interleaved (A B C A B C …).
  * After every finished repeat the whole results.json is rewritten atomically, so an interruption
- * keeps everything finished. Always tears down every process it started.
+ * keeps everything finished. Always tears down every process it started. First stops what earlier
+ * runs in the same results folder left running when they were killed (see harness/pidfile.ts).
  */
 export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks): Promise<RunResults> {
   const scenarios = (hooks.scenarios ?? SCENARIOS).filter((s) => options.scenarios.includes(s.name))
-  const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null)
+  // only a run folder inside the results folder (as npm run bench makes it) looks at its siblings
+  const leftovers = dirname(resolve(hooks.runDir)) === resolve(options.out) ? await stopLeftovers(options.out) : []
+  const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })
   const resultsPath = join(hooks.runDir, 'results.json')
   mkdirSync(hooks.runDir, { recursive: true })
   const lb = detectBalancer()
@@ -78,15 +91,41 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     cells: [],
   }
   const warn = (text: string) => {
-    results.warnings.push(text)
-    hooks.onWarning?.(text)
+    results.warnings.push(redactUrls(text))
+    hooks.onWarning?.(redactUrls(text))
   }
   const save = () => writeResults(resultsPath, results)
   orchestrator.onProcess = save
+  if (leftovers.length) {
+    warn(`stopped ${leftovers.length} process(es) that an earlier, killed run left running: ${leftovers.map((p) => `${p.role} ${p.pid} (${p.runDir})`).join(', ')}`)
+  }
 
   type Slot = { plan: CellPlan; scenario: Scenario; cell: Cell; env: CellEnv | null }
   const sharedEnvs = new Map<string, CellEnv>()
   const slots: Slot[] = []
+  const writeLogs = (env: CellEnv) => {
+    for (const [name, log] of Object.entries(env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), redactUrls(log))
+  }
+  const repeatsOf = (scenario: Scenario) => scenario.repeats?.(options) ?? options.repeats
+  /** Marks how the run ended and saves; synchronous, so it also serves the forced way out. */
+  const finish = (reason?: string) => {
+    const interrupted = hooks.signal.aborted || reason !== undefined
+    for (const slot of slots) {
+      const c = slot.cell
+      if (c.state === 'partial' && interrupted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${repeatsOf(slot.scenario)} repeats` }
+      if (slot.env) writeLogs(slot.env)
+    }
+    results.status = interrupted ? 'interrupted' : 'complete'
+    if (interrupted) results.reason = reason ?? 'interrupted by signal'
+    results.finishedAt = new Date().toISOString()
+    save()
+  }
+  const onForce = () => {
+    orchestrator.killNow()
+    finish('interrupted by signal, forced: processes killed without waiting')
+  }
+  if (hooks.force?.aborted) onForce()
+  hooks.force?.addEventListener('abort', onForce, { once: true })
   const needRedis = scenarios.some((s) => s.plan(options).some((c) => STRATEGIES[c.env.strategy].needsRedis))
   if (needRedis) {
     const r = await orchestrator.redis()
@@ -106,7 +145,6 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   save()
 
   const active = () => slots.filter((s) => s.cell.state === 'partial' || s.cell.state === 'completed')
-  const repeatsOf = (scenario: Scenario) => scenario.repeats?.(options) ?? options.repeats
   const totalSec = active().reduce((t, slot) => t + repeatsOf(slot.scenario) * slot.scenario.estimateRepeatSec(options), 0)
   const maxRepeats = Math.max(0, ...scenarios.map(repeatsOf))
   let doneSec = 0
@@ -131,7 +169,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
             .finally(async () => {
               if (!scenario.freshEnvPerRepeat) return
               await env.stop()
-              for (const [name, log] of Object.entries(env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), log)
+              writeLogs(env)
               slot.env = null
             })
           cell.repeats.push(repeat)
@@ -143,7 +181,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
             : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
         } catch (err) {
           if (hooks.signal.aborted) break
-          const error = (err as Error).message
+          const error = redactUrls((err as Error).message)
           const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
           slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
           warn(`${plan.id} failed: ${error}`)
@@ -154,18 +192,9 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
       if (hooks.signal.aborted) break
     }
   } finally {
-    for (const slot of slots) {
-      const c = slot.cell
-      if (c.state === 'partial' && hooks.signal.aborted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${repeatsOf(slot.scenario)} repeats` }
-      if (slot.env) {
-        for (const [name, log] of Object.entries(slot.env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), log)
-      }
-    }
     await orchestrator.teardown()
-    results.status = hooks.signal.aborted ? 'interrupted' : 'complete'
-    if (hooks.signal.aborted) results.reason = 'interrupted by signal'
-    results.finishedAt = new Date().toISOString()
-    save()
+    hooks.force?.removeEventListener('abort', onForce)
+    finish()
   }
   return results
 }

@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: runs the benchmark suite and writes results/<date>-<time>-<sha>/results.json.
- * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (everything finished is kept).
+ * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (SIGINT or SIGTERM: everything finished
+ * is kept, every process stopped before exit; see harness/interrupt.ts for repeated signals).
  */
 import { join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
+import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import { pinSelf, planPlacement } from '../harness/placement.ts'
-import { runSuite } from '../harness/run.ts'
+import { redactUrls, runSuite } from '../harness/run.ts'
 import { renderSummaryTable } from '../harness/summary.ts'
 import { gitSha } from '../harness/machine.ts'
 import { SCENARIO_NAMES } from '../scenarios/index.ts'
@@ -70,14 +72,22 @@ async function main(): Promise<number> {
   const placement = planPlacement(options.pin)
   pinSelf(placement)
   const runDir = join(options.out, runDirName())
+  const tty = process.stdout.isTTY === true
+  const bar = tty
+    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : null
   const controller = new AbortController()
-  let interrupts = 0
+  const force = new AbortController()
+  const interrupt = interruptPolicy()
   const onSignal = (sig: string) => {
-    interrupts++
-    if (interrupts === 1) {
-      process.stderr.write(`\nauthbench: ${sig}: stopping; keeping every finished result and stopping every process… (again to force)\n`)
+    const action = interrupt()
+    if (action === 'stop') {
+      process.stderr.write(`\nauthbench: ${sig}: stopping; keeping every finished result and stopping every process… (Ctrl-C again, ${FORCE_AFTER_MS / 1000} s or more later, to force)\n`)
       controller.abort(new Error(`interrupted by ${sig}`))
-    } else {
+    } else if (action === 'force') {
+      bar?.stop()
+      process.stderr.write(`authbench: ${sig} again: killing every process and exiting\n`)
+      force.abort() // synchronous: kills the children and saves results.json as interrupted
       process.exit(130)
     }
   }
@@ -86,15 +96,12 @@ async function main(): Promise<number> {
 
   process.stdout.write(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · ${options.connections} connections · ${placement.note}\n`)
   process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
-  const tty = process.stdout.isTTY === true
-  const bar = tty
-    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)
-    : null
   let started = false
   let lastCell = ''
   const results = await runSuite(options, {
     runDir,
     signal: controller.signal,
+    force: force.signal,
     placement,
     command: process.argv.slice(2),
     onProgress: (p) => {
@@ -120,6 +127,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err: Error) => {
-  process.stderr.write(`authbench: ${err.message}\n`)
+  process.stderr.write(`authbench: ${redactUrls(err.message)}\n`)
   process.exit(1)
 })

@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', close) // also what the kernel sends when the harness dies (setpriv --pdeathsig)
   process.on('SIGINT', close)
   process.on('disconnect', close) // the harness that started us is gone
+  if (process.send !== undefined && !process.connected) void close() // …already, while we were starting
 }
 
 main().catch((err: Error) => {
