@@ -33,13 +33,21 @@ export interface BarChartSpec {
 }
 
 const FONT = 'Helvetica, Arial, sans-serif'
+/** Groups in reading order: claim sets small → large, sizes and instance counts ascending, the rest as they come. */
+const GROUP_ORDER = ['small claims', 'typical claims', 'large claims']
+function byGroupOrder(a: string, b: string): number {
+  const [i, j] = [GROUP_ORDER.indexOf(a), GROUP_ORDER.indexOf(b)]
+  if (i !== -1 || j !== -1) return (i === -1 ? 99 : i) - (j === -1 ? 99 : j)
+  const [x, y] = [parseFloat(a.replace(/,/g, '')), parseFloat(b.replace(/,/g, ''))]
+  return Number.isFinite(x) && Number.isFinite(y) && x !== y ? x - y : 0
+}
 const COLORS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d']
 
 export function barChartSpec(c: BarChartSpec): TopLevelSpec {
-  const groups = [...new Set(c.bars.map((b) => b.group))]
+  const groups = [...new Set(c.bars.map((b) => b.group))].sort(byGroupOrder)
   const xs = [...new Set(c.bars.map((b) => b.x))]
   const grouped = groups.length > 1
-  const x = { field: 'x', type: 'nominal' as const, title: null, sort: xs, axis: { labelAngle: xs.length > 4 ? -30 : 0, labelLimit: 180 } }
+  const x = { field: 'x', type: 'nominal' as const, title: null, sort: xs, axis: { labelAngle: xs.length > 5 ? -25 : 0, labelLimit: 200 } }
   const xOffset = grouped ? { xOffset: { field: 'group', type: 'nominal' as const, sort: groups } } : {}
   const y = { field: 'value', type: 'quantitative' as const, title: c.yTitle }
   const layers: unknown[] = [
@@ -53,13 +61,13 @@ export function barChartSpec(c: BarChartSpec): TopLevelSpec {
   }
   if (c.rule) {
     layers.push({ data: { values: [c.rule] }, mark: { type: 'rule', strokeDash: [5, 3], color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } })
-    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } } })
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'right', dx: -2, dy: -5, color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 'width' }, text: { field: 'label' } } })
   }
   const top = (b: Bar) => Math.max(b.value, b.hi ?? b.value)
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: c.title, anchor: 'start', font: FONT, fontSize: 13 },
-    width: c.width ?? Math.min(900, Math.max(240, xs.length * Math.max(1, groups.length) * 34)),
+    width: c.width ?? Math.min(980, Math.max(360, xs.length * Math.max(120, groups.length * 46))),
     height: 220,
     data: { values: c.bars.map((b) => ({ ...b, top: top(b) })) },
     layer: layers,

@@ -34,7 +34,8 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
     for (const row of t.rows) table.push(row)
     out.push('', scenario.name, table.toString())
   }
-  out.push('', 'Latency is closed-loop (includes queueing; subject to coordinated omission). Compare ratios and per-request costs, not absolute req/s.')
+  out.push('', 'Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
+    'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
   if (files) out.push(`report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
   return out.join('\n')
 }

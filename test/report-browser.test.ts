@@ -1,0 +1,60 @@
+/**
+ * report.html as a person sees it: opened from disk in real headless Chromium (Debian's chromium,
+ * driven by playwright-core), offline. No console errors, no network request, every chart's SVG
+ * present and non-empty, one verdict row per claim; a screenshot is written for a human to look at.
+ */
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { CLAIM_RULES } from '../report/claims.ts'
+import { writeReport } from '../report/index.ts'
+import { SCENARIOS } from '../scenarios/index.ts'
+
+const CHROMIUM = process.env.AUTHBENCH_CHROMIUM ?? '/usr/bin/chromium'
+const hasChromium = existsSync(CHROMIUM)
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'run-quick-all.json')
+
+describe('report.html in a real browser', () => {
+  it.skipIf(!hasChromium)(`opens offline with every chart drawn and a verdict per claim${hasChromium ? '' : ` (SKIPPED: no browser at ${CHROMIUM}; apt-get install -y chromium)`}`, async () => {
+    const { chromium } = await import('playwright-core')
+    const dir = mkdtempSync(join(tmpdir(), 'authbench-report-'))
+    copyFileSync(FIXTURE, join(dir, 'results.json'))
+    const files = await writeReport(dir, SCENARIOS)
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+      const errors: string[] = []
+      const network: string[] = []
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+      page.on('pageerror', (e) => errors.push(e.message))
+      page.on('request', (r) => { if (!r.url().startsWith('file:')) network.push(r.url()) })
+      await page.goto(pathToFileURL(files.html).href)
+      expect(errors).toEqual([])
+      expect(network).toEqual([])
+      expect(await page.locator('#verdicts tbody tr').count()).toBe(CLAIM_RULES.length)
+      const sections = await page.locator('section.scenario').evaluateAll((els) => els.map((el) => ({
+        name: el.getAttribute('data-scenario'),
+        charts: [...el.querySelectorAll('.chart svg')].map((svg) => ({ marks: svg.querySelectorAll('path, rect, text').length, width: svg.getBoundingClientRect().width })),
+      })))
+      const inRun = new Set((await import(FIXTURE, { with: { type: 'json' } })).default.cells.map((c: { scenario: string }) => c.scenario))
+      expect(sections.map((s) => s.name).sort()).toEqual([...inRun].sort())
+      for (const s of sections) {
+        expect(s.charts.length, `${s.name} has a chart`).toBeGreaterThan(0)
+        for (const c of s.charts) {
+          expect(c.width, `${s.name} chart width`).toBeGreaterThan(100)
+          expect(c.marks, `${s.name} chart marks`).toBeGreaterThan(10)
+        }
+      }
+      await page.screenshot({ path: join(dir, 'report.png'), fullPage: true })
+      expect(existsSync(join(dir, 'report.png'))).toBe(true)
+      process.stdout.write(`report screenshot: ${join(dir, 'report.png')}\n`)
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
+})
