@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -19,10 +19,16 @@ const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [],
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Alive and not a zombie (a killed child nobody has reaped yet is dead for our purposes). */
 const alive = (pid: number) => processStart(pid) !== null
+/** A temporary folder, removed when the test finishes. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 /** `npm run bench -- <args>` exactly as a user types it, in a process group of its own (as a terminal would give it). */
 function npmBench(args: string[], env: Record<string, string> = {}) {
-  const out = mkdtempSync(join(tmpdir(), 'authbench-lifecycle-'))
+  const out = tempDir('authbench-lifecycle-')
   const child = spawn('npm', ['run', 'bench', '--', '--out', out, ...args], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   })
@@ -102,7 +108,7 @@ describe('Ctrl-C and SIGTERM end a run properly', () => {
     const stop = new AbortController()
     const force = new AbortController()
     const options = resolveBenchOptions({ quick: true, scenarios: ['throughput'], strategies: ['redis-session'], pin: false }, SCENARIO_NAMES)
-    const runDir = join(mkdtempSync(join(tmpdir(), 'authbench-force-')), 'run')
+    const runDir = join(tempDir('authbench-force-'), 'run')
     void runSuite(options, { runDir, signal: stop.signal, force: force.signal, placement: noPin, command: ['test'], scenarios: [stuck] })
     await running
     stop.abort()
@@ -170,7 +176,7 @@ describe('a new run stops what a killed run left behind', () => {
   }
 
   it('stops exactly the recorded processes whose identity matches, never a reused pid, and nothing of a run still alive', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'authbench-leftovers-'))
+    const out = tempDir('authbench-leftovers-')
     const gone = spawn('true')
     await exitOf(gone)
     const [left, reused, ofLiveRun] = [sleeper(), sleeper(), sleeper()]
