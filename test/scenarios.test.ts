@@ -42,7 +42,9 @@ describe('every scenario declares what it measures and which claims it tests', (
   })
 })
 
-describe('scenarios, run for about a second each', () => {
+// A generous limit, not a timing assertion: these runs start real processes, and take several times
+// longer when the machine is busy (the revocation run alone waits out its credentials' lifetimes).
+describe('scenarios, run for about a second each', { timeout: 180_000 }, () => {
   it('request-size: JWTs grow with their claims and algorithm, session cookies do not', async () => {
     const r = await run('request-size', ['memory-session', 'jwt'], { algs: ['HS256', 'RS256'] })
     const jwtSmall = metric(r, 'jwt/tuned/HS256', 'credentialBytesPerRequestSmall')!
@@ -115,21 +117,20 @@ describe('scenarios, run for about a second each', () => {
       expect(metric(r, id, 'redisKeysPer1kAnonymousRequests')).toBeNull() // no Redis: not applicable
       expect(metric(r, id, 'heapBytesPer1kAnonymousRequests')).not.toBeNull()
     }
-  }, 90_000)
+  })
 
-  it('hostile: @fastify/session defaults store a session per anonymous request, tuned and floor none', async () => {
+  it('hostile: @fastify/session defaults store a session per anonymous request, tuned none', async () => {
     // The run's own private redis-server, like every suite run here: the test run's shared Redis also
     // holds test/harness.test.ts's orchestrators, whose cell prefixes (c1:, c2:, …) are the same as ours.
-    const r = await run('hostile', ['redis-session', 'memory-session'], { profiles: ['defaults', 'tuned', 'floor'] })
+    const r = await run('hostile', ['redis-session', 'memory-session'], { profiles: ['defaults', 'tuned'] })
     const keys = (id: string) => metric(r, id, 'redisKeysPer1kAnonymousRequests')
     expect(keys('redis-session/defaults/')!).toBeGreaterThanOrEqual(990)
     expect(keys('redis-session/defaults/')!).toBeLessThanOrEqual(1010)
     expect(keys('redis-session/tuned/')).toBe(0)
-    expect(keys('redis-session/floor/')).toBe(0)
     expect(keys('memory-session/defaults/')).toBeNull()
     // ≈ 200 KB: one empty session (≈ 200 B of Map entry, id and expiry) per request; the reading's noise is ±20 KB
     expect(metric(r, 'memory-session/defaults/', 'heapBytesPer1kAnonymousRequests')!).toBeGreaterThan(100_000)
     expect(metric(r, 'memory-session/tuned/', 'heapBytesPer1kAnonymousRequests')!).toBeLessThan(100_000)
     for (const c of r.cells) expect(metric(r, c.id, 'fiveXxCount'), c.id).toBe(0)
-  }, 180_000)
+  })
 })
