@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { SCENARIOS } from '../scenarios/index.ts'
 import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import { redactUrl } from '../servers/redis.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
@@ -24,7 +23,8 @@ export interface RunHooks {
   onProgress?(p: { cell: CellPlan; repeat: number; repeats: number; doneSec: number; totalSec: number; status?: string }): void
   /** Called for each warning as it happens. */
   onWarning?(text: string): void
-  scenarios?: readonly Scenario[]
+  /** The scenarios this run may plan (options.scenarios picks among them): passed in, not imported upward. */
+  scenarios: readonly Scenario[]
 }
 
 /** Anything the run writes or prints: a Redis URL's password (REDIS_URL may carry one) becomes `***`. */
@@ -65,7 +65,7 @@ function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): stri
  * runs in the same results folder left running when they were killed (see harness/pidfile.ts).
  */
 export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks): Promise<RunResults> {
-  const scenarios = (hooks.scenarios ?? SCENARIOS).filter((s) => options.scenarios.includes(s.name))
+  const scenarios = hooks.scenarios.filter((s) => options.scenarios.includes(s.name))
   // only a run folder inside the results folder (as npm run bench makes it) looks at its siblings
   const leftovers = dirname(resolve(hooks.runDir)) === resolve(options.out) ? await stopLeftovers(options.out) : []
   const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })

@@ -85,7 +85,7 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const FLAG_TEXT: Record<string, string> = { 'generator-saturated': '⚠ gen. saturated', 'high-variance': '⚠ high variance', partial: '⚠ partial', 'non-2xx': '⚠ non-2xx', 'invariant-violated': '✗ invariant' }
+const FLAG_TEXT: Record<string, string> = { 'gen-saturated': '⚠ gen. saturated', 'high-var': '⚠ high variance', partial: '⚠ partial', 'non-2xx': '⚠ non-2xx', invariant: '✗ invariant' }
 const flagsOf = (cell: Cell, scenario: Scenario) => cellFlags(cell, scenario).map((f) => FLAG_TEXT[f] ?? f).join(' ')
 
 /** One bar per measured cell for `metric`, grouped by `groupOf` (default: one group). */

@@ -4,7 +4,7 @@
  */
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, scenarioCharts, toSvg } from './charts.ts'
-import { cellLabel, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { cellLabel, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table in the HTML report. */
 export const HTML_METRIC_COLUMNS = 6
@@ -50,7 +50,7 @@ export async function renderHtml(input: ReportInput): Promise<string> {
       parts.push(`<div class="chart">${await toSvg(barChartSpec(chart))}</div>`)
     }
     const t = scenarioTable(input, scenario, HTML_METRIC_COLUMNS)
-    parts.push(table(t.header, t.rows), '</section>')
+    parts.push(table(t.header, t.rows), t.notes.length ? `<ul>${t.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '', '</section>')
   }
   parts.push(methodSection(input))
   parts.push('<p>Data beside this file: <a href="results.json">results.json</a> · <a href="results.csv">results.csv</a> · <a href="report.md">report.md</a></p>')
@@ -76,6 +76,7 @@ function methodSection(input: ReportInput): string {
       ['started / finished', `${r.startedAt} / ${r.finishedAt ?? '–'}`],
     ]),
     '<h3>Warnings and flags</h3>',
+    `<p>Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `<b>${esc(f)}</b> — ${esc(m)}`).join('; ')}.</p>`,
     warnings.length ? `<ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p>None.</p>',
     '<h3>Cells not measured in full</h3>',
     skipped.length

@@ -27,7 +27,7 @@ export function renderMarkdown(input: ReportInput): string {
   ]
   for (const scenario of scenariosIn(input)) {
     const t = scenarioTable(input, scenario, MD_METRIC_COLUMNS)
-    out.push(`## ${scenario.name}`, '', scenario.description, '', row(t.header), row(t.header.map(() => '---')), ...t.rows.map(row), '')
+    out.push(`## ${scenario.name}`, '', scenario.description, '', row(t.header), row(t.header.map(() => '---')), ...t.rows.map(row), '', ...t.notes.map((n) => `- ${n}`), ...(t.notes.length ? [''] : []))
   }
   const flagged = r.cells.filter((c) => c.warnings.length > 0)
   if (r.warnings.length || flagged.length) {

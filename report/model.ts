@@ -16,7 +16,16 @@ export interface ReportInput {
 }
 
 /** Flags that change how a value may be read; shown next to the value they affect. */
-export type CellFlag = 'partial' | 'generator-saturated' | 'high-variance' | 'non-2xx' | 'invariant-violated'
+export type CellFlag = 'partial' | 'gen-saturated' | 'high-var' | 'non-2xx' | 'invariant'
+
+/** What each flag means, for legends. */
+export const FLAG_MEANING: Record<CellFlag, string> = {
+  partial: 'not every repeat finished',
+  'gen-saturated': 'the load generator used ≥ 90 % of its core: requests/s is its ceiling, not the server\'s',
+  'high-var': 'the CPU-ratio 95 % CI is wider than ±5 % of the median',
+  'non-2xx': 'some measured requests failed',
+  invariant: 'a value broke an invariant (e.g. a 5xx under hostile input)',
+}
 
 /** A cell's CPU-ratio CI wider than this (relative half-width) is flagged high-variance. */
 export const HIGH_VARIANCE_REL = 0.05
@@ -90,12 +99,12 @@ export function cellFlags(cell: Cell, scenario: Scenario | undefined): CellFlag[
   const saturated = s.kind === 'throughput'
     ? s.saturatedWindowShare > 0
     : cell.repeats.some((r) => r.kind === 'metrics' && r.windows.some((w) => w.generatorSaturated))
-  if (saturated) flags.push('generator-saturated')
+  if (saturated) flags.push('gen-saturated')
   if (s.kind === 'throughput') {
-    if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > HIGH_VARIANCE_REL) flags.push('high-variance')
+    if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > HIGH_VARIANCE_REL) flags.push('high-var')
     if (s.non2xx > 0 || s.errors > 0) flags.push('non-2xx')
   }
-  if (invariantViolations(cell, scenario).length > 0) flags.push('invariant-violated')
+  if (invariantViolations(cell, scenario).length > 0) flags.push('invariant')
   return flags
 }
 
@@ -142,17 +151,18 @@ export function tableMetrics(scenario: Scenario, cells: readonly Cell[], max: nu
 }
 
 /** A scenario's short table as text cells: label, one column per metric (median ± CI), flags. */
-export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number): { header: string[]; rows: string[][] } {
+export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number): { header: string[]; rows: string[][]; notes: string[] } {
   const cells = cellsOf(input.results, scenario.name)
   const names = tableMetrics(scenario, cells, maxMetrics)
+  const notes: string[] = []
   const rows = cells.map((c) => {
     if (!isMeasured(c)) {
-      const why = c.state === 'failed' ? c.error : c.reason
-      return [cellLabel(c), ...names.map(() => '–'), `${c.state}: ${why}`.slice(0, 80)]
+      notes.push(`${cellLabel(c)}: ${c.state} — ${c.state === 'failed' ? c.error : c.reason}`)
+      return [cellLabel(c), ...names.map(() => '–'), c.state]
     }
     return [cellLabel(c), ...names.map((n) => fmtWithCi(metricOf(c, n))), cellFlags(c, scenario).join(' ')]
   })
-  return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows }
+  return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows, notes }
 }
 
 /** `2.15 ±3%`: the median and the CI's half-width relative to it, compact for tables. */

@@ -4,14 +4,14 @@
  */
 import Table from 'cli-table3'
 import { verdicts } from './claims.ts'
-import { scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 export const TERMINAL_COLUMNS = 120
 /** Metric columns per scenario table in the terminal (plus the cell label and the flags). */
 export const TERMINAL_METRIC_COLUMNS = 5
 
 function fitted(head: string[], widths: number[]): Table.Table {
-  return new Table({ head, colWidths: widths, wordWrap: true, wrapOnWordBoundary: false, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } })
+  return new Table({ head, colWidths: widths, wordWrap: true, wrapOnWordBoundary: true, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } })
 }
 
 /** Column widths for n metric columns that keep a table within the terminal width. */
@@ -32,9 +32,10 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
     const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS)
     const table = fitted(t.header, widthsFor(t.header.length - 2))
     for (const row of t.rows) table.push(row)
-    out.push('', scenario.name, table.toString())
+    out.push('', scenario.name, table.toString(), ...t.notes.map((n) => `  ${n}`.slice(0, TERMINAL_COLUMNS)))
   }
-  out.push('', 'Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
+  out.push('', `Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`.replace(/(.{1,118})(?: |$)/g, '$1\n').trimEnd())
+  out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
   if (files) out.push(`report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
   return out.join('\n')

@@ -3,16 +3,20 @@
  * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (SIGINT or SIGTERM: everything finished
  * is kept, every process stopped before exit; see harness/interrupt.ts for repeated signals).
  */
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import { pinSelf, planPlacement } from '../harness/placement.ts'
 import { redactUrls, runSuite } from '../harness/run.ts'
-import { renderSummaryTable } from '../harness/summary.ts'
+import type { RunResults } from '../harness/results.ts'
 import { gitSha } from '../harness/machine.ts'
-import { SCENARIO_NAMES } from '../scenarios/index.ts'
+import { writeReport } from '../report/index.ts'
+import { verdicts } from '../report/claims.ts'
+import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
+import { renderTerminal } from '../report/terminal.ts'
+import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
 const number = (v: string) => {
@@ -48,6 +52,7 @@ async function main(): Promise<number> {
     .option('--no-pin', 'do not pin generator and servers to separate cores')
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
+    .option('--json', 'at the end, print a machine-readable summary (verdicts, headline metrics, files) instead of tables')
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
@@ -104,6 +109,7 @@ async function main(): Promise<number> {
     force: force.signal,
     placement,
     command: process.argv.slice(2),
+    scenarios: SCENARIOS,
     onProgress: (p) => {
       const payload = { cell: p.cell.id, repeat: p.repeat, repeats: p.repeats, status: p.status ?? '' }
       if (bar) {
@@ -118,12 +124,37 @@ async function main(): Promise<number> {
     onWarning: (w) => { if (!bar) process.stderr.write(`authbench: warning: ${w}\n`) },
   }).finally(() => bar?.stop())
 
-  process.stdout.write('\n' + renderSummaryTable(results) + '\n')
-  for (const c of results.cells) for (const w of c.warnings) process.stdout.write(`  ! ${c.id}: ${w}\n`)
-  for (const w of results.warnings) process.stdout.write(`  ! ${w}\n`)
-  process.stdout.write(`authbench: ${results.status}; results in ${join(runDir, 'results.json')}\n`)
+  // the reading side, from what finished (also after Ctrl-C): report.html, report.md, results.csv
+  const files = await writeReport(runDir, SCENARIOS, results)
+  const violations = results.cells.flatMap((c) => invariantViolations(c, SCENARIOS.find((s) => s.name === c.scenario)))
+  if (o.json) {
+    process.stdout.write(JSON.stringify(jsonSummary(results, files, violations), null, 2) + '\n')
+  } else {
+    process.stdout.write('\n' + renderTerminal({ results, scenarios: SCENARIOS }, files) + '\n')
+    for (const c of results.cells) for (const w of c.warnings) process.stdout.write(`  ! ${c.id}: ${w}\n`)
+    for (const w of results.warnings) process.stdout.write(`  ! ${w}\n`)
+    for (const v of violations) process.stdout.write(`  ✗ invariant violated: ${v}\n`)
+    process.stdout.write(`authbench: ${results.status}; results in ${join(runDir, 'results.json')}\n`)
+  }
   if (results.status === 'interrupted') return 130
-  return results.cells.some((c) => c.state === 'failed') ? 1 : 0
+  return results.cells.some((c) => c.state === 'failed') || violations.length > 0 ? 1 : 0
+}
+
+/** What `--json` prints: the verdicts, every cell's state, flags and headline metrics, and the files. */
+function jsonSummary(results: RunResults, files: Record<string, string>, violations: string[]) {
+  return {
+    status: results.status,
+    runDir: dirname(files.html!),
+    files,
+    verdicts: verdicts(results).map(({ id, claim, verdict, condition }) => ({ id, claim, verdict, condition })),
+    invariantViolations: violations,
+    cells: results.cells.map((c) => {
+      const scenario = SCENARIOS.find((s) => s.name === c.scenario)
+      const headline = Object.fromEntries((scenario?.metrics ?? []).filter((d) => d.headline && !d.name.endsWith('*')).map((d) => [d.name, metricOf(c, d.name)?.median ?? null]))
+      return { id: c.id, state: c.state, flags: cellFlags(c, scenario), ...(isMeasured(c) ? { headline } : {}), ...(c.state === 'failed' ? { error: c.error } : c.state !== 'completed' ? { reason: c.reason } : {}) }
+    }),
+    warnings: results.warnings,
+  }
 }
 
 main().then((code) => process.exit(code), (err: Error) => {

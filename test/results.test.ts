@@ -4,7 +4,8 @@ import { createGenerator } from 'ts-json-schema-generator'
 import { describe, expect, it } from 'vitest'
 import type { RunResults } from '../harness/results.ts'
 import { estimate } from '../harness/stats.ts'
-import { renderSummaryTable } from '../harness/summary.ts'
+import { renderTerminal } from '../report/terminal.ts'
+import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeThroughput } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
 
@@ -56,7 +57,7 @@ describe('throughput summary', () => {
   })
 
   it('renders every cell in the terminal table', () => {
-    const table = renderSummaryTable(fixture)
+    const table = renderTerminal({ results: fixture, scenarios: SCENARIOS })
     for (const cell of fixture.cells) expect(table).toContain(cell.strategy)
   })
 })

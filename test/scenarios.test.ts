@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import type { Cell, CpuPlacement, RunResults } from '../harness/results.ts'
 import { runSuite } from '../harness/run.ts'
-import { SCENARIO_NAMES, SCENARIOS } from '../scenarios/index.ts'
+import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { validateResults } from './validate.ts'
 
@@ -19,6 +19,7 @@ async function run(scenario: string, strategies: StrategyName[], extra: Partial<
     signal: new AbortController().signal,
     placement: noPin,
     command: ['test'],
+    scenarios: SCENARIOS,
   })
   expect(validateResults(results)).toEqual([])
   for (const c of results.cells) expect(c.state, `${c.id}: ${'error' in c ? c.error : ''}`).toMatch(/completed|skipped/)

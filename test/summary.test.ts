@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Cell, MetricsRepeat, RunResults } from '../harness/results.ts'
-import { renderSummaryTable, SUMMARY_MAX_WIDTH, wrapMetricName } from '../harness/summary.ts'
+import { renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
+import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeMetrics } from '../scenarios/common.ts'
 import { validateResults } from './validate.ts'
 
@@ -28,30 +29,26 @@ const results: RunResults = {
   ],
 }
 
+const render = (r: RunResults) => renderTerminal({ results: r, scenarios: SCENARIOS })
+
 describe('terminal summary of a metrics scenario', () => {
-  it('shows the state each strategy creates per 1 000 anonymous requests, "–" where not applicable', () => {
+  it('shows the state each strategy creates per 1 000 anonymous requests under human headers, "–" where not applicable', () => {
     expect(validateResults(results)).toEqual([])
-    const table = renderSummaryTable(results)
-    for (const part of ['redisKeysPer1k', 'heapBytesPer1k', 'Anonymous', 'Requests']) expect(table).toContain(part)
+    const table = render(results)
+    for (const part of ['Redis keys', 'anonymous', 'heap per 1k']) expect(table).toContain(part)
+    expect(table).not.toContain('redisKeysPer1kAnonymousRequests')
     const row = (label: string) => table.split('\n').filter((l) => l.includes(label)).join(' ')
     expect(row('redis-session defaults')).toMatch(/│ 1,000 +│/)
     expect(row('redis-session tuned')).toMatch(/│ 0 +│/)
     expect(row('memory-session defaults')).toMatch(/│ – +│ 211,726 +│/)
-    expect(row('jwt tuned')).toContain('not on this machine')
+    expect(table).toContain('jwt tuned HS256: skipped — not on this machine')
   })
 
-  it('wraps columns into further tables rather than grow wider than a terminal', () => {
-    const table = renderSummaryTable(results)
-    for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(SUMMARY_MAX_WIDTH)
-    expect(table.split('\n').filter((l) => l.startsWith('│ cell')).length).toBeGreaterThan(1)
+  it('never grows wider than a 120-column terminal', () => {
+    for (const line of render(results).split('\n')) expect([...line].length).toBeLessThanOrEqual(TERMINAL_COLUMNS)
   })
 
   it('prints counts as integers, not as 0.000', () => {
-    expect(renderSummaryTable(results)).not.toContain('0.000')
-  })
-
-  it('breaks long metric names at their camel-case humps', () => {
-    expect(wrapMetricName('redisKeysPer1kAnonymousRequests')).toBe('redisKeysPer1k\nAnonymous\nRequests')
-    expect(wrapMetricName('fiveXxCount')).toBe('fiveXxCount')
+    expect(render(results)).not.toContain('0.000')
   })
 })
