@@ -96,9 +96,12 @@ export const failover: Scenario = {
         const onSurvivor = (c: IssuedCredential) => (viaBalancer ? c.cookies[STICKY_COOKIE] !== 's0' : c.urlIndex !== 0)
         const probeCreds = creds.filter((c, i) => after[i] === 200 && onSurvivor(c)).slice(0, 10)
         let revoked: Credential | null = null
-        if (env.spec.strategy === 'jwt-denylist') {
-          revoked = await loginUser(survivor, 99)
-          await fetch(`${survivor}/logout`, { method: 'POST', headers: revoked.headers })
+        if (STRATEGIES[env.spec.strategy].stateful) {
+          // a credential logged out before the restart: does the restart bring it back? (only
+          // meaningful where logout made /me refuse it: a denylist that Redis forgets, say)
+          const c = await loginUser(survivor, 99)
+          await fetch(`${survivor}/logout`, { method: 'POST', headers: c.headers })
+          if ((await meStatus(survivor, c.headers)) !== 200) revoked = c
         }
         const samples: Array<{ atMs: number; code: number }> = []
         let probing = true

@@ -7,10 +7,16 @@ import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 interface Layout { instances: number; sticky: boolean }
 
+/** Per-credential state kept inside one server process (so another instance does not know it). */
+const hasLocalState = (strategy: string) => {
+  const def = STRATEGIES[strategy as keyof typeof STRATEGIES]
+  return def !== undefined && def.stateful && !def.needsRedis
+}
+
 /** Layouts measured per strategy; --quick keeps 2 instances round robin, and sticky only where it matters (local state). */
 export function scaleOutLayouts(quick: boolean, strategy: string): Layout[] {
   return quick
-    ? [{ instances: 2, sticky: false }, ...(strategy === 'memory-session' ? [{ instances: 2, sticky: true }] : [])]
+    ? [{ instances: 2, sticky: false }, ...(hasLocalState(strategy) ? [{ instances: 2, sticky: true }] : [])]
     : [{ instances: 1, sticky: false }, { instances: 2, sticky: false }, { instances: 2, sticky: true }, { instances: 4, sticky: false }, { instances: 4, sticky: true }]
 }
 
@@ -83,7 +89,7 @@ export const scaleOut: Scenario = {
     const total = Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
     const serverCpu = w.serverCpuMicrosPerRequest
     const redisCpu = w.redisCpuMicrosPerRequest
-    const localState = STRATEGIES[env.spec.strategy].name === 'memory-session'
+    const localState = hasLocalState(env.spec.strategy)
     return metricsRepeat(index, startedAt, {
       instances: n,
       authFailureShare: total ? w.non2xx / total : null,
