@@ -47,31 +47,31 @@ export function barChartSpec(c: BarChartSpec): TopLevelSpec {
   const groups = [...new Set(c.bars.map((b) => b.group))].sort(byGroupOrder)
   const xs = [...new Set(c.bars.map((b) => b.x))]
   const grouped = groups.length > 1
-  const x = { field: 'x', type: 'nominal' as const, title: null, sort: xs, axis: { labelAngle: xs.length > 5 ? -25 : 0, labelLimit: 200 } }
+  const x = { field: 'x', type: 'nominal' as const, title: null, sort: xs, axis: { labelAngle: xs.length > 5 ? -25 : 0, labelLimit: 240, labelFontSize: 10 } }
   const xOffset = grouped ? { xOffset: { field: 'group', type: 'nominal' as const, sort: groups } } : {}
   const y = { field: 'value', type: 'quantitative' as const, title: c.yTitle }
   const layers: unknown[] = [
     { mark: { type: 'bar', tooltip: true }, encoding: { x, ...xOffset, y, color: grouped ? { field: 'group', type: 'nominal', sort: groups, title: null, scale: { range: COLORS } } : { value: COLORS[0] } } },
     { transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true, color: '#222' }, encoding: { x, ...xOffset, y: { field: 'lo', type: 'quantitative', title: c.yTitle }, y2: { field: 'hi' } } },
     { mark: { type: 'text', dy: -6, fontSize: 10, color: '#222', baseline: 'bottom' }, encoding: { x, ...xOffset, y: { field: 'top', type: 'quantitative' }, text: { field: 'label' } } },
-    { transform: [{ filter: "datum.flags != ''" }], mark: { type: 'text', dy: -18, fontSize: 10, color: '#c0392b', fontWeight: 'bold', baseline: 'bottom' }, encoding: { x, ...xOffset, y: { field: 'top', type: 'quantitative' }, text: { field: 'flags' } } },
+    { transform: [{ filter: `datum.flags != '' && datum.group == ${JSON.stringify(groups[0] ?? '')}` }], mark: { type: 'text', dy: -18, fontSize: 10, color: '#c0392b', fontWeight: 'bold', baseline: 'bottom' }, encoding: { x, ...xOffset, y: { field: 'top', type: 'quantitative' }, text: { field: 'flags' } } },
   ]
   if (c.ticks?.length) {
     layers.push({ data: { values: c.ticks }, mark: { type: 'tick', color: '#e45756', thickness: 3, size: 18 }, encoding: { x, ...xOffset, y: { field: 'y', type: 'quantitative' } } })
   }
   if (c.rule) {
     layers.push({ data: { values: [c.rule] }, mark: { type: 'rule', strokeDash: [5, 3], color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } })
-    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'right', dx: -2, dy: -5, color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 'width' }, text: { field: 'label' } } })
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'left', dx: 4, dy: 0, baseline: 'middle', color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 'width' }, text: { field: 'label' } } })
   }
   const top = (b: Bar) => Math.max(b.value, b.hi ?? b.value)
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: c.title, anchor: 'start', font: FONT, fontSize: 13 },
-    width: c.width ?? Math.min(980, Math.max(360, xs.length * Math.max(120, groups.length * 46))),
+    width: c.width ?? Math.min(980, Math.max(420, xs.length * Math.max(170, groups.length * 50))),
     height: 220,
     data: { values: c.bars.map((b) => ({ ...b, top: top(b) })) },
     layer: layers,
-    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT } },
+    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400 } },
   } as TopLevelSpec
 }
 

@@ -116,7 +116,7 @@ export function scalability(results: RunResults): Verdict {
     dearer.length ? `dearer than ${dearer.join(', ')}` : '',
     sessions.filter((s) => !cheaper.includes(s.strategy) && !dearer.includes(s.strategy)).map((s) => `no clear difference from ${s.strategy}`).join(', '),
   ].filter(Boolean)
-  return { ...base, values, verdict: 'depends', condition: `${parts.join('; ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
+  return { ...base, values, verdict: 'depends', condition: `plain JWT costs ${fmt(jwt.e.median)}× /health per request: ${parts.join('; ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
 }
 
 /** 2. Logout: sessions "easy", JWT "harder" (the token remains valid until expiry). */

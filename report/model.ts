@@ -142,10 +142,16 @@ export function metricHeader(scenario: Scenario | undefined, name: string): stri
   return `${found.decl.label}${suffix} (${found.decl.unit})`
 }
 
+/** Suffixes in reading order: claim sets small → large, then sizes ascending. */
+function suffixRank(suffix: string): number {
+  const i = ['Small', 'Typical', 'Large'].indexOf(suffix)
+  return i !== -1 ? i : /^\d+$/.test(suffix) ? 10 + Number(suffix) : 0
+}
+
 /** Metric columns of a scenario's short table: headline metrics first, then the rest, at most `max`. */
 export function tableMetrics(scenario: Scenario, cells: readonly Cell[], max: number): string[] {
   const present = new Set(cells.filter(isMeasured).flatMap((c) => metricNames(c, scenario)))
-  const expand = (d: MetricDecl) => [...present].filter((n) => declFor(scenario, n)?.decl === d).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  const expand = (d: MetricDecl) => [...present].filter((n) => declFor(scenario, n)?.decl === d).sort((a, b) => suffixRank(declFor(scenario, a)!.suffix) - suffixRank(declFor(scenario, b)!.suffix) || a.localeCompare(b, 'en', { numeric: true }))
   const ordered = [...scenario.metrics.filter((d) => d.headline), ...scenario.metrics.filter((d) => !d.headline)].flatMap(expand)
   return ordered.slice(0, max)
 }

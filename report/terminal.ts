@@ -34,9 +34,28 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
     for (const row of t.rows) table.push(row)
     out.push('', scenario.name, table.toString(), ...t.notes.map((n) => `  ${n}`.slice(0, TERMINAL_COLUMNS)))
   }
-  out.push('', `Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`.replace(/(.{1,118})(?: |$)/g, '$1\n').trimEnd())
+  out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
   out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
-  if (files) out.push(`report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
+  const warnings = [...input.results.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`)), ...input.results.warnings]
+  if (warnings.length) out.push('', 'Warnings:', ...warnings.map((w) => wrap(`! ${w}`, '    ')))
+  if (files) out.push('', `report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
   return out.join('\n')
+}
+
+/** Word-wraps one paragraph to the terminal width; continuation lines start with `indent`. */
+export function wrap(text: string, indent = ''): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`
+    if ([...next].length > TERMINAL_COLUMNS && line !== '') {
+      lines.push(line)
+      line = `${indent}${word}`
+    } else {
+      line = next
+    }
+  }
+  lines.push(line)
+  return lines.join('\n')
 }

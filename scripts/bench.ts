@@ -15,7 +15,7 @@ import { gitSha } from '../harness/machine.ts'
 import { writeReport } from '../report/index.ts'
 import { verdicts } from '../report/claims.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
-import { renderTerminal } from '../report/terminal.ts'
+import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
@@ -131,9 +131,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(jsonSummary(results, files, violations), null, 2) + '\n')
   } else {
     process.stdout.write('\n' + renderTerminal({ results, scenarios: SCENARIOS }, files) + '\n')
-    for (const c of results.cells) for (const w of c.warnings) process.stdout.write(`  ! ${c.id}: ${w}\n`)
-    for (const w of results.warnings) process.stdout.write(`  ! ${w}\n`)
-    for (const v of violations) process.stdout.write(`  ✗ invariant violated: ${v}\n`)
+    for (const v of violations) process.stdout.write(wrap(`✗ invariant violated: ${v}`, '    ') + '\n')
     process.stdout.write(`authbench: ${results.status}; results in ${join(runDir, 'results.json')}\n`)
   }
   if (results.status === 'interrupted') return 130
