@@ -8,7 +8,7 @@ import jstat from 'jstat'
 import { median } from 'simple-statistics'
 import type { Cell, RepeatResult, RunResults } from '../harness/results.ts'
 import type { MetricDecl, Scenario } from '../scenarios/types.ts'
-import { cellLabel, declFor, fmt, isMeasured } from './model.ts'
+import { cellLabel, declFor, fmt, isMeasured, metricHeader } from './model.ts'
 
 /** Two-sided significance level of the Welch t-test. */
 export const SIGNIFICANCE_P = 0.05
@@ -18,6 +18,7 @@ export interface MetricChange {
   cellLabel: string
   scenario: string
   metric: string
+  /** Human header with the unit, e.g. `credential small (B/req)`. */
   label: string
   unit: string
   better: MetricDecl['better']
@@ -127,7 +128,7 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
       const up = x1 > x0
       const worse = significant && ((decl.better === 'lower' && up) || (decl.better === 'higher' && !up))
       changes.push({
-        cellId: id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: decl.label, unit: decl.unit, better: decl.better,
+        cellId: id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
         baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
         nBaseline: a.length, nCandidate: b.length, p, significant, worse,
       })
@@ -151,7 +152,7 @@ const pct = (x: number | null) => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${f
 /** One row per metric change, for the terminal and for compare.md. */
 export function changeRows(c: Comparison): string[][] {
   return c.changes.map((x) => [
-    x.cellLabel, x.scenario, `${x.label} (${x.unit})`, fmt(x.baseline), fmt(x.candidate), pct(x.changeRel),
+    x.cellLabel, x.scenario, x.label, fmt(x.baseline), fmt(x.candidate), pct(x.changeRel),
     x.p === null ? `n=${x.nBaseline}/${x.nCandidate}: too few repeats` : `p=${x.p < 0.001 ? '<0.001' : fmt(x.p)}`,
     x.worse ? 'WORSE' : x.significant ? 'better' : 'no sig. change',
   ])

@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')
   } else {
     for (const w of comparison.warnings) process.stdout.write(`! ${w}\n`)
-    const table = new Table({ head: CHANGE_HEADER, colWidths: [22, 11, 20, 9, 9, 9, 15, 13], wordWrap: true, style: { head: [], border: [] } })
+    const table = new Table({ head: CHANGE_HEADER, colWidths: [20, 12, 22, 10, 11, 9, 14, 11], wordWrap: true, style: { head: [], border: [] } })
     for (const r of changeRows(comparison)) table.push(r)
     process.stdout.write(table.toString() + '\n')
     const sig = comparison.changes.filter((c) => c.significant).length
