@@ -16,8 +16,18 @@ export interface BenchOptions {
   windowSec: number
   /** Unmeasured load per path before measuring. Default 1 s. */
   warmupSec: number
-  /** Concurrent connections of the closed-loop load. Default 10. */
+  /** Concurrent connections of the closed-loop load in every scenario but throughput's sweep. Default 10. */
   connections: number
+  /**
+   * Concurrency levels of the throughput sweep (`--connections 1,10,64`): cost per request is a curve
+   * against load for Redis-backed strategies (auto-pipelining batches more as concurrency grows).
+   * Default 1, 10, 64; `--quick`: 10.
+   */
+  connectionLevels: number[]
+  /** Load generator of the throughput measurement: autocannon (default) or wrk (Debian's `wrk`). */
+  generator: 'autocannon' | 'wrk'
+  /** After each throughput cell, a short alternating-window measurement with the other generator, flagged when the ratios differ > 10 %. */
+  crossCheck: boolean
   /** Server instances per cell. Default 1. */
   instances: number
   /** Repeats per cell, interleaved across cells (A B C A B C …). Default 3. */
@@ -43,6 +53,9 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   windowSec: 0.5,
   warmupSec: 1,
   connections: 10,
+  connectionLevels: [1, 10, 64],
+  generator: 'autocannon',
+  crossCheck: false,
   instances: 1,
   repeats: 3,
   users: 1000,
@@ -63,6 +76,7 @@ export const QUICK_OVERRIDES: Readonly<Partial<BenchOptions>> = Object.freeze<Pa
   warmupSec: 0.25,
   repeats: 1,
   users: 200,
+  connectionLevels: [10],
 })
 
 export class OptionError extends Error {
@@ -91,6 +105,10 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   num('window', o.windowSec, 0.05, 60)
   num('warmup', o.warmupSec, 0, 600)
   num('connections', o.connections, 1, 1000, true)
+  if (o.connectionLevels.length === 0) throw new OptionError('no --connections level given')
+  for (const c of o.connectionLevels) num('connections', c, 1, 1000, true)
+  o.connectionLevels = [...new Set(o.connectionLevels)].sort((a, b) => a - b)
+  if (!['autocannon', 'wrk'].includes(o.generator)) throw new OptionError(`unknown generator '${o.generator}' (expected: autocannon, wrk)`)
   num('instances', o.instances, 1, 32, true)
   num('repeats', o.repeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)

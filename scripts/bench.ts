@@ -19,6 +19,11 @@ import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
+const numberList = (v: string) => list(v).map((x) => {
+  const n = Number(x)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`'${x}' is not a positive integer`)
+  return n
+})
 const number = (v: string) => {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number')
@@ -44,7 +49,9 @@ async function main(): Promise<number> {
     .option('--duration <sec>', `measured seconds per cell and repeat (default: ${d.durationSec})`, number)
     .option('--window <sec>', `length of one /me or /health measurement window (default: ${d.windowSec})`, number)
     .option('--warmup <sec>', `unmeasured warm-up per path (default: ${d.warmupSec})`, number)
-    .option('--connections <n>', `concurrent connections (default: ${d.connections})`, number)
+    .option('--connections <list>', `concurrency levels of the throughput sweep, e.g. 1,10,64 (default: ${d.connectionLevels.join(',')}); other scenarios use 10, or the one level given`, numberList)
+    .addOption(new Option('--generator <name>', `load generator for throughput (default: ${d.generator})`).choices(['autocannon', 'wrk']))
+    .option('--cross-check', 'after each throughput cell, measure it briefly with the other generator and flag a > 10 % disagreement')
     .option('--instances <n>', `server instances per cell (default: ${d.instances})`, number)
     .option('--repeats <n>', `repeats per cell, interleaved (default: ${d.repeats})`, number)
     .option('--users <n>', `distinct logged-in users (default: ${d.users})`, number)
@@ -62,7 +69,9 @@ async function main(): Promise<number> {
   try {
     options = resolveBenchOptions({
       strategies: o.strategies, scenarios: o.scenarios, profiles: o.profile, algs: o.alg,
-      durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connections: o.connections,
+      durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connectionLevels: o.connections,
+      connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
+      generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances, repeats: o.repeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
@@ -99,7 +108,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
 
-  process.stdout.write(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · ${options.connections} connections · ${placement.note}\n`)
+  process.stdout.write(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}\n`)
   process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
   let started = false
   let lastCell = ''
