@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
 import { spawnOwned, stopChild } from './children.ts'
+import type { BalancerInfo } from './results.ts'
 
 export type BalancerKind = 'auto' | 'haproxy' | 'nginx'
 
@@ -19,7 +20,8 @@ export interface Balancer {
 
 export const STICKY_COOKIE = 'AB_LB'
 
-function versionOf(kind: 'haproxy' | 'nginx'): string | null {
+/** The installed version of one balancer, or null when it is not on PATH (or does not run). */
+export function balancerVersion(kind: 'haproxy' | 'nginx'): string | null {
   const r = spawnSync(kind, ['-v'], { encoding: 'utf8' })
   if (r.error || r.status !== 0) return null
   const text = `${r.stdout}${r.stderr}`
@@ -29,10 +31,22 @@ function versionOf(kind: 'haproxy' | 'nginx'): string | null {
 /** Which real balancer this machine has: HAProxy first (it can do cookie-sticky routing), then nginx. */
 export function detectBalancer(): { kind: 'haproxy' | 'nginx'; version: string } | null {
   for (const kind of ['haproxy', 'nginx'] as const) {
-    const version = versionOf(kind)
+    const version = balancerVersion(kind)
     if (version) return { kind, version }
   }
   return null
+}
+
+/** The balancer in front of a cell's `instances` instances (null: none was started). */
+export function balancerInfo(balancer: Pick<Balancer, 'kind' | 'version'> | null, instances: number): BalancerInfo {
+  if (balancer) return { kind: balancer.kind, version: balancer.version }
+  return { kind: instances > 1 ? 'multi-url' : 'none', version: null }
+}
+
+/** The run-level record: a real balancer if any cell had one (the first seen), else multi-URL if any cell had several instances. */
+export function runBalancer(run: BalancerInfo, cell: BalancerInfo): BalancerInfo {
+  const rank = (b: BalancerInfo) => (b.kind === 'none' ? 0 : b.kind === 'multi-url' ? 1 : 2)
+  return rank(cell) > rank(run) ? cell : run
 }
 
 export function haproxyConfig(port: number, backends: number[], sticky: boolean): string {
@@ -93,7 +107,7 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
  * round-robin or (HAProxy only) cookie-sticky, and waits until it forwards a request.
  */
 export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; onSpawn?: (child: ChildProcess) => void }): Promise<Balancer> {
-  const found = kind === 'auto' ? detectBalancer() : (() => { const v = versionOf(kind); return v ? { kind, version: v } : null })()
+  const found = kind === 'auto' ? detectBalancer() : (() => { const v = balancerVersion(kind); return v ? { kind, version: v } : null })()
   if (!found) throw new Error(kind === 'auto' ? 'no load balancer found: install haproxy or nginx' : `${kind} not found on PATH`)
   if (opts.sticky && found.kind === 'nginx') throw new Error('sticky sessions need HAProxy (open-source nginx has no cookie stickiness): install haproxy')
   const port = await freePort()

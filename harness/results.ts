@@ -127,6 +127,13 @@ export interface ThroughputSummary {
   errors: number
 }
 
+/** Who spread load over a cell's instances. */
+export interface BalancerInfo {
+  /** A real balancer; `multi-url`: none, clients spread their connections over the instances' URLs; `none`: one instance. */
+  kind: 'haproxy' | 'nginx' | 'multi-url' | 'none'
+  version: string | null
+}
+
 interface CellBase {
   id: string
   scenario: string
@@ -134,6 +141,8 @@ interface CellBase {
   profile: string
   alg: string
   instances: number
+  /** Who spread the load over the instances (absent when no processes were started for the cell). */
+  balancer?: BalancerInfo
   /** What the cell measures, and which claims of the article it bears on. */
   claims: string[]
   warnings: string[]
@@ -178,7 +187,8 @@ export interface RunResults {
   options: Record<string, unknown>
   placement: CpuPlacement
   redis: { source: 'private' | 'REDIS_URL' | 'none'; version: string | null; note?: string }
-  balancer: { kind: 'haproxy' | 'nginx' | 'multi-url' | 'none'; version: string | null }
+  /** A real balancer if any cell had one, else multi-url if any cell had several instances, else none (each cell: Cell.balancer). */
+  balancer: BalancerInfo
   warnings: string[]
   /** Every process the run started (all stopped at its end), for the record and for checking teardown. */
   processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }>

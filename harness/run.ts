@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import { redactUrl } from '../servers/redis.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { detectBalancer } from './balancer.ts'
+import { balancerInfo, runBalancer } from './balancer.ts'
 import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
 import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
@@ -71,7 +71,6 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })
   const resultsPath = join(hooks.runDir, 'results.json')
   mkdirSync(hooks.runDir, { recursive: true })
-  const lb = detectBalancer()
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'authbench', version: toolVersion() },
@@ -85,7 +84,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     options: { ...options },
     placement: hooks.placement,
     redis: { source: 'none', version: null },
-    balancer: options.instances > 1 ? (options.balancer === 'none' || !lb ? { kind: 'multi-url', version: null } : { kind: lb.kind, version: lb.version }) : { kind: 'none', version: null },
+    balancer: { kind: 'none', version: null }, // from the cells' envs as they start
     warnings: [],
     processes: orchestrator.processes,
     cells: [],
@@ -165,6 +164,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
           slot.env ??= await orchestrator.startEnv(plan.env)
           if (!scenario.freshEnvPerRepeat) sharedEnvs.set(key, slot.env)
           const env = slot.env
+          results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
           const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, env, plan, r)
             .finally(async () => {
               if (!scenario.freshEnvPerRepeat) return

@@ -16,6 +16,13 @@ export interface AppDeps {
 /** Same shape as a /me answer, so that /health differs from /me only by the auth work. */
 export const HEALTH_BODY = Object.freeze({ userId: 0, role: 'none' })
 
+/**
+ * The measuring baseline: /health's route on a path exactly as long as `/me`, so that a baseline
+ * request with the same headers puts exactly as many bytes on the wire as a /me request.
+ * /health stays for people and probes; the harness compares /me with this one.
+ */
+export const BASELINE_PATH = '/hc'
+
 const principalSchema = {
   type: 'object',
   properties: { userId: { type: 'integer' }, role: { type: 'string' } },
@@ -84,7 +91,7 @@ export function checkStrategyOptions(options: Readonly<ServerOptions>, hasRedis:
 
 /**
  * Builds (does not listen) one app: identical routes whatever the strategy.
- * /health sits outside the auth scope, so a request carrying a credential pays nothing for it there.
+ * /health and the baseline sit outside the auth scope, so a request carrying a credential pays nothing for it there.
  */
 export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps): Promise<FastifyInstance> {
   checkStrategyOptions(options, deps.redis !== null)
@@ -101,7 +108,7 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
 
-  app.get('/health', { schema: { response: { 200: principalSchema } } }, async () => HEALTH_BODY)
+  for (const path of ['/health', BASELINE_PATH]) app.get(path, { schema: { response: { 200: principalSchema } } }, async () => HEALTH_BODY)
 
   const users = createUserDirectory(options.userCount, options.claims)
   await app.register(async (scope) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { credentialFrom } from '../harness/credentials.ts'
+import { BASELINE_PATH, HEALTH_BODY } from '../servers/app.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES, strategyProfiles } from '../servers/strategies/index.ts'
 import { me, post, request, startServer } from './helpers.ts'
@@ -51,6 +52,11 @@ describe.each(strategyProfiles())('$strategy ($profile) honours the contract', (
     }
 
     expect(await me(s.url, cred.headers)).toMatchObject({ status: 200, body: { userId: 7, role: 'user' } })
+    // the baseline and /health sit outside the auth scope: the credential is ignored there (no session
+    // re-saved, no cookie re-sent, as the defaults profiles do on /me), and the answer is the fixed one
+    for (const path of [BASELINE_PATH, '/health']) {
+      expect(await request(`${s.url}${path}`, { headers: cred.headers }), path).toEqual({ status: 200, body: HEALTH_BODY, setCookies: [], contentType: expect.stringMatching(/application\/json/) })
+    }
     const admin = await login(s.url, 10)
     expect((await me(s.url, admin.cred.headers)).body).toEqual({ userId: 10, role: 'admin' })
 
@@ -81,8 +87,9 @@ describe.each(strategyProfiles())('$strategy ($profile) honours the contract', (
     }
     expect((await post(s.url, '/login', {}, { username: 'user7' })).status).toBe(400)
     expect(await me(s.url, {})).toMatchObject({ status: 401, body: { error: 'unauthorized' } })
-    const health = await request(`${s.url}/health`)
-    expect(health).toMatchObject({ status: 200, body: { userId: 0, role: 'none' } })
+    for (const path of ['/health', BASELINE_PATH]) {
+      expect(await request(`${s.url}${path}`), path).toMatchObject({ status: 200, body: { userId: 0, role: 'none' } })
+    }
   })
 
   const isSession = strategy.endsWith('session')
@@ -163,10 +170,11 @@ describe.each(strategyProfiles())('$strategy ($profile) honours the contract', (
 
   if (strategy.endsWith('session') && strategy !== 'secure-session') {
     it('forgets a session once it expires', async () => {
-      const s = await startServer(strategy, profile, { sessionTtlSec: 1 })
+      // 2 s, not 1: on a busy machine login and the first /me can be a second apart, and the 200 below would flake
+      const s = await startServer(strategy, profile, { sessionTtlSec: 2 })
       const { cred } = await login(s.url, 7)
       expect((await me(s.url, cred.headers)).status).toBe(200)
-      await new Promise((r) => setTimeout(r, 1300))
+      await new Promise((r) => setTimeout(r, 2300)) // > TTL after the last use (the defaults profile rolls the expiry on /me)
       expect((await me(s.url, cred.headers)).status).toBe(401)
     })
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { loginUser } from '../harness/credentials.ts'
 import { SERVER_ENTRY, startInstance, type Instance } from '../harness/instances.ts'
@@ -63,8 +64,22 @@ describe('the server entry', () => {
     expect(r.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1/)
   })
 
-  it('binds to 127.0.0.1, warns when it generates its own secret, and exits cleanly on SIGTERM', async () => {
-    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: '' } })
+  const linux = process.platform === 'linux'
+  it.skipIf(!linux)(`listens on 127.0.0.1 only: the same port on another loopback address refuses${linux ? '' : ' (SKIPPED: needs Linux, where all of 127/8 reaches the loopback)'}`, async () => {
+    const i = await instance('jwt', { AUTHBENCH_SECRET: 'bind-test-secret-0123456789abcdef' })
+    expect(new URL(i.url).hostname).toBe('127.0.0.1')
+    expect((await fetch(`${i.url}/health`)).status).toBe(200)
+    // a server bound to 0.0.0.0 (or ::) would answer on 127.0.0.2 too
+    const refused = await new Promise<string | null>((resolve) => {
+      const socket = connect(i.port, '127.0.0.2')
+      socket.once('connect', () => { socket.destroy(); resolve(null) })
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+    })
+    expect(refused).toBe('ECONNREFUSED')
+  })
+
+  it('warns when it generates its own secret, and exits cleanly on SIGTERM', async () => {
+    const i = await instance('jwt', { AUTHBENCH_SECRET: '' }) // stopped after the file should an expectation fail first
     expect(i.log()).toMatch(/AUTHBENCH_SECRET is not set/)
     expect((await fetch(`${i.url}/health`)).status).toBe(200)
     const exited = new Promise<number | null>((r) => i.process.once('exit', (code) => r(code)))
