@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 import * as hdr from 'hdr-histogram-js'
-import type { LatencyMs } from './results.ts'
+import type { LatencyMs, LoadGeneratorName } from './results.ts'
+import { WrkGenerator } from './wrk.ts'
 
 /** One connection's plan: where it goes and the requests it cycles through (its own users). */
 export interface ConnectionPlan {
@@ -26,8 +27,33 @@ export interface LoadOutcome {
   errors: number
   timeouts: number
   latencyMs: LatencyMs
-  /** Response bytes as autocannon counts them (headers + body), for cross-checking. */
+  /** Response bytes as the generator counts them (headers + body), for cross-checking. */
   generatorResponseBytes: number
+  /** How long the load ran, timed by the generator: first request sent to last response (wrk: its own run time). */
+  durationSec: number
+  /** CPU time the generator used while the load ran (all its threads). */
+  generatorCpuMicros: number
+  /** Threads the generator ran on (autocannon: 1); it is saturated at ≥ 90 % of a core per thread. */
+  generatorThreads: number
+}
+
+/** Something that drives closed-loop load through connection plans for a while: autocannon or wrk. */
+export interface LoadGenerator {
+  readonly name: LoadGeneratorName
+  run(plans: ConnectionPlan[], durationSec: number, signal?: AbortSignal): Promise<LoadOutcome>
+  /** Removes what the generator prepared (wrk's request files). */
+  close(): void
+}
+
+const autocannonGenerator: LoadGenerator = {
+  name: 'autocannon',
+  run: (plans, durationSec, signal) => runLoad({ connections: plans, durationSec, ...(signal ? { signal } : {}) }),
+  close: () => {},
+}
+
+/** The named load generator; wrk throws a one-line error when it is not installed. */
+export function openGenerator(name: LoadGeneratorName): LoadGenerator {
+  return name === 'wrk' ? new WrkGenerator() : autocannonGenerator
 }
 
 /**
@@ -35,7 +61,9 @@ export interface LoadOutcome {
  * connection cycles through its own users' prebuilt requests (no per-request setup cost, no
  * lockstep of every connection on the same user). Latency is recorded from autocannon's per-response
  * hrtime into an HDR histogram in microseconds (autocannon's own histogram resolves 1 ms only).
- * Every response is counted by status code; nothing is dropped.
+ * Every response is counted by status code; nothing is dropped. The load's duration is timed here,
+ * from the first connection to the last response, not from the probes' samples around it (which
+ * add their own IPC round trips: up to a third of a 0.25 s window).
  */
 export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
@@ -44,6 +72,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   let errors = 0
   let timeouts = 0
   let bytes = 0
+  const cpuAtStart = process.cpuUsage()
+  const startedAtMs = performance.now()
+  let lastResponseAtMs = startedAtMs
   const instances = spec.connections.map((plan) => {
     const opts: autocannon.Options = {
       url: plan.url,
@@ -60,6 +91,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
     const inst = autocannon(opts, () => {})
     const done = new Promise<autocannon.Result>((resolve, reject) => inst.once('done', resolve).once('error', reject))
     inst.on('response', (_client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => {
+      lastResponseAtMs = performance.now()
       responses++
       bytes += resBytes
       statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1
@@ -78,11 +110,17 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   } finally {
     spec.signal?.removeEventListener('abort', onAbort)
   }
+  const cpu = process.cpuUsage(cpuAtStart)
   const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0)
   const us = (p: number) => hist.getValueAtPercentile(p) / 1000
   const latencyMs: LatencyMs = {
     p50: us(50), p90: us(90), p99: us(99), p999: us(99.9), max: hist.maxValue / 1000, mean: hist.mean / 1000,
   }
   hist.destroy()
-  return { statusCodes, responses, non2xx, errors, timeouts, latencyMs, generatorResponseBytes: bytes }
+  return {
+    statusCodes, responses, non2xx, errors, timeouts, latencyMs, generatorResponseBytes: bytes,
+    durationSec: ((responses > 0 ? lastResponseAtMs : performance.now()) - startedAtMs) / 1000,
+    generatorCpuMicros: cpu.user + cpu.system,
+    generatorThreads: 1,
+  }
 }

@@ -16,6 +16,19 @@ import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
 import type { CpuPlacement } from './results.ts'
 
+/** Deletes every key under `prefix` (SCAN + UNLINK: never blocks Redis as KEYS or DEL of a huge set would). */
+export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+  let cursor = '0'
+  let n = 0
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) n += await redis.unlink(...keys)
+  } while (cursor !== '0')
+  return n
+}
+
 /** Synthetic users every harness-started server knows (login scenarios need many distinct ones). */
 export const HARNESS_USER_COUNT = 20_000
 
@@ -77,6 +90,8 @@ export class Orchestrator {
   private privateRedis: PrivateRedis | null = null
   private keyFiles = new Map<JwtAlgorithm, { priv: string; pub: string }>()
   private envCount = 0
+  /** Part of every Redis key prefix of this run, so runs sharing one REDIS_URL never count each other's keys. */
+  private readonly runTag = randomBytes(3).toString('hex')
   private tornDown = false
   /** Every process started so far (reported in results.json). */
   readonly processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }> = []
@@ -159,7 +174,7 @@ export class Orchestrator {
       AUTHBENCH_SECRET: this.secret,
       JWT_SECRET: undefined,
       REDIS_URL: redisUrl ?? undefined,
-      AUTHBENCH_REDIS_PREFIX: `c${++this.envCount}:`,
+      AUTHBENCH_REDIS_PREFIX: `ab${this.runTag}c${++this.envCount}:`,
       AUTHBENCH_JWT_PRIVATE_KEY_FILE: keys?.priv,
       AUTHBENCH_JWT_PUBLIC_KEY_FILE: keys?.pub,
     }
@@ -204,6 +219,8 @@ export class Orchestrator {
       stop: async () => {
         instances.forEach((inst, n) => { logs[`${label}-${n}`] = inst.log() })
         await Promise.all([stopAll(), balancer?.stop()])
+        // the next cell starts on a Redis without this cell's keys (its memory and key counts are its own)
+        if (redisProbe) await unlinkPrefix(redisProbe, env.AUTHBENCH_REDIS_PREFIX!).catch(() => {})
         redisProbe?.disconnect()
       },
       spec,

@@ -28,11 +28,10 @@ export async function readRedisInfo(redis: Redis): Promise<RedisInfo> {
   return parseRedisInfo(await redis.info())
 }
 
-/** A simultaneous reading of everything a window is measured with. */
+/** A simultaneous reading of everything a window is measured with, server side. */
 export interface Sample {
   servers: ProcessStats[]
   redis: RedisInfo | null
-  generatorCpuMicros: number
   atMs: number
 }
 
@@ -41,17 +40,20 @@ export async function takeSample(instances: readonly Instance[], redis: Redis | 
     Promise.all(instances.map((i) => i.stats())),
     redis ? readRedisInfo(redis) : Promise.resolve(null),
   ])
-  const cpu = process.cpuUsage()
-  return { servers, redis: info, generatorCpuMicros: cpu.user + cpu.system, atMs: performance.now() }
+  return { servers, redis: info, atMs: performance.now() }
 }
 
-/** Share of one core at which the load generator is treated as the bottleneck. */
+/** Share of one core (per generator thread) at which the load generator is treated as the bottleneck. */
 export const GENERATOR_SATURATION_SHARE = 0.9
+/** Share of one core at which the servers (all instances together) are treated as saturated. */
+export const SERVER_SATURATION_SHARE = 0.9
 
 /**
  * Turns two samples around a load window into per-request figures. Everything per request is
  * divided by the servers' own request count. The INFO call that opened the window is itself one
- * Redis command, and is subtracted.
+ * Redis command, and is subtracted. Rates and utilisations divide by the load's own duration (the
+ * generator's timing): the samples around it take a few ms each, which would dilute a short window.
+ * Server CPU, bytes and Redis are read the same way whichever generator drove the load.
  */
 export function measureWindow(path: string, before: Sample, after: Sample, load: LoadOutcome): WindowMeasurement {
   const sum = (f: (s: ProcessStats) => number, s: Sample) => s.servers.reduce((a, x) => a + f(x), 0)
@@ -59,7 +61,8 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
   const requests = d((s) => s.requestsTotal)
   const perReq = (x: number) => (requests > 0 ? x / requests : null)
   const durationSec = (after.atMs - before.atMs) / 1000
-  const generatorCpuShare = (after.generatorCpuMicros - before.generatorCpuMicros) / 1e6 / durationSec
+  const loadDurationSec = load.durationSec > 0 ? load.durationSec : durationSec
+  const generatorCpuShare = load.generatorCpuMicros / 1e6 / loadDurationSec
   const redisOk = before.redis !== null && after.redis !== null
   return {
     path,
@@ -68,15 +71,17 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
     non2xx: load.non2xx,
     errors: load.errors,
     serverRequests: requests,
-    requestsPerSec: requests / durationSec,
+    loadDurationSec,
+    requestsPerSec: requests / loadDurationSec,
     connectionsPerRequest: perReq(d((s) => s.connectionsTotal)),
     latencyMs: load.latencyMs,
     serverCpuMicrosPerRequest: perReq(d((s) => s.cpuUserMicros + s.cpuSystemMicros)),
+    serverCpuShare: d((s) => s.cpuUserMicros + s.cpuSystemMicros) / 1e6 / loadDurationSec,
     requestBytesPerRequest: perReq(d((s) => s.bytesReadTotal)),
     responseBytesPerRequest: perReq(d((s) => s.bytesWrittenTotal)),
     redisCommandsPerRequest: redisOk ? perReq(after.redis!.totalCommands - before.redis!.totalCommands - 1) : null,
     redisCpuMicrosPerRequest: redisOk ? perReq(after.redis!.cpuMicros - before.redis!.cpuMicros) : null,
     generatorCpuShare,
-    generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE,
+    generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE * load.generatorThreads,
   }
 }

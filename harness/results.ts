@@ -20,8 +20,13 @@ export interface LatencyMs {
 /** One measured window of load against one path. All per-request figures are server-side counts. */
 export interface WindowMeasurement {
   path: string
-  /** Wall time between the two server samples. */
+  /** Wall time between the two server samples (includes the sampling itself: slightly longer than the load). */
   durationSec: number
+  /**
+   * How long the load ran, timed by the load generator itself (first request to last response; wrk: its
+   * own run time). requestsPerSec and serverCpuShare divide by this. Absent in results from before it was recorded.
+   */
+  loadDurationSec?: number
   /** Responses the load generator received, by status code. */
   statusCodes: Record<string, number>
   /** Responses with a status outside 2xx, and connection errors/timeouts: never dropped. */
@@ -29,21 +34,27 @@ export interface WindowMeasurement {
   errors: number
   /** Requests the servers answered in the window (their own count). */
   serverRequests: number
+  /** serverRequests / loadDurationSec (before loadDurationSec was recorded: / durationSec). */
   requestsPerSec: number
   /** New TCP connections the servers accepted per request (≈ 0 with keep-alive; 1 = a connection per request). */
   connectionsPerRequest: number | null
   latencyMs: LatencyMs
   /** Server CPU (user + system) per answered request, summed over instances; null when no request was answered. */
   serverCpuMicrosPerRequest: number | null
+  /**
+   * Server CPU utilisation while the load ran: CPU seconds of every instance / loadDurationSec, as a share
+   * of one core (≈ 1 = a saturated single-core server). Absent in results from before it was recorded.
+   */
+  serverCpuShare?: number
   /** Bytes read from / written to client sockets per request, at the servers; null when no request was answered. */
   requestBytesPerRequest: number | null
   responseBytesPerRequest: number | null
   /** Redis deltas per request (only for Redis-backed strategies). */
   redisCommandsPerRequest: number | null
   redisCpuMicrosPerRequest: number | null
-  /** CPU the load generator used, as a share of one core (1 = a full core). */
+  /** CPU the load generator used while the load ran, as a share of one core (1 = a full core; wrk with several threads can use more). */
   generatorCpuShare: number
-  /** The generator was the bottleneck (≥ the saturation threshold): requests/s is its ceiling, not the server's. */
+  /** The generator was the bottleneck (≥ 90 % of each of its cores): requests/s is its ceiling, not the server's. */
   generatorSaturated: boolean
 }
 
@@ -69,14 +80,49 @@ export interface ServerMemory {
   heapUsedBytes: number
 }
 
-/** A repeat of the throughput scenario: alternating /me and /health windows. */
+export type LoadGeneratorName = 'autocannon' | 'wrk'
+
+/**
+ * Whether fast-jwt's verify cache (1 000 entries, @fastify/jwt in the `tuned` profile) serves most /me
+ * requests: the load cycles through the whole population, so a population within the cache hits it
+ * after the first round and one beyond it misses every time (LRU under a cyclic scan). null: no cache.
+ */
+export type VerifyCacheRegime = 'hit-dominated' | 'miss-dominated'
+
+/** One concurrency level of a throughput repeat: alternating /me and /health windows at a fixed connection count. */
+export interface ThroughputLevel {
+  /** Closed-loop connections of the load generator (fewer if the population has fewer users). */
+  connections: number
+  pairs: WindowPair[]
+}
+
+/** The other load generator's short measurement of a cell (in its last repeat), or why there is none. */
+export type CrossCheckRepeat =
+  | { state: 'measured'; generator: LoadGeneratorName; connections: number; pairs: WindowPair[] }
+  | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
+
+/** A repeat of the throughput scenario: alternating /me and /health windows at each concurrency level. */
 export interface ThroughputRepeat {
   kind: 'throughput'
   index: number
   startedAt: string
   loginCount: number
   bytes: BytesCalibration
+  /**
+   * The pairs of this repeat's headline level (a copy of that level's pairs in `levels`, chosen by the
+   * same rule as the summary's, on this repeat alone): one value per repeat for compare.
+   */
   pairs: WindowPair[]
+  /** The load generator of every measured window (absent: autocannon, before there was a choice). */
+  generator?: LoadGeneratorName
+  /** Every concurrency level measured, in the order measured (absent in results from before the sweep). */
+  levels?: ThroughputLevel[]
+  /** Connections of the level `pairs` was taken from. */
+  headlineConnections?: number
+  /** JWT verify-cache regime of the cell given its population (null: the strategy/profile has no cache). */
+  verifyCacheRegime?: VerifyCacheRegime | null
+  /** Only in the last repeat of a cell run with --cross-check. */
+  crossCheck?: CrossCheckRepeat
   memoryAfter: ServerMemory[]
   redisUsedMemoryBytes: number | null
 }
@@ -106,8 +152,81 @@ export interface MetricsSummary {
 
 export type CellSummary = ThroughputSummary | MetricsSummary
 
+/** Throughput at one concurrency level, over every repeat (CIs: hierarchical bootstrap, repeats then pairs). */
+export interface ThroughputLevelSummary {
+  connections: number
+  cpuRatio: Estimate | null
+  /** Median CPU ratio of each repeat at this level, in repeat order (null: the repeat has none here). */
+  cpuRatioPerRepeat: Array<number | null>
+  meCpuMicrosPerRequest: Estimate | null
+  healthCpuMicrosPerRequest: Estimate | null
+  meRequestsPerSec: Estimate | null
+  healthRequestsPerSec: Estimate | null
+  meLatencyP50Ms: Estimate | null
+  meLatencyP99Ms: Estimate | null
+  redisCommandsPerRequest: Estimate | null
+  redisCpuMicrosPerRequest: Estimate | null
+  /** Server CPU utilisation (share of one core, all instances) in the /me and in the /health windows. */
+  meServerCpuShare: Estimate | null
+  healthServerCpuShare: Estimate | null
+  /** Load generator CPU (share of one core) in every window of the level. */
+  generatorCpuShare: Estimate | null
+  /** Median utilisation of both the /me and the /health windows ≥ SERVER_SATURATION_SHARE. */
+  serverSaturated: boolean
+  /** The generator was saturated in at least half of the /me or of the /health windows. */
+  generatorSaturated: boolean
+  /** Share of this level's windows in which the generator was saturated. */
+  saturatedWindowShare: number
+}
+
+/** Which level the headline figures come from, by the rule in scenarios/throughput.ts `chooseHeadlineLevel`. */
+export type HeadlineBasis =
+  /** The highest level where the server was saturated and the generator was not: the server's own cost at full load. */
+  | 'server-saturated'
+  /** No level saturated the server without saturating the generator: the highest level where the generator was not saturated. */
+  | 'generator-unsaturated'
+  /** The generator was saturated at every level: the lowest level. Requests/s there is the generator's ceiling. */
+  | 'generator-saturated'
+
+/** The other generator's ratio beside this cell's at the same connection count, flagged beyond ±10 %. */
+export type CrossCheckSummary =
+  | {
+      state: 'measured'
+      generator: LoadGeneratorName
+      connections: number
+      /** The cell's own CPU ratio at `connections` (median over all its repeats). */
+      primaryCpuRatio: number | null
+      /** The other generator's CPU ratio at `connections`. */
+      otherCpuRatio: Estimate | null
+      /** other ÷ primary − 1; null when either ratio is missing. */
+      differenceRel: number | null
+      /** |differenceRel| > CROSS_CHECK_TOLERANCE_REL (10 %): the number depends on the load generator. */
+      disagrees: boolean
+      /** One line for the cell's warnings when it disagrees (else null). */
+      warning: string | null
+    }
+  | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
+
+/**
+ * Every headline figure (cpuRatio … redisCpuMicrosPerRequest, saturatedWindowShare) is taken at the
+ * headline level (`headlineConnections`); `levels` has the same figures at every level measured.
+ */
 export interface ThroughputSummary {
   kind: 'throughput'
+  /** Load generator of the measured windows. */
+  generator: LoadGeneratorName
+  /** Connections of the level the headline figures come from; null for results from before the sweep. */
+  headlineConnections: number | null
+  headlineBasis: HeadlineBasis | null
+  /** Why that level, in one sentence (which levels saturated the server or the generator). */
+  headlineReason: string
+  /** Median CPU ratio of each repeat at the headline level, in repeat order: a warm-up bias shows as a falling sequence. */
+  cpuRatioPerRepeat: Array<number | null>
+  /** Every level measured, by ascending connections. */
+  levels: ThroughputLevelSummary[]
+  verifyCacheRegime: VerifyCacheRegime | null
+  /** Present when the run had --cross-check. */
+  crossCheck: CrossCheckSummary | null
   cpuRatio: Estimate | null
   meCpuMicrosPerRequest: Estimate | null
   healthCpuMicrosPerRequest: Estimate | null
@@ -121,8 +240,9 @@ export interface ThroughputSummary {
   redisCpuMicrosPerRequest: Estimate | null
   /** True when every repeat measured the same request bytes. */
   requestBytesStable: boolean
-  /** Share of windows in which the generator was saturated. */
+  /** Share of the headline level's windows in which the generator was saturated. */
   saturatedWindowShare: number
+  /** Non-2xx responses and connection errors in every measured window (all levels and the cross-check). */
   non2xx: number
   errors: number
 }

@@ -8,6 +8,7 @@ import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
 import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
 import { PID_FILE, stopLeftovers } from './pidfile.ts'
+import { planSuite, repeatsOf as repeatsFor } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
@@ -100,12 +101,11 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   }
 
   type Slot = { plan: CellPlan; scenario: Scenario; cell: Cell; env: CellEnv | null }
-  const sharedEnvs = new Map<string, CellEnv>()
   const slots: Slot[] = []
   const writeLogs = (env: CellEnv) => {
     for (const [name, log] of Object.entries(env.logs())) if (log) writeFileSync(join(hooks.runDir, `${name}.log`), redactUrls(log))
   }
-  const repeatsOf = (scenario: Scenario) => scenario.repeats?.(options) ?? options.repeats
+  const repeatsOf = (scenario: Scenario) => repeatsFor(scenario, options)
   /** Marks how the run ended and saves; synchronous, so it also serves the forced way out. */
   const finish = (reason?: string) => {
     const interrupted = hooks.signal.aborted || reason !== undefined
@@ -144,54 +144,70 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   save()
 
   const active = () => slots.filter((s) => s.cell.state === 'partial' || s.cell.state === 'completed')
-  const totalSec = active().reduce((t, slot) => t + repeatsOf(slot.scenario) * slot.scenario.estimateRepeatSec(options), 0)
-  const maxRepeats = Math.max(0, ...scenarios.map(repeatsOf))
+  const estimate = planSuite(options, scenarios, slots.filter((s) => s.cell.state !== 'skipped').map((s) => ({ plan: s.plan, scenario: s.scenario })))
+  const totalSec = estimate.totalSec
   let doneSec = 0
+  // Full runs: every cell on fresh processes (and its own Redis key prefix, emptied when it stops).
+  // --quick shares processes between cells with the same setup: a smoke run, said so in the results.
+  const shared = new Map<string, CellEnv>()
+  if (options.quick) warn('--quick: cells with the same setup share server processes across scenarios (a smoke run; full runs start fresh processes for every cell)')
+  const stopEnv = async (slot: Slot) => {
+    const env = slot.env
+    slot.env = null
+    if (env === null || [...shared.values()].includes(env)) return
+    await env.stop()
+    writeLogs(env)
+  }
   try {
-    for (let r = 0; r < maxRepeats; r++) {
-      for (const slot of active()) {
-        if (hooks.signal.aborted) break
-        const { plan, scenario } = slot
-        const repeats = repeatsOf(scenario)
-        if (r >= repeats) continue
-        const cell = slot.cell as Extract<Cell, { state: 'partial' | 'completed' }>
-        const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats, doneSec, totalSec, ...(status ? { status } : {}) })
-        progress('starting')
-        try {
-          // cells with the same processes share them, unless the scenario needs them fresh
-          const key = envKey(plan.env)
-          if (slot.env === null && !scenario.freshEnvPerRepeat) slot.env = sharedEnvs.get(key) ?? null
-          slot.env ??= await orchestrator.startEnv(plan.env)
-          if (!scenario.freshEnvPerRepeat) sharedEnvs.set(key, slot.env)
-          const env = slot.env
-          results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
-          const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, env, plan, r)
-            .finally(async () => {
-              if (!scenario.freshEnvPerRepeat) return
-              await env.stop()
-              writeLogs(env)
-              slot.env = null
-            })
-          cell.repeats.push(repeat)
-          const summary = scenario.summarize(cell.repeats)
-          cell.warnings = warningsFor(cell.repeats, scenario)
-          const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
-          slot.cell = results.cells[results.cells.indexOf(cell)] = cell.repeats.length === repeats
-            ? { ...base, state: 'completed', summary }
-            : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
-        } catch (err) {
-          if (hooks.signal.aborted) break
-          const error = redactUrls((err as Error).message)
-          const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
-          slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
-          warn(`${plan.id} failed: ${error}`)
+    scenarioLoop: for (const scenario of scenarios) {
+      const mine = active().filter((s) => s.scenario === scenario)
+      const repeats = repeatsOf(scenario)
+      for (let r = 0; r < repeats; r++) {
+        // rotate the order of cells from repeat to repeat: no cell always runs first (or right after another)
+        const order = mine.map((_, i) => mine[(i + r) % mine.length]!)
+        for (const slot of order) {
+          if (hooks.signal.aborted) break scenarioLoop
+          const { plan } = slot
+          if (slot.cell.state !== 'partial') continue // completed early (adaptive) or failed
+          const cell = slot.cell
+          const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats, doneSec, totalSec, ...(status ? { status } : {}) })
+          progress('starting')
+          try {
+            if (slot.env === null && options.quick && !scenario.freshEnvPerRepeat) slot.env = shared.get(envKey(plan.env)) ?? null
+            if (slot.env === null) {
+              slot.env = await orchestrator.startEnv(plan.env)
+              if (options.quick && !scenario.freshEnvPerRepeat) shared.set(envKey(plan.env), slot.env)
+            }
+            const env = slot.env
+            results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
+            const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, env, plan, r)
+              .finally(async () => { if (scenario.freshEnvPerRepeat) await stopEnv(slot) })
+            cell.repeats.push(repeat)
+            const summary = scenario.summarize(cell.repeats)
+            cell.warnings = warningsFor(cell.repeats, scenario)
+            const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
+            const adaptive = scenario.adaptiveRepeats
+            const enough = cell.repeats.length === repeats || (adaptive !== undefined && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
+            slot.cell = results.cells[results.cells.indexOf(cell)] = enough
+              ? { ...base, state: 'completed', summary }
+              : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
+          } catch (err) {
+            if (hooks.signal.aborted) break scenarioLoop
+            const error = redactUrls((err as Error).message)
+            const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
+            slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
+            warn(`${plan.id} failed: ${error}`)
+          }
+          doneSec += estimate.perRepeatSec.get(slot.plan.id) ?? 0
+          save()
         }
-        doneSec += scenario.estimateRepeatSec(options)
-        save()
       }
-      if (hooks.signal.aborted) break
+      // the scenario is over: its cells' processes go (unless --quick shares them with later scenarios)
+      for (const slot of mine) await stopEnv(slot)
+      doneSec = Math.max(doneSec, estimate.doneAfter.get(scenario.name) ?? doneSec)
     }
   } finally {
+    for (const env of shared.values()) writeLogs(env)
     await orchestrator.teardown()
     hooks.force?.removeEventListener('abort', onForce)
     finish()

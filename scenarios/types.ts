@@ -58,4 +58,9 @@ export interface Scenario {
   repeats?(options: Readonly<BenchOptions>): number
   /** Start the cell's processes afresh for every repeat (and stop them after), e.g. to measure memory from zero. */
   freshEnvPerRepeat?: boolean
+  /**
+   * Spend time where the noise is: after `min` repeats, a cell whose summary is `precise` enough
+   * gets no more (up to the scenario's repeats at most).
+   */
+  adaptiveRepeats?: { min: number; precise(summary: CellSummary): boolean }
 }

@@ -9,6 +9,8 @@ import cliProgress from 'cli-progress'
 import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import { pinSelf, planPlacement } from '../harness/placement.ts'
+import { listCells, planSuite, renderPlan } from '../harness/plan.ts'
+import { redisServerVersion } from '../harness/redis-server.ts'
 import { redactUrls, runSuite } from '../harness/run.ts'
 import type { RunResults } from '../harness/results.ts'
 import { gitSha } from '../harness/machine.ts'
@@ -59,6 +61,7 @@ async function main(): Promise<number> {
     .option('--no-pin', 'do not pin generator and servers to separate cores')
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
+    .option('--plan', 'print the cells that would run and the estimated time, and run nothing')
     .option('--json', 'at the end, print a machine-readable summary (verdicts, headline metrics, files) instead of tables')
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
@@ -81,6 +84,14 @@ async function main(): Promise<number> {
       return 2
     }
     throw err
+  }
+
+  if (o.plan) {
+    const redisNote = process.env.REDIS_URL || redisServerVersion() ? null : 'redis-server not found (apt-get install -y redis-server) and no REDIS_URL'
+    const { run, skipped } = listCells(options, SCENARIOS, redisNote)
+    const scenarios = SCENARIOS.filter((s) => options.scenarios.includes(s.name))
+    process.stdout.write(renderPlan(planSuite(options, scenarios, run), skipped) + '\n')
+    return 0
   }
 
   const placement = planPlacement(options.pin)

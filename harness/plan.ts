@@ -1,0 +1,95 @@
+/**
+ * What a run will do and how long it will take, before anything starts: the cells of every
+ * scenario, their repeats, and an estimate that `npm run bench -- --plan` prints and the progress
+ * bar's ETA uses. Pure: no process is started.
+ */
+import type { CellPlan, Scenario } from '../scenarios/types.ts'
+import type { BenchOptions } from './options.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { envKey } from './orchestrator.ts'
+
+/** Seconds to start one server instance and see its ready line (tsx, modules, keys, users); measured here 0.9–1.5 s. */
+export const INSTANCE_START_SEC = 1.1
+/** Seconds to start a balancer and see it forward a request. */
+export const BALANCER_START_SEC = 0.3
+/** Seconds the run spends outside cells: a private redis-server, the report at the end. */
+export const RUN_OVERHEAD_SEC = 4
+
+export interface PlannedCell {
+  id: string
+  scenario: string
+  repeats: number
+  /** Expected seconds for the whole cell: its repeats and its process starts. */
+  sec: number
+}
+
+export interface SuitePlan {
+  cells: PlannedCell[]
+  totalSec: number
+  /** Expected seconds of one repeat of a cell, starts included: what progress advances by. */
+  perRepeatSec: Map<string, number>
+  /** Expected seconds elapsed when a scenario has finished. */
+  doneAfter: Map<string, number>
+}
+
+export function repeatsOf(scenario: Scenario, options: Readonly<BenchOptions>): number {
+  return scenario.repeats?.(options) ?? options.repeats
+}
+
+/** Estimates a run of these (not skipped) cells, in the order the run takes them. */
+export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly Scenario[], cells: ReadonlyArray<{ plan: CellPlan; scenario: Scenario }>): SuitePlan {
+  const started = new Set<string>()
+  const planned: PlannedCell[] = []
+  const perRepeatSec = new Map<string, number>()
+  const doneAfter = new Map<string, number>()
+  let total = RUN_OVERHEAD_SEC
+  for (const scenario of scenarios) {
+    for (const { plan } of cells.filter((c) => c.scenario === scenario)) {
+      const repeats = repeatsOf(scenario, options)
+      const startSec = plan.env.instances * INSTANCE_START_SEC + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
+      const key = envKey(plan.env)
+      const starts = scenario.freshEnvPerRepeat ? repeats : options.quick && started.has(key) ? 0 : 1
+      started.add(key)
+      const sec = repeats * scenario.estimateRepeatSec(options) + starts * startSec
+      planned.push({ id: plan.id, scenario: scenario.name, repeats, sec })
+      perRepeatSec.set(plan.id, sec / repeats)
+      total += sec
+    }
+    doneAfter.set(scenario.name, total)
+  }
+  return { cells: planned, totalSec: total, perRepeatSec, doneAfter }
+}
+
+/** `--plan`'s table: one line per scenario (cells, repeats, seconds) and the total. */
+export function renderPlan(plan: SuitePlan, skipped: ReadonlyArray<{ id: string; reason: string }>): string {
+  const lines: string[] = []
+  const byScenario = new Map<string, PlannedCell[]>()
+  for (const c of plan.cells) byScenario.set(c.scenario, [...(byScenario.get(c.scenario) ?? []), c])
+  for (const [scenario, cells] of byScenario) {
+    const sec = cells.reduce((t, c) => t + c.sec, 0)
+    lines.push(`${scenario.padEnd(13)} ${String(cells.length).padStart(3)} cells  ≈ ${fmtDuration(sec).padStart(7)}`)
+    for (const c of cells) lines.push(`  ${c.id.padEnd(58)} ${c.repeats} repeat(s)  ≈ ${c.sec.toFixed(1)} s`)
+  }
+  for (const s of skipped) lines.push(`  skipped: ${s.id} — ${s.reason}`)
+  lines.push(`total: ${plan.cells.length} cells, estimated ${fmtDuration(plan.totalSec)}`)
+  return lines.join('\n')
+}
+
+export function fmtDuration(sec: number): string {
+  const s = Math.round(sec)
+  return s >= 60 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s` : `${s} s`
+}
+
+/** The cells a run of these options would measure, and those it would skip (with why), without starting anything. */
+export function listCells(options: Readonly<BenchOptions>, scenarios: readonly Scenario[], redisNote: string | null): { run: Array<{ plan: CellPlan; scenario: Scenario }>; skipped: Array<{ id: string; reason: string }> } {
+  const run: Array<{ plan: CellPlan; scenario: Scenario }> = []
+  const skipped: Array<{ id: string; reason: string }> = []
+  for (const scenario of scenarios.filter((s) => options.scenarios.includes(s.name))) {
+    for (const plan of scenario.plan(options)) {
+      const reason = STRATEGIES[plan.env.strategy].needsRedis && redisNote !== null ? redisNote : plan.skipReason
+      if (reason === undefined) run.push({ plan, scenario })
+      else skipped.push({ id: plan.id, reason })
+    }
+  }
+  return { run, skipped }
+}
