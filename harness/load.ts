@@ -57,13 +57,15 @@ export function openGenerator(name: LoadGeneratorName): LoadGenerator {
 }
 
 /**
- * Drives closed-loop load with autocannon: one autocannon instance per connection so that each
- * connection cycles through its own users' prebuilt requests (no per-request setup cost, no
- * lockstep of every connection on the same user). Latency is recorded from autocannon's per-response
- * hrtime into an HDR histogram in microseconds (autocannon's own histogram resolves 1 ms only).
- * Every response is counted by status code; nothing is dropped. The load's duration is timed here,
- * from the first connection to the last response, not from the probes' samples around it (which
- * add their own IPC round trips: up to a third of a 0.25 s window).
+ * Drives closed-loop load with autocannon: one instance per URL, whose connections each get their
+ * own plan (`setupClient`), so that each connection cycles through its own users' prebuilt requests
+ * (no per-request setup cost, no lockstep of every connection on the same user). An instance per
+ * connection costs generator time per connection and window: on the 2-core machine, 0.25 s windows
+ * at 64 connections lasted 1–3 s that way. Latency is recorded from autocannon's
+ * per-response hrtime into an HDR histogram in microseconds (autocannon's own histogram resolves
+ * 1 ms only). Every response is counted by status code; nothing is dropped. The load's duration is
+ * timed here, from the first connection to the last response, not from the probes' samples around
+ * it (which add their own IPC round trips: up to a third of a 0.25 s window).
  */
 export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
@@ -75,18 +77,40 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const cpuAtStart = process.cpuUsage()
   const startedAtMs = performance.now()
   let lastResponseAtMs = startedAtMs
-  const instances = spec.connections.map((plan) => {
+  const byUrl = new Map<string, ConnectionPlan[]>()
+  for (const plan of spec.connections.filter((p) => p.requests.length > 0)) {
+    const same = byUrl.get(plan.url)
+    if (same) same.push(plan)
+    else byUrl.set(plan.url, [plan])
+  }
+  if (byUrl.size === 0) throw new Error('runLoad: no connection has a request to send')
+  const rounds = spec.roundsPerConnection
+  const copy = (r: ConnectionPlan['requests'][number]) => ({ ...r, headers: { ...r.headers } })
+  // Clients as autocannon creates them: a timed load ends by letting each finish the request it has in flight
+  type Client = { reqsMade: number; responseMax: number }
+  const clients: Client[] = []
+  const instances = [...byUrl].map(([url, plans]) => {
+    let next = 0
     const opts: autocannon.Options = {
-      url: plan.url,
-      connections: 1,
+      url,
+      connections: plans.length,
       pipelining: 1,
       // autocannon only notices the end of a run on its sample tick: tick often, or every window lasts ≥ 1 s
-      sampleInt: 50,
+      sampleInt: 20,
       timeout: spec.timeoutSec ?? 10,
-      requests: plan.requests.map((r) => ({ ...r, headers: { ...r.headers } })),
-      ...(spec.roundsPerConnection !== undefined
-        ? { amount: plan.requests.length * spec.roundsPerConnection, duration: 3600 }
-        : { duration: spec.durationSec ?? 1 }),
+      requests: [copy(plans[0]!.requests[0]!)], // a placeholder: every connection gets its own plan below
+      // called for connection i = 0, 1, … as autocannon creates them
+      setupClient: (client) => {
+        const plan = plans[next++ % plans.length]!
+        client.setRequests(plan.requests.map(copy))
+        clients.push(client as unknown as Client)
+        // each connection sends its own plan `rounds` times (autocannon would split `amount` evenly)
+        if (rounds !== undefined) (client as unknown as Client).responseMax = plan.requests.length * rounds
+      },
+      // an amount, not a duration: autocannon's own stop drops the requests in flight, which the
+      // servers have counted (and may not have finished) when the window's closing sample is taken
+      amount: rounds !== undefined ? plans.reduce((n, p) => n + p.requests.length, 0) * rounds : Number.MAX_SAFE_INTEGER,
+      duration: 3600,
     }
     const inst = autocannon(opts, () => {})
     const done = new Promise<autocannon.Result>((resolve, reject) => inst.once('done', resolve).once('error', reject))
@@ -101,6 +125,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   })
   const onAbort = () => instances.forEach((i) => i.inst.stop())
   spec.signal?.addEventListener('abort', onAbort, { once: true })
+  // the end of a timed load: no client sends another request; each stops once its last one is answered
+  const end = rounds === undefined
+    ? setTimeout(() => { for (const c of clients) c.responseMax = Math.max(1, c.reqsMade) }, (spec.durationSec ?? 1) * 1000)
+    : undefined
   try {
     const results = await Promise.all(instances.map((i) => i.done))
     for (const r of results) {
@@ -108,6 +136,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
       timeouts += r.timeouts
     }
   } finally {
+    clearTimeout(end)
     spec.signal?.removeEventListener('abort', onAbort)
   }
   const cpu = process.cpuUsage(cpuAtStart)

@@ -96,7 +96,7 @@ export interface ThroughputLevel {
   pairs: WindowPair[]
 }
 
-/** The other load generator's short measurement of a cell (in its last repeat), or why there is none. */
+/** The other load generator's short measurement of a cell, or why there is none. */
 export type CrossCheckRepeat =
   | { state: 'measured'; generator: LoadGeneratorName; connections: number; pairs: WindowPair[] }
   | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
@@ -121,7 +121,7 @@ export interface ThroughputRepeat {
   headlineConnections?: number
   /** JWT verify-cache regime of the cell given its population (null: the strategy/profile has no cache). */
   verifyCacheRegime?: VerifyCacheRegime | null
-  /** Only in the last repeat of a cell run with --cross-check. */
+  /** With --cross-check, in one repeat of the cell: the last one it is sure to run (see crossCheckRepeat). */
   crossCheck?: CrossCheckRepeat
   memoryAfter: ServerMemory[]
   redisUsedMemoryBytes: number | null

@@ -103,7 +103,9 @@ const WRK_TICK_SEC = 0.1
  *
  * What wrk cannot tell: response status codes one by one (it counts status ≥ 400 as errors; codes
  * are recorded as `<400` and `>=400`). Its latency percentiles are corrected for coordinated
- * omission (`stats_correct`), autocannon's are not. Linux only (/proc).
+ * omission (`stats_correct`), autocannon's are not. It stops without waiting for the requests in
+ * flight (autocannon's runner lets them finish): the servers may count up to one request per
+ * connection that wrk never saw answered. Linux only (/proc).
  */
 export class WrkGenerator implements LoadGenerator {
   readonly name = 'wrk'

@@ -1,17 +1,28 @@
-import { runLoad } from '../harness/load.ts'
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { measureWindow, readRedisInfo, takeSample } from '../harness/probes.ts'
-import type { RepeatResult, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
-import { estimate } from '../harness/stats.ts'
+import { openGenerator, runLoad, type ConnectionPlan, type LoadGenerator } from '../harness/load.ts'
+import type { BenchOptions } from '../harness/options.ts'
+import type { CellEnv } from '../harness/orchestrator.ts'
+import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/population.ts'
+import { measureWindow, readRedisInfo, SERVER_SATURATION_SHARE, takeSample } from '../harness/probes.ts'
+import type {
+  CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
+  ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
+} from '../harness/results.ts'
+import { estimate, hierarchicalEstimate, type Estimate } from '../harness/stats.ts'
+import { WrkUnavailableError } from '../harness/wrk.ts'
+import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const PATHS = { me: '/me', health: '/health' } as const
 const FIRST_WARMUP_FACTOR = 3
+/** Entries of fast-jwt's verify cache as @fastify/jwt's `verify.cache: true` builds it (the `tuned` profile). */
+export const JWT_VERIFY_CACHE_ENTRIES = 1000
+/** The two generators' CPU ratios may differ by this much (relative) before the cross-check flags the cell. */
+export const CROSS_CHECK_TOLERANCE_REL = 0.1
 
 /** What this scenario reports (units and directions: see MetricDecl). */
 export const METRICS: readonly MetricDecl[] = [
-  { name: 'cpuRatio', label: 'CPU /me ÷ /health', unit: 'ratio', meaning: 'server CPU per /me request over the same per /health request, measured in alternating windows on one instance', better: 'lower', headline: true },
+  { name: 'cpuRatio', label: 'CPU /me ÷ /health', unit: 'ratio', meaning: 'server CPU per /me request over the same per /health request, measured in alternating windows on one instance, at the headline concurrency level (headlineConnections; every level: levels)', better: 'lower', headline: true },
   { name: 'meCpuMicrosPerRequest', label: 'CPU per /me', unit: 'µs/req', meaning: 'server CPU time (user + system, all instances) per answered /me request', better: 'lower', headline: true },
   { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the same for the /health baseline: identical request, no auth work', better: 'lower' },
   { name: 'meRequestsPerSec', label: '/me throughput', unit: 'req/s', meaning: 'requests per second answered in the /me windows (weather on a shared machine: compare ratios)', better: 'higher' },
@@ -23,14 +34,18 @@ export const METRICS: readonly MetricDecl[] = [
 ]
 
 /**
- * throughput — GET /me per strategy against GET /health on the same instance.
- * Each repeat: log a fresh population in (unmeasured), warm up, count the exact bytes of one
- * request per user at the servers' sockets, then measure /me and /health in alternating short
- * windows (me-health, health-me, …) so that every CPU ratio comes from a pair measured seconds apart.
+ * throughput — GET /me per strategy against GET /health on the same instance, at every concurrency
+ * level of `--connections`: for Redis-backed strategies the cost per request is a curve against load
+ * (ioredis auto-pipelining batches more commands per round trip as more requests are in flight).
+ * Each repeat: log a fresh population in (unmeasured), warm up at the highest level, count the exact
+ * bytes of one request per user at the servers' sockets, then at each level measure /me and /health
+ * in alternating short windows (me-health, health-me, …) so that every CPU ratio comes from a pair
+ * measured seconds apart. Levels run in ascending order in even repeats, descending in odd ones.
+ * With --cross-check, the last repeat ends with a short measurement by the other load generator.
  */
 export const throughput: Scenario = {
   name: 'throughput',
-  description: 'GET /me per strategy against the GET /health baseline: requests/s, latency, server CPU per request and its ratio to the baseline',
+  description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
 
@@ -55,70 +70,80 @@ export const throughput: Scenario = {
   },
 
   estimateRepeatSec(o) {
-    const loginSec = o.users / 400
-    return loginSec + 2 * o.warmupSec * (1 + (FIRST_WARMUP_FACTOR - 1) / o.repeats) + 0.5 + o.durationSec * 1.1
+    const pairs = pairsPerLevel(o)
+    const levelsSec = o.connectionLevels.reduce((t, c) => t + pairs * 2 * (o.windowSec + windowOverheadSec(o.generator, c)), 0)
+    const top = Math.max(...o.connectionLevels)
+    const other = o.generator === 'wrk' ? 'autocannon' : 'wrk'
+    // the cross-check runs once per cell, at (usually) the highest level
+    const crossCheckSec = o.crossCheck ? (pairs * 2 * (o.windowSec + windowOverheadSec(other, top))) / (this.repeats?.(o) ?? o.repeats) : 0
+    const warmupSec = 2 * (o.warmupSec + windowOverheadSec(o.generator, top)) * (1 + (FIRST_WARMUP_FACTOR - 1) / o.repeats)
+    return REPEAT_FIXED_SEC + LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC + warmupSec + levelsSec + crossCheckSec
   },
 
-  async runRepeat(ctx, env, _cell, index) {
+  async runRepeat(ctx, env, cell, index) {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
-    ctx.status(`logging in ${options.users} users`)
-    const creds = await loginPopulation(env.urls, options.users, signal)
-    const plans = {
-      me: connectionPlans(env.urls, creds, options.connections, PATHS.me),
-      health: connectionPlans(env.urls, creds, options.connections, PATHS.health),
-    }
-    ctx.status('warming up')
-    // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer.
-    const warmupSec = options.warmupSec * (index === 0 ? FIRST_WARMUP_FACTOR : 1)
-    if (warmupSec > 0) {
-      await runLoad({ connections: plans.me, durationSec: warmupSec, signal })
-      await runLoad({ connections: plans.health, durationSec: warmupSec, signal })
-    }
-
-    // Exact bytes: every user once per path over a single connection, counted at the servers' sockets.
-    ctx.status('counting bytes')
-    const allUsers = (path: string) => connectionPlans(env.urls, creds, env.urls.length, path)
-    const bytesOf = async (path: string) => {
-      const before = await takeSample(env.instances, null)
-      const load = await runLoad({ connections: allUsers(path), roundsPerConnection: 1, signal })
-      return measureWindow(path, before, await takeSample(env.instances, null), load)
-    }
-    const meBytes = await bytesOf(PATHS.me)
-    const healthBytes = await bytesOf(PATHS.health)
-
-    const pairCount = Math.max(1, Math.round(options.durationSec / (2 * options.windowSec)))
-    const pairs: WindowPair[] = []
-    for (let p = 0; p < pairCount; p++) {
-      if (signal.aborted) throw signal.reason
-      ctx.status(`pair ${p + 1}/${pairCount}`)
-      const order = p % 2 === 0 ? (['me', 'health'] as const) : (['health', 'me'] as const)
-      const w: Partial<Record<'me' | 'health', WindowMeasurement>> = {}
-      for (const which of order) {
-        const before = await takeSample(env.instances, env.redisProbe)
-        const load = await runLoad({ connections: plans[which], durationSec: options.windowSec, signal })
-        w[which] = measureWindow(PATHS[which], before, await takeSample(env.instances, env.redisProbe), load)
+    const generator = openGenerator(options.generator) // wrk missing: the cell fails with that one line
+    try {
+      ctx.status(`logging in ${options.users} users`)
+      const creds = await loginPopulation(env.urls, options.users, signal)
+      const plansAt = planCache(env.urls, creds)
+      const top = Math.max(...options.connectionLevels)
+      ctx.status('warming up')
+      // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer.
+      const warmupSec = options.warmupSec * (index === 0 ? FIRST_WARMUP_FACTOR : 1)
+      if (warmupSec > 0) {
+        await generator.run(plansAt(top, 'me'), warmupSec, signal)
+        await generator.run(plansAt(top, 'health'), warmupSec, signal)
       }
-      const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]
-      pairs.push({ me: w.me!, health: w.health!, cpuRatio: meCpu !== null && healthCpu ? meCpu / healthCpu : null })
+
+      // Exact bytes: every user once per path, counted at the servers' sockets (any generator sends the same bytes).
+      ctx.status('counting bytes')
+      const bytesOf = async (path: string) => {
+        const before = await takeSample(env.instances, null)
+        const load = await runLoad({ connections: connectionPlans(env.urls, creds, env.urls.length * CALIBRATION_CONNECTIONS_PER_URL, path), roundsPerConnection: 1, signal })
+        return measureWindow(path, before, await takeSample(env.instances, null), load)
+      }
+      const meBytes = await bytesOf(PATHS.me)
+      const healthBytes = await bytesOf(PATHS.health)
+
+      const count = pairsPerLevel(options)
+      const levels: ThroughputLevel[] = []
+      for (const connections of levelOrder(options.connectionLevels, index)) {
+        const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
+        if (levels.some((l) => l.connections === plans.me.length)) continue // a population smaller than two levels: measured once
+        const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`))
+        levels.push({ connections: plans.me.length, pairs })
+      }
+      const headline = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, [l.pairs])))!
+      const crossCheck = options.crossCheck && index === crossCheckRepeat(this, options)
+        ? await runCrossCheck(env, options, plansAt, headline.connections, count, signal, ctx.status)
+        : undefined
+      const after = await Promise.all(env.instances.map((i) => i.stats()))
+      return {
+        kind: 'throughput',
+        index,
+        startedAt,
+        loginCount: creds.length,
+        bytes: {
+          requestsPerPath: creds.length,
+          meRequestBytes: meBytes.requestBytesPerRequest,
+          meResponseBytes: meBytes.responseBytesPerRequest,
+          healthRequestBytes: healthBytes.requestBytesPerRequest,
+          healthResponseBytes: healthBytes.responseBytesPerRequest,
+        },
+        pairs: levels.find((l) => l.connections === headline.connections)!.pairs,
+        generator: generator.name,
+        levels,
+        headlineConnections: headline.connections,
+        verifyCacheRegime: verifyCacheRegime(cell.env.strategy, cell.env.profile, creds.length),
+        ...(crossCheck ? { crossCheck } : {}),
+        memoryAfter: after.map((s) => ({ rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes })),
+        redisUsedMemoryBytes: env.redisProbe ? (await readRedisInfo(env.redisProbe)).usedMemoryBytes : null,
+      } satisfies ThroughputRepeat
+    } finally {
+      generator.close()
     }
-    const after = await Promise.all(env.instances.map((i) => i.stats()))
-    return {
-      kind: 'throughput',
-      index,
-      startedAt,
-      loginCount: creds.length,
-      bytes: {
-        requestsPerPath: creds.length,
-        meRequestBytes: meBytes.requestBytesPerRequest,
-        meResponseBytes: meBytes.responseBytesPerRequest,
-        healthRequestBytes: healthBytes.requestBytesPerRequest,
-        healthResponseBytes: healthBytes.responseBytesPerRequest,
-      },
-      pairs,
-      memoryAfter: after.map((s) => ({ rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes })),
-      redisUsedMemoryBytes: env.redisProbe ? (await readRedisInfo(env.redisProbe)).usedMemoryBytes : null,
-    } satisfies ThroughputRepeat
   },
 
   summarize(repeats) {
@@ -126,30 +151,242 @@ export const throughput: Scenario = {
   },
 }
 
-/** Pure: medians and 95 % CIs over every pair of every repeat. */
-export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
-  const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
-  const pairs = repeats.flatMap((r) => r.pairs)
-  const windows = pairs.flatMap((p) => [p.me, p.health])
-  const of = (f: (p: WindowPair) => number | null) => estimate(pairs.map(f).filter((x): x is number => x !== null))
-  const reqBytes = repeats.map((r) => r.bytes.meRequestBytes)
-  const known = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null)
+/**
+ * Time model of a repeat, fitted on the 2-core reference machine (`estimateRepeatSec` feeds the ETA
+ * and `--plan`). Each window costs its length plus the generator's start and stop and the two
+ * samples around it; autocannon starts one instance per connection, wrk a process and stops on its 100 ms tick.
+ */
+const REPEAT_FIXED_SEC = 0.15
+const LOGIN_FIXED_SEC = 0.1
+const LOGINS_PER_SEC = 1800
+const CALIBRATION_CONNECTIONS_PER_URL = 8
+const CALIBRATION_REQUESTS_PER_SEC = 6000
+function windowOverheadSec(generator: LoadGeneratorName, connections: number): number {
+  return generator === 'wrk' ? 0.03 : 0.03 + 0.0005 * connections
+}
+
+/**
+ * The repeat that ends with the cross-check: the last one every cell is sure to run (with adaptive
+ * repeats a precise cell may stop after `min`), so that each cell gets exactly one.
+ */
+export function crossCheckRepeat(scenario: Pick<Scenario, 'adaptiveRepeats' | 'repeats'>, o: Readonly<BenchOptions>): number {
+  const repeats = scenario.repeats?.(o) ?? o.repeats
+  return Math.min(repeats, scenario.adaptiveRepeats?.min ?? repeats) - 1
+}
+
+/** Alternating pairs per level: the measured time (durationSec) split evenly over the levels. */
+export function pairsPerLevel(o: Pick<BenchOptions, 'durationSec' | 'windowSec' | 'connectionLevels'>): number {
+  return Math.max(1, Math.round(o.durationSec / o.connectionLevels.length / (2 * o.windowSec)))
+}
+
+/** Ascending in even repeats, descending in odd ones, so that no level always runs on a process in the same state. */
+export function levelOrder(levels: readonly number[], repeatIndex: number): number[] {
+  const up = [...levels].sort((a, b) => a - b)
+  return repeatIndex % 2 === 0 ? up : up.reverse()
+}
+
+/** The JWT verify-cache regime of a cell: only `tuned` JWT strategies cache verified tokens (fast-jwt's LRU). */
+export function verifyCacheRegime(strategy: StrategyName, profile: string, population: number): VerifyCacheRegime | null {
+  if (STRATEGIES[strategy].family !== 'jwt' || profile !== 'tuned') return null
+  return population <= JWT_VERIFY_CACHE_ENTRIES ? 'hit-dominated' : 'miss-dominated'
+}
+
+/** Connection plans per (connections, path), built once per repeat (wrk writes its request files once per plan set). */
+function planCache(urls: readonly string[], creds: readonly IssuedCredential[]) {
+  const cache = new Map<string, ConnectionPlan[]>()
+  return (connections: number, which: keyof typeof PATHS): ConnectionPlan[] => {
+    const key = `${connections} ${which}`
+    let plans = cache.get(key)
+    if (!plans) cache.set(key, (plans = connectionPlans(urls, creds, connections, PATHS[which])))
+    return plans
+  }
+}
+
+/** `count` alternating pairs of /me and /health windows (me-health, health-me, …). */
+async function measurePairs(env: CellEnv, generator: LoadGenerator, plans: Record<keyof typeof PATHS, ConnectionPlan[]>, count: number, windowSec: number, signal: AbortSignal, status: (pair: number) => void): Promise<WindowPair[]> {
+  const pairs: WindowPair[] = []
+  for (let p = 0; p < count; p++) {
+    if (signal.aborted) throw signal.reason
+    status(p + 1)
+    const order = p % 2 === 0 ? (['me', 'health'] as const) : (['health', 'me'] as const)
+    const w: Partial<Record<keyof typeof PATHS, WindowMeasurement>> = {}
+    for (const which of order) {
+      const before = await takeSample(env.instances, env.redisProbe)
+      const load = await generator.run(plans[which], windowSec, signal)
+      w[which] = measureWindow(PATHS[which], before, await takeSample(env.instances, env.redisProbe), load)
+    }
+    const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]
+    pairs.push({ me: w.me!, health: w.health!, cpuRatio: meCpu !== null && healthCpu ? meCpu / healthCpu : null })
+  }
+  return pairs
+}
+
+/** The other generator's pairs at `connections`, or why it could not run (wrk not installed, several URLs). */
+async function runCrossCheck(env: CellEnv, options: Readonly<BenchOptions>, plansAt: ReturnType<typeof planCache>, connections: number, count: number, signal: AbortSignal, status: (s: string) => void): Promise<CrossCheckRepeat> {
+  const other: LoadGeneratorName = options.generator === 'wrk' ? 'autocannon' : 'wrk'
+  let generator: LoadGenerator | null = null
+  try {
+    generator = openGenerator(other)
+    const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
+    const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => status(`cross-check (${other}): pair ${p}/${count}`))
+    return { state: 'measured', generator: other, connections, pairs }
+  } catch (err) {
+    if (err instanceof WrkUnavailableError) return { state: 'skipped', generator: other, reason: err.message }
+    throw err
+  } finally {
+    generator?.close()
+  }
+}
+
+/** What the headline rule needs to know about a level. */
+export interface LevelLoad {
+  connections: number
+  /** The lower of the median server utilisations of its /me and /health windows (share of one core); null if unknown. */
+  serverCpuShare: number | null
+  generatorSaturated: boolean
+}
+
+export interface HeadlineChoice {
+  connections: number
+  basis: HeadlineBasis
+  reason: string
+}
+
+const percent = (x: number | null) => (x === null ? 'unknown' : `${Math.round(x * 100)} %`)
+
+/**
+ * Pure: the level whose figures are the headline. The highest level where the server was saturated
+ * (≥ SERVER_SATURATION_SHARE of a core) and the load generator was not: there the server's own cost at
+ * full load is measured, not the generator's ceiling. Without one, the highest level where the
+ * generator was not saturated; when it was saturated everywhere, the lowest level. null without levels.
+ */
+export function chooseHeadlineLevel(levels: readonly LevelLoad[]): HeadlineChoice | null {
+  if (levels.length === 0) return null
+  const sorted = [...levels].sort((a, b) => a.connections - b.connections)
+  const saturated = (l: LevelLoad) => l.serverCpuShare !== null && l.serverCpuShare >= SERVER_SATURATION_SHARE
+  const seen = `server utilisation by connections: ${sorted.map((l) => `${l.connections} → ${percent(l.serverCpuShare)}${l.generatorSaturated ? ' (generator saturated)' : ''}`).join(', ')}`
+  const best = sorted.filter((l) => saturated(l) && !l.generatorSaturated).at(-1)
+  if (best) return { connections: best.connections, basis: 'server-saturated', reason: `${best.connections} connections: the highest level where the server was saturated and the load generator was not (${seen})` }
+  const free = sorted.filter((l) => !l.generatorSaturated).at(-1)
+  if (free) return { connections: free.connections, basis: 'generator-unsaturated', reason: `${free.connections} connections: no level saturated the server (≥ ${percent(SERVER_SATURATION_SHARE)} of a core) without saturating the load generator; the highest level where the generator was not saturated (${seen})` }
+  const low = sorted[0]!
+  return { connections: low.connections, basis: 'generator-saturated', reason: `${low.connections} connections: the load generator was saturated at every level, so requests/s is its ceiling; the lowest level (${seen})` }
+}
+
+const median = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const n = s.length
+  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2
+}
+const known = (xs: ReadonlyArray<number | null | undefined>) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+
+/** Utilisation and generator saturation of a level, from its pairs (grouped by repeat). */
+export function levelLoad(connections: number, groups: ReadonlyArray<readonly WindowPair[]>): LevelLoad {
+  const pairs = groups.flat()
+  const me = median(known(pairs.map((p) => p.me.serverCpuShare)))
+  const health = median(known(pairs.map((p) => p.health.serverCpuShare)))
+  const mostly = (ws: WindowMeasurement[]) => ws.length > 0 && ws.filter((w) => w.generatorSaturated).length * 2 >= ws.length
   return {
-    kind: 'throughput',
+    connections,
+    serverCpuShare: me === null || health === null ? null : Math.min(me, health),
+    generatorSaturated: mostly(pairs.map((p) => p.me)) || mostly(pairs.map((p) => p.health)),
+  }
+}
+
+type PairFigures = Omit<ThroughputLevelSummary, 'connections'>
+
+/** Every per-pair figure over pairs grouped by repeat: median and hierarchical-bootstrap CI (repeats, then pairs). */
+function pairFigures(groups: ReadonlyArray<readonly WindowPair[]>, connections: number): PairFigures {
+  const of = (f: (p: WindowPair) => number | null | undefined): Estimate | null => hierarchicalEstimate(groups.map((g) => known(g.map(f))))
+  const windows = groups.flat().flatMap((p) => [p.me, p.health])
+  const load = levelLoad(connections, groups)
+  return {
     cpuRatio: of((p) => p.cpuRatio),
+    cpuRatioPerRepeat: groups.map((g) => median(known(g.map((p) => p.cpuRatio)))),
     meCpuMicrosPerRequest: of((p) => p.me.serverCpuMicrosPerRequest),
     healthCpuMicrosPerRequest: of((p) => p.health.serverCpuMicrosPerRequest),
     meRequestsPerSec: of((p) => p.me.requestsPerSec),
     healthRequestsPerSec: of((p) => p.health.requestsPerSec),
     meLatencyP50Ms: of((p) => p.me.latencyMs.p50),
     meLatencyP99Ms: of((p) => p.me.latencyMs.p99),
-    meRequestBytes: estimate(known(reqBytes)),
-    meResponseBytes: estimate(known(repeats.map((r) => r.bytes.meResponseBytes))),
     redisCommandsPerRequest: of((p) => p.me.redisCommandsPerRequest),
     redisCpuMicrosPerRequest: of((p) => p.me.redisCpuMicrosPerRequest),
-    requestBytesStable: reqBytes.every((b) => b === reqBytes[0]),
+    meServerCpuShare: of((p) => p.me.serverCpuShare),
+    healthServerCpuShare: of((p) => p.health.serverCpuShare),
+    generatorCpuShare: estimate(windows.map((w) => w.generatorCpuShare)),
+    serverSaturated: load.serverCpuShare !== null && load.serverCpuShare >= SERVER_SATURATION_SHARE,
+    generatorSaturated: load.generatorSaturated,
     saturatedWindowShare: windows.length ? windows.filter((w) => w.generatorSaturated).length / windows.length : 0,
-    non2xx: windows.reduce((n, w) => n + w.non2xx, 0),
-    errors: windows.reduce((n, w) => n + w.errors, 0),
+  }
+}
+
+/**
+ * Pure: every level's figures over all repeats, and the headline figures at the level
+ * `chooseHeadlineLevel` picks from them. CIs come from a hierarchical bootstrap (repeats, then pairs
+ * within them), so a difference between repeats widens them as it should.
+ */
+export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
+  const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
+  const connections = [...new Set(repeats.flatMap((r) => (r.levels ?? []).map((l) => l.connections)))].sort((a, b) => a - b)
+  const pairsAt = (c: number) => repeats.map((r) => r.levels?.find((l) => l.connections === c)?.pairs ?? [])
+  const levels: ThroughputLevelSummary[] = connections.map((c) => ({ connections: c, ...pairFigures(pairsAt(c), c) }))
+  const choice = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, pairsAt(l.connections))))
+  // results from before the sweep: one unnamed level, the repeats' pairs
+  const head: PairFigures = choice ? levels.find((l) => l.connections === choice.connections)! : pairFigures(repeats.map((r) => r.pairs), 0)
+  const everyWindow = repeats.flatMap((r) => [
+    ...(r.levels ? r.levels.flatMap((l) => l.pairs) : r.pairs),
+    ...(r.crossCheck?.state === 'measured' ? r.crossCheck.pairs : []),
+  ]).flatMap((p) => [p.me, p.health])
+  const reqBytes = repeats.map((r) => r.bytes.meRequestBytes)
+  return {
+    kind: 'throughput',
+    generator: repeats[0]?.generator ?? 'autocannon',
+    headlineConnections: choice?.connections ?? null,
+    headlineBasis: choice?.basis ?? null,
+    headlineReason: choice?.reason ?? 'results from before the concurrency sweep: one level, its connections not recorded',
+    cpuRatioPerRepeat: head.cpuRatioPerRepeat,
+    levels,
+    verifyCacheRegime: repeats.at(-1)?.verifyCacheRegime ?? null,
+    crossCheck: crossCheckSummary(repeats, levels),
+    cpuRatio: head.cpuRatio,
+    meCpuMicrosPerRequest: head.meCpuMicrosPerRequest,
+    healthCpuMicrosPerRequest: head.healthCpuMicrosPerRequest,
+    meRequestsPerSec: head.meRequestsPerSec,
+    healthRequestsPerSec: head.healthRequestsPerSec,
+    meLatencyP50Ms: head.meLatencyP50Ms,
+    meLatencyP99Ms: head.meLatencyP99Ms,
+    meRequestBytes: estimate(known(reqBytes)),
+    meResponseBytes: estimate(known(repeats.map((r) => r.bytes.meResponseBytes))),
+    redisCommandsPerRequest: head.redisCommandsPerRequest,
+    redisCpuMicrosPerRequest: head.redisCpuMicrosPerRequest,
+    requestBytesStable: reqBytes.every((b) => b === reqBytes[0]),
+    saturatedWindowShare: head.saturatedWindowShare,
+    non2xx: everyWindow.reduce((n, w) => n + w.non2xx, 0),
+    errors: everyWindow.reduce((n, w) => n + w.errors, 0),
+  }
+}
+
+/** The cross-check beside the cell's own ratio at the same connections (the last one recorded, if several). */
+function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonly ThroughputLevelSummary[]): CrossCheckSummary | null {
+  const cc = repeats.map((r) => r.crossCheck).filter((c): c is CrossCheckRepeat => c !== undefined).at(-1)
+  if (!cc) return null
+  if (cc.state === 'skipped') return cc
+  const primary = levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
+  const other = hierarchicalEstimate([known(cc.pairs.map((p) => p.cpuRatio))])
+  const differenceRel = primary !== null && other !== null && primary !== 0 ? other.median / primary - 1 : null
+  const disagrees = differenceRel !== null && Math.abs(differenceRel) > CROSS_CHECK_TOLERANCE_REL
+  const mine = repeats[0]?.generator ?? 'autocannon'
+  return {
+    state: 'measured',
+    generator: cc.generator,
+    connections: cc.connections,
+    primaryCpuRatio: primary,
+    otherCpuRatio: other,
+    differenceRel,
+    disagrees,
+    warning: disagrees
+      ? `cross-check: at ${cc.connections} connections ${cc.generator} measured a CPU ratio of ${other!.median.toFixed(2)}, ${mine} ${primary!.toFixed(2)} (${differenceRel! > 0 ? '+' : ''}${(differenceRel! * 100).toFixed(0)} %, beyond ±${CROSS_CHECK_TOLERANCE_REL * 100} %): this ratio depends on the load generator`
+      : null,
   }
 }

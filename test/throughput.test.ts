@@ -1,0 +1,206 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
+import type { Cell, CpuPlacement, RunResults, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
+import { runSuite } from '../harness/run.ts'
+import { estimate, hierarchicalEstimate } from '../harness/stats.ts'
+import { wrkVersion } from '../harness/wrk.ts'
+import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
+import { chooseHeadlineLevel, crossCheckRepeat, levelOrder, pairsPerLevel, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
+import { validateResults } from './validate.ts'
+
+const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
+const hasWrk = wrkVersion() !== null
+const unlessWrk = hasWrk ? '' : ' (SKIPPED: wrk not installed; apt-get install -y wrk)'
+
+/** One throughput run the way `npm run bench` would do it, short. */
+async function run(strategies: BenchOptions['strategies'], extra: Partial<BenchOptions>): Promise<RunResults> {
+  const options = resolveBenchOptions({ scenarios: ['throughput'], strategies, users: 40, pin: false, repeats: 1, durationSec: 1, windowSec: 0.25, warmupSec: 0.1, ...extra }, SCENARIO_NAMES)
+  const results = await runSuite(options, {
+    runDir: mkdtempSync(join(tmpdir(), 'authbench-throughput-')),
+    signal: new AbortController().signal,
+    placement: noPin,
+    command: ['test'],
+    scenarios: SCENARIOS,
+  })
+  expect(validateResults(results)).toEqual([])
+  return results
+}
+
+function completed(cell: Cell | undefined): { summary: ThroughputSummary; repeats: ThroughputRepeat[] } {
+  if (cell?.state !== 'completed' || cell.summary.kind !== 'throughput') throw new Error(`not a completed throughput cell: ${JSON.stringify(cell).slice(0, 300)}`)
+  return { summary: cell.summary, repeats: cell.repeats as ThroughputRepeat[] }
+}
+
+/** A window with plausible numbers; `over` sets what a test is about. */
+function win(path: string, over: Partial<WindowMeasurement> = {}): WindowMeasurement {
+  return {
+    path, durationSec: 0.3, loadDurationSec: 0.25, statusCodes: { 200: 100 }, non2xx: 0, errors: 0, serverRequests: 100, requestsPerSec: 400,
+    connectionsPerRequest: 0, latencyMs: { p50: 1, p90: 2, p99: 3, p999: 4, max: 5, mean: 1.5 },
+    serverCpuMicrosPerRequest: 100, serverCpuShare: 0.5, requestBytesPerRequest: 160, responseBytesPerRequest: 200,
+    redisCommandsPerRequest: null, redisCpuMicrosPerRequest: null, generatorCpuShare: 0.5, generatorSaturated: false, ...over,
+  }
+}
+const pair = (cpuRatio: number, load: Partial<WindowMeasurement> = {}): WindowPair =>
+  ({ me: win('/me', { serverCpuMicrosPerRequest: 20 * cpuRatio, ...load }), health: win('/health', { serverCpuMicrosPerRequest: 20, ...load }), cpuRatio })
+
+function repeat(index: number, levels: Array<{ connections: number; pairs: WindowPair[] }>, extra: Partial<ThroughputRepeat> = {}): ThroughputRepeat {
+  return {
+    kind: 'throughput', index, startedAt: '2026-01-01T00:00:00.000Z', loginCount: 2000, pairs: levels.at(-1)!.pairs, generator: 'autocannon', levels,
+    verifyCacheRegime: null, memoryAfter: [], redisUsedMemoryBytes: null,
+    bytes: { requestsPerPath: 2000, meRequestBytes: 160, meResponseBytes: 200, healthRequestBytes: 160, healthResponseBytes: 200 },
+    ...extra,
+  }
+}
+
+describe('the headline level', () => {
+  const level = (connections: number, serverCpuShare: number | null, generatorSaturated = false) => ({ connections, serverCpuShare, generatorSaturated })
+
+  it('is the highest level where the server is saturated and the generator is not', () => {
+    const c = chooseHeadlineLevel([level(64, 0.97, true), level(1, 0.4), level(10, 0.93), level(32, 0.95)])!
+    expect(c).toMatchObject({ connections: 32, basis: 'server-saturated' })
+    expect(c.reason).toMatch(/^32 connections: the highest level where the server was saturated/)
+    expect(c.reason).toContain('64 → 97 % (generator saturated)')
+  })
+
+  it('falls back to the highest level with an unsaturated generator, saying so, when the server never saturates', () => {
+    const c = chooseHeadlineLevel([level(1, 0.3), level(10, 0.7), level(64, 0.95, true)])!
+    expect(c).toMatchObject({ connections: 10, basis: 'generator-unsaturated' })
+    expect(c.reason).toMatch(/no level saturated the server/)
+    expect(chooseHeadlineLevel([level(1, null), level(10, null)])).toMatchObject({ connections: 10, basis: 'generator-unsaturated' })
+  })
+
+  it('takes the lowest level when the generator is saturated everywhere, and has none without levels', () => {
+    expect(chooseHeadlineLevel([level(10, 0.99, true), level(1, 0.8, true)])).toMatchObject({ connections: 1, basis: 'generator-saturated' })
+    expect(chooseHeadlineLevel([])).toBeNull()
+  })
+
+  it('picks the headline figures in the summary by the same rule, over all repeats', () => {
+    const sat = { serverCpuShare: 0.95 }
+    const r = (i: number) => repeat(i, [
+      { connections: 1, pairs: [pair(3), pair(3.1), pair(2.9)].map((p) => ({ ...p, me: { ...p.me, serverCpuShare: 0.4 }, health: { ...p.health, serverCpuShare: 0.4 } })) },
+      { connections: 10, pairs: [pair(2, sat), pair(2.1, sat), pair(1.9, sat)] },
+      { connections: 64, pairs: [pair(1.5, { ...sat, generatorSaturated: true }), pair(1.6, { ...sat, generatorSaturated: true })] },
+    ])
+    const s = summarizeThroughput([r(0), r(1)])
+    expect(s).toMatchObject({ headlineConnections: 10, headlineBasis: 'server-saturated', cpuRatioPerRepeat: [2, 2] })
+    expect(s.cpuRatio!.median).toBe(2)
+    expect(s.levels.map((l) => [l.connections, l.cpuRatio!.median, l.serverSaturated, l.generatorSaturated])).toEqual([[1, 3, false, false], [10, 2, true, false], [64, 1.55, true, true]])
+    expect(s.saturatedWindowShare).toBe(0) // at the headline level
+  })
+})
+
+describe('the CI of a ratio measured in pairs nested in repeats', () => {
+  // three repeats that disagree (a warm-up bias), each tight inside
+  const groups = [1.0, 1.1, 1.2].map((m) => Array.from({ length: 30 }, (_, i) => m + ((i * 7) % 30) / 300 - 0.05))
+
+  it('is wider than the pooled CI when repeats differ, and contains the median', () => {
+    const nested = hierarchicalEstimate(groups)!
+    const pooled = estimate(groups.flat())!
+    expect(nested.median).toBe(pooled.median)
+    expect(nested.ci95![0]).toBeLessThanOrEqual(nested.median)
+    expect(nested.ci95![1]).toBeGreaterThanOrEqual(nested.median)
+    expect(nested.ci95![1] - nested.ci95![0]).toBeGreaterThan(2 * (pooled.ci95![1] - pooled.ci95![0]))
+  })
+
+  it('is about as narrow as the pooled one when repeats agree, and reproducible (fixed seed)', () => {
+    const same = [0, 1, 2].map(() => groups[1]!)
+    const nested = hierarchicalEstimate(same)!
+    const pooled = estimate(same.flat())!
+    expect(nested.ci95![1] - nested.ci95![0]).toBeLessThan(2 * (pooled.ci95![1] - pooled.ci95![0]))
+    expect(hierarchicalEstimate(groups)).toEqual(hierarchicalEstimate(groups))
+    expect(hierarchicalEstimate([[1, 2], [3]])).toMatchObject({ n: 3, ci95: null })
+  })
+})
+
+describe('throughput plan', () => {
+  it('splits the measured time over the levels and alternates their order between repeats', () => {
+    expect(pairsPerLevel({ durationSec: 16, windowSec: 0.5, connectionLevels: [1, 10, 64] })).toBe(5)
+    expect(pairsPerLevel({ durationSec: 1, windowSec: 0.25, connectionLevels: [10] })).toBe(2)
+    expect(levelOrder([10, 1, 64], 0)).toEqual([1, 10, 64])
+    expect(levelOrder([10, 1, 64], 1)).toEqual([64, 10, 1])
+  })
+
+  it('cross-checks each cell once, in the last repeat it is sure to run', () => {
+    const o = resolveBenchOptions({ repeats: 5 }, SCENARIO_NAMES)
+    expect(crossCheckRepeat({}, o)).toBe(4)
+    expect(crossCheckRepeat({ adaptiveRepeats: { min: 2, precise: () => true } }, o)).toBe(1)
+    expect(crossCheckRepeat({ repeats: () => 1 }, o)).toBe(0)
+  })
+
+  it('names the JWT verify-cache regime from the population against the cache size', () => {
+    expect(verifyCacheRegime('jwt', 'tuned', 1000)).toBe('hit-dominated')
+    expect(verifyCacheRegime('jwt-denylist', 'tuned', 1001)).toBe('miss-dominated')
+    expect(verifyCacheRegime('jwt', 'floor', 200)).toBeNull()
+    expect(verifyCacheRegime('redis-session', 'tuned', 200)).toBeNull()
+  })
+
+  it('flags a cross-check whose ratio differs by more than 10 %, keeping both ratios', () => {
+    const mine = repeat(0, [{ connections: 10, pairs: [pair(2), pair(2), pair(2)] }])
+    const check = (ratio: number) => summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(ratio), pair(ratio)] } }]).crossCheck
+    expect(check(2.1)).toMatchObject({ state: 'measured', generator: 'wrk', primaryCpuRatio: 2, otherCpuRatio: { median: 2.1 }, disagrees: false, warning: null })
+    const off = check(2.5)!
+    expect(off).toMatchObject({ disagrees: true, differenceRel: 0.25 })
+    expect(off.state === 'measured' && off.warning).toMatch(/wrk measured a CPU ratio of 2.50, autocannon 2.00 \(\+25 %/)
+  })
+})
+
+// A generous limit, not a timing assertion: real processes, slower on a busy machine.
+describe('throughput cells on real servers', { timeout: 120_000 }, () => {
+  it('measure every concurrency level, with the server\'s utilisation in each window, and cross-check with the other generator', async () => {
+    const r = await run(['jwt'], { connectionLevels: [1, 8], crossCheck: true })
+    const { summary, repeats } = completed(r.cells[0])
+    expect(summary.levels.map((l) => l.connections)).toEqual([1, 8])
+    expect(repeats[0]!.levels!.map((l) => l.connections)).toEqual([1, 8])
+    for (const l of repeats[0]!.levels!) {
+      for (const w of l.pairs.flatMap((p) => [p.me, p.health])) {
+        expect(w.serverCpuShare).toBeGreaterThan(0)
+        expect(w.serverCpuShare).toBeLessThanOrEqual(1.5)
+        expect(w.loadDurationSec).toBeGreaterThan(0)
+        expect(w.loadDurationSec).toBeLessThanOrEqual(w.durationSec) // the load sits inside its samples
+        expect(w.requestsPerSec).toBeCloseTo(w.serverRequests / w.loadDurationSec!, 6)
+      }
+    }
+    expect([1, 8]).toContain(summary.headlineConnections)
+    expect(summary.headlineReason).toMatch(/^(1|8) connections: /)
+    expect(repeats[0]!.pairs).toEqual(repeats[0]!.levels!.find((l) => l.connections === repeats[0]!.headlineConnections)!.pairs)
+    expect(summary.verifyCacheRegime).toBe('hit-dominated') // 40 users, 1 000 cache entries
+    expect(summary.cpuRatioPerRepeat).toHaveLength(1)
+    expect(summary.non2xx + summary.errors).toBe(0)
+    const cc = summary.crossCheck!
+    if (hasWrk) {
+      if (cc.state !== 'measured') throw new Error(`cross-check not measured: ${cc.reason}`)
+      expect(cc.generator).toBe('wrk')
+      expect(cc.primaryCpuRatio).toBeGreaterThan(0)
+      expect(cc.otherCpuRatio!.median).toBeGreaterThan(0)
+      expect(cc.disagrees).toBe(cc.differenceRel !== null && Math.abs(cc.differenceRel) > 0.1)
+    } else {
+      expect(cc).toMatchObject({ state: 'skipped', generator: 'wrk', reason: expect.stringMatching(/wrk not found/) })
+    }
+  })
+
+  it(`drives a cell with wrk and cross-checks it with autocannon${unlessWrk}`, { skip: !hasWrk }, async () => {
+    const r = await run(['jwt'], { connectionLevels: [4], generator: 'wrk', crossCheck: true })
+    const { summary, repeats } = completed(r.cells[0])
+    expect(summary.generator).toBe('wrk')
+    expect(repeats[0]!.generator).toBe('wrk')
+    expect(summary.non2xx + summary.errors).toBe(0)
+    expect(summary.crossCheck).toMatchObject({ state: 'measured', generator: 'autocannon', connections: 4 })
+  })
+
+  it('records a skipped cross-check, with the reason, when wrk is not installed', async () => {
+    const before = process.env.AUTHBENCH_WRK
+    process.env.AUTHBENCH_WRK = '/nonexistent/wrk'
+    try {
+      const r = await run(['jwt'], { connectionLevels: [4], crossCheck: true, durationSec: 0.5 })
+      expect(completed(r.cells[0]).summary.crossCheck).toEqual({ state: 'skipped', generator: 'wrk', reason: expect.stringMatching(/^wrk not found \(\/nonexistent\/wrk\): install it/) })
+      const failed = await run(['jwt'], { connectionLevels: [4], generator: 'wrk', durationSec: 0.5 })
+      expect(failed.cells[0]).toMatchObject({ state: 'failed', error: expect.stringMatching(/^wrk not found/) })
+    } finally {
+      if (before === undefined) delete process.env.AUTHBENCH_WRK
+      else process.env.AUTHBENCH_WRK = before
+    }
+  })
+})
