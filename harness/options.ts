@@ -10,11 +10,11 @@ export interface BenchOptions {
   profiles: Profile[]
   /** JWT algorithms for the JWT family; default HS256. */
   algs: JwtAlgorithm[]
-  /** Measured load per cell and repeat, split into alternating /me and /health windows. Default 16 s. */
+  /** Measured load per cell and repeat, split over the concurrency levels into alternating /me and baseline windows. Default 6 s. */
   durationSec: number
   /** Length of one measurement window. Default 0.5 s. */
   windowSec: number
-  /** Unmeasured load per path before measuring. Default 1 s. */
+  /** Unmeasured load per path before measuring (×3 on a cell's first repeat). Default 0.5 s. */
   warmupSec: number
   /** Concurrent connections of the closed-loop load in every scenario but throughput's sweep. Default 10. */
   connections: number
@@ -32,7 +32,7 @@ export interface BenchOptions {
   instances: number
   /** Repeats per cell, interleaved across cells (A B C A B C …). Default 3. */
   repeats: number
-  /** Distinct logged-in users the load cycles through. Default 1000. */
+  /** Distinct logged-in users the load cycles through. Default 2000: twice fast-jwt's 1 000-entry verify cache, so JWT cells measure verification, not cache hits (--users 500 for the hit-dominated regime). */
   users: number
   /** Load balancer in front of several instances; `none` = autocannon's multi-URL round robin. Default auto. */
   balancer: 'auto' | 'haproxy' | 'nginx' | 'none'
@@ -49,16 +49,16 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
-  durationSec: 16,
+  durationSec: 6,
   windowSec: 0.5,
-  warmupSec: 1,
+  warmupSec: 0.5,
   connections: 10,
   connectionLevels: [1, 10, 64],
   generator: 'autocannon',
   crossCheck: false,
   instances: 1,
   repeats: 3,
-  users: 1000,
+  users: 2000,
   balancer: 'auto',
   pin: true,
   out: 'results',

@@ -5,7 +5,8 @@
  */
 import * as vega from 'vega'
 import { compile, type TopLevelSpec } from 'vega-lite'
-import type { Cell } from '../harness/results.ts'
+import type { Cell, ThroughputLevelSummary } from '../harness/results.ts'
+import type { Estimate } from '../harness/stats.ts'
 import type { Scenario } from '../scenarios/types.ts'
 import { cellFlags, cellLabel, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
 
@@ -73,6 +74,56 @@ export function barChartSpec(c: BarChartSpec): TopLevelSpec {
     layer: layers,
     config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400 } },
   } as TopLevelSpec
+}
+
+/** One point of a curve: a series (a cell), an x (connections), a value with its CI. */
+export interface CurvePoint { series: string; x: number; value: number; lo: number | null; hi: number | null }
+
+export interface CurveChartSpec {
+  title: string
+  xTitle: string
+  yTitle: string
+  points: CurvePoint[]
+  rule?: { y: number; label: string }
+}
+
+/** Lines against a log-scaled x (concurrency), with points, CI bars and a reference rule. */
+export function curveChartSpec(c: CurveChartSpec): TopLevelSpec {
+  const series = [...new Set(c.points.map((p) => p.series))]
+  const xs = [...new Set(c.points.map((p) => p.x))].sort((a, b) => a - b)
+  const x = { field: 'x', type: 'quantitative' as const, title: c.xTitle, scale: { type: 'log' as const, nice: false, domain: [xs[0] ?? 1, xs.at(-1) ?? 1] }, axis: { values: xs, format: 'd' } }
+  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series, scale: { range: COLORS } }
+  const layers: unknown[] = [
+    { mark: { type: 'line', point: { filled: true, size: 45 } }, encoding: { x, y: { field: 'value', type: 'quantitative', title: c.yTitle }, color } },
+    { transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: c.yTitle }, y2: { field: 'hi' }, color } },
+  ]
+  if (c.rule) {
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'rule', strokeDash: [5, 3], color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } })
+    layers.push({ data: { values: [c.rule] }, mark: { type: 'text', align: 'left', dx: 4, baseline: 'middle', color: '#555', fontSize: 10 }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: 'width' }, text: { field: 'label' } } })
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: c.title, anchor: 'start', font: FONT, fontSize: 13 },
+    width: 520, height: 220,
+    data: { values: c.points },
+    layer: layers,
+    config: { font: FONT, view: { stroke: null }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400 } },
+  } as TopLevelSpec
+}
+
+/** Curves of a throughput level metric against connections, one series per cell that measured several levels. */
+export function throughputCurves(input: ReportInput, metric: keyof Omit<ThroughputLevelSummary, 'connections' | 'cpuRatioPerRepeat' | 'serverSaturated' | 'generatorSaturated' | 'saturatedWindowShare'>, scale = 1): CurvePoint[] {
+  const points: CurvePoint[] = []
+  for (const cell of cellsOf(input.results, 'throughput')) {
+    if (!isMeasured(cell) || cell.summary!.kind !== 'throughput') continue
+    const levels = cell.summary!.levels ?? []
+    if (levels.length < 2) continue
+    for (const l of levels) {
+      const e = l[metric] as Estimate | null
+      if (e) points.push({ series: cellLabel(cell), x: l.connections, value: e.median * scale, lo: e.ci95 ? e.ci95[0] * scale : null, hi: e.ci95 ? e.ci95[1] * scale : null })
+    }
+  }
+  return points
 }
 
 /** Renders a Vega-Lite spec to an SVG string, without a browser. */
@@ -184,4 +235,15 @@ export function scenarioCharts(input: ReportInput, scenario: Scenario): BarChart
       return first ? [{ title: first.label, yTitle: axis(s, first.name), bars: barsFor(input, s, first.name) }] : []
     }
   }
+}
+
+/** Charts against concurrency (throughput's sweep); empty for other scenarios or single-level runs. */
+export function scenarioCurves(input: ReportInput, scenario: Scenario): CurveChartSpec[] {
+  if (scenario.name !== 'throughput') return []
+  return [
+    { title: 'Auth cost against concurrency (/me ÷ baseline CPU, 95 % CI)', xTitle: 'connections (closed loop, log scale)', yTitle: 'CPU /me ÷ baseline (ratio)', points: throughputCurves(input, 'cpuRatio'), rule: { y: 1, label: 'baseline = 1' } },
+    { title: 'Server CPU utilisation in the /me windows: where the server saturates', xTitle: 'connections (closed loop, log scale)', yTitle: 'server CPU (share of one core)', points: throughputCurves(input, 'meServerCpuShare'), rule: { y: 1, label: 'one core' } },
+    { title: 'Redis commands per /me request against concurrency', xTitle: 'connections (closed loop, log scale)', yTitle: 'Redis commands (cmd/req)', points: throughputCurves(input, 'redisCommandsPerRequest') },
+    { title: '/me latency p99 against concurrency (closed loop: includes queueing)', xTitle: 'connections (closed loop, log scale)', yTitle: '/me latency p99 (ms)', points: throughputCurves(input, 'meLatencyP99Ms') },
+  ]
 }

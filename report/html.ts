@@ -3,7 +3,7 @@
  * verdict table, one section per scenario with its charts and short table, then method and machine.
  */
 import { verdicts, type Verdict } from './claims.ts'
-import { barChartSpec, scenarioCharts, toSvg } from './charts.ts'
+import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
 import { cellLabel, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table in the HTML report. */
@@ -48,6 +48,10 @@ export async function renderHtml(input: ReportInput): Promise<string> {
     for (const chart of scenarioCharts(input, scenario)) {
       if (chart.bars.length === 0) continue
       parts.push(`<div class="chart">${await toSvg(barChartSpec(chart))}</div>`)
+    }
+    for (const curve of scenarioCurves(input, scenario)) {
+      if (curve.points.length === 0) continue
+      parts.push(`<div class="chart">${await toSvg(curveChartSpec(curve))}</div>`)
     }
     const t = scenarioTable(input, scenario, HTML_METRIC_COLUMNS)
     parts.push(table(t.header, t.rows), t.notes.length ? `<ul>${t.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '', '</section>')

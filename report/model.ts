@@ -166,6 +166,8 @@ export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics
       notes.push(`${cellLabel(c)}: ${c.state} — ${c.state === 'failed' ? c.error : c.reason}`)
       return [cellLabel(c), ...names.map(() => '–'), c.state]
     }
+    const detail = cellDetail(c)
+    if (detail) notes.push(`${cellLabel(c)}: ${detail}`)
     return [cellLabel(c), ...names.map((n) => fmtWithCi(metricOf(c, n))), cellFlags(c, scenario).join(' ')]
   })
   return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows, notes }
@@ -175,4 +177,19 @@ export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics
 export function fmtWithCi(e: Estimate | null): string {
   if (e === null) return '–'
   return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${fmt(e.median)} ±${fmt(e.ciHalfWidthRel * 100)}%` : fmt(e.median)
+}
+
+/** What a throughput cell's headline number rests on: the level chosen and why, per-repeat medians, cache regime, cross-check. */
+export function cellDetail(cell: MeasuredCell): string | null {
+  const s = cell.summary
+  if (s?.kind !== 'throughput') return null
+  const parts: string[] = []
+  if (s.headlineConnections != null) parts.push(`headline at ${s.headlineConnections} connections (${s.headlineReason})`)
+  const perRepeat = (s.cpuRatioPerRepeat ?? []).map((x) => (x === null ? '–' : fmt(x)))
+  if (perRepeat.length > 1) parts.push(`ratio per repeat ${perRepeat.join(' / ')}`)
+  if (s.verifyCacheRegime) parts.push(`JWT verify cache ${s.verifyCacheRegime}`)
+  const x = s.crossCheck
+  if (x?.state === 'measured') parts.push(`cross-check with ${x.generator} at ${x.connections} connections: ${x.otherCpuRatio ? fmt(x.otherCpuRatio.median) : '–'} vs ${x.primaryCpuRatio === null ? '–' : fmt(x.primaryCpuRatio)}${x.differenceRel === null ? '' : ` (${x.differenceRel >= 0 ? '+' : ''}${fmt(x.differenceRel * 100)} %${x.disagrees ? ', DISAGREES' : ''})`}`)
+  else if (x?.state === 'skipped') parts.push(`cross-check skipped: ${x.reason}`)
+  return parts.length ? parts.join('; ') : null
 }

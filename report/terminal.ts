@@ -32,7 +32,7 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
     const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS)
     const table = fitted(t.header, widthsFor(t.header.length - 2))
     for (const row of t.rows) table.push(row)
-    out.push('', scenario.name, table.toString(), ...t.notes.map((n) => `  ${n}`.slice(0, TERMINAL_COLUMNS)))
+    out.push('', scenario.name, table.toString(), ...t.notes.map((n) => wrap(`  ${n}`, '    ')))
   }
   out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
   out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
