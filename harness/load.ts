@@ -56,6 +56,9 @@ export function openGenerator(name: LoadGeneratorName): LoadGenerator {
   return name === 'wrk' ? new WrkGenerator() : autocannonGenerator
 }
 
+/** How long a timed load waits for the requests in flight at its end before dropping them. */
+const IN_FLIGHT_GRACE_SEC = 1
+
 /**
  * Drives closed-loop load with autocannon: one instance per URL, whose connections each get their
  * own plan (`setupClient`), so that each connection cycles through its own users' prebuilt requests
@@ -63,7 +66,9 @@ export function openGenerator(name: LoadGeneratorName): LoadGenerator {
  * connection costs generator time per connection and window: on the 2-core machine, 0.25 s windows
  * at 64 connections lasted 1–3 s that way. Latency is recorded from autocannon's
  * per-response hrtime into an HDR histogram in microseconds (autocannon's own histogram resolves
- * 1 ms only). Every response is counted by status code; nothing is dropped. The load's duration is
+ * 1 ms only). Every response is counted by status code; nothing is dropped. A timed load ends by
+ * letting every connection finish the request it has in flight, so that the servers have answered
+ * every request they counted when the window's closing sample is taken. The load's duration is
  * timed here, from the first connection to the last response, not from the probes' samples around
  * it (which add their own IPC round trips: up to a third of a 0.25 s window).
  */
@@ -123,12 +128,16 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
     })
     return { inst, done }
   })
-  const onAbort = () => instances.forEach((i) => i.inst.stop())
-  spec.signal?.addEventListener('abort', onAbort, { once: true })
+  const stopAll = () => instances.forEach((i) => i.inst.stop())
+  spec.signal?.addEventListener('abort', stopAll, { once: true })
   // the end of a timed load: no client sends another request; each stops once its last one is answered
-  const end = rounds === undefined
-    ? setTimeout(() => { for (const c of clients) c.responseMax = Math.max(1, c.reqsMade) }, (spec.durationSec ?? 1) * 1000)
-    : undefined
+  // (a request to a dead or stuck server is given up after a grace period, as autocannon's own stop would)
+  const timers = rounds === undefined
+    ? [
+        setTimeout(() => { for (const c of clients) c.responseMax = Math.max(1, c.reqsMade) }, (spec.durationSec ?? 1) * 1000),
+        setTimeout(stopAll, ((spec.durationSec ?? 1) + IN_FLIGHT_GRACE_SEC) * 1000),
+      ]
+    : []
   try {
     const results = await Promise.all(instances.map((i) => i.done))
     for (const r of results) {
@@ -136,8 +145,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
       timeouts += r.timeouts
     }
   } finally {
-    clearTimeout(end)
-    spec.signal?.removeEventListener('abort', onAbort)
+    timers.forEach(clearTimeout)
+    spec.signal?.removeEventListener('abort', stopAll)
   }
   const cpu = process.cpuUsage(cpuAtStart)
   const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0)
