@@ -253,6 +253,7 @@ export interface HeadlineChoice {
 }
 
 const percent = (x: number | null) => (x === null ? 'unknown' : `${Math.round(x * 100)} %`)
+const conns = (n: number) => `${n} connection${n === 1 ? '' : 's'}`
 
 /**
  * Pure: the level whose figures are the headline. The highest level where the server was saturated
@@ -266,11 +267,11 @@ export function chooseHeadlineLevel(levels: readonly LevelLoad[]): HeadlineChoic
   const saturated = (l: LevelLoad) => l.serverCpuShare !== null && l.serverCpuShare >= SERVER_SATURATION_SHARE
   const seen = `server utilisation by connections: ${sorted.map((l) => `${l.connections} → ${percent(l.serverCpuShare)}${l.generatorSaturated ? ' (generator saturated)' : ''}`).join(', ')}`
   const best = sorted.filter((l) => saturated(l) && !l.generatorSaturated).at(-1)
-  if (best) return { connections: best.connections, basis: 'server-saturated', reason: `${best.connections} connections: the highest level where the server was saturated and the load generator was not (${seen})` }
+  if (best) return { connections: best.connections, basis: 'server-saturated', reason: `${conns(best.connections)}: the highest level where the server was saturated and the load generator was not (${seen})` }
   const free = sorted.filter((l) => !l.generatorSaturated).at(-1)
-  if (free) return { connections: free.connections, basis: 'generator-unsaturated', reason: `${free.connections} connections: no level saturated the server (≥ ${percent(SERVER_SATURATION_SHARE)} of a core) without saturating the load generator; the highest level where the generator was not saturated (${seen})` }
+  if (free) return { connections: free.connections, basis: 'generator-unsaturated', reason: `${conns(free.connections)}: no level saturated the server (≥ ${percent(SERVER_SATURATION_SHARE)} of a core) without saturating the load generator; the highest level where the generator was not saturated (${seen})` }
   const low = sorted[0]!
-  return { connections: low.connections, basis: 'generator-saturated', reason: `${low.connections} connections: the load generator was saturated at every level, so requests/s is its ceiling; the lowest level (${seen})` }
+  return { connections: low.connections, basis: 'generator-saturated', reason: `${conns(low.connections)}: the load generator was saturated at every level, so requests/s is its ceiling; the lowest level (${seen})` }
 }
 
 const median = (xs: readonly number[]): number | null => {
@@ -386,7 +387,7 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
     differenceRel,
     disagrees,
     warning: disagrees
-      ? `cross-check: at ${cc.connections} connections ${cc.generator} measured a CPU ratio of ${other!.median.toFixed(2)}, ${mine} ${primary!.toFixed(2)} (${differenceRel! > 0 ? '+' : ''}${(differenceRel! * 100).toFixed(0)} %, beyond ±${CROSS_CHECK_TOLERANCE_REL * 100} %): this ratio depends on the load generator`
+      ? `cross-check: at ${conns(cc.connections)} ${cc.generator} measured a CPU ratio of ${other!.median.toFixed(2)}, ${mine} ${primary!.toFixed(2)} (${differenceRel! > 0 ? '+' : ''}${(differenceRel! * 100).toFixed(0)} %, beyond ±${CROSS_CHECK_TOLERANCE_REL * 100} %): this ratio depends on the load generator`
       : null,
   }
 }
