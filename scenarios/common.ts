@@ -51,16 +51,93 @@ export async function measuredLoad(env: CellEnv, path: string, plans: Connection
   return measureWindow(path, before, await takeSample(env.instances, env.redisProbe), load)
 }
 
-/** Connection plans for POST /login that cycle through users first…first+count-1. */
-export function loginPlans(urls: readonly string[], first: number, count: number, connections: number): ConnectionPlan[] {
+/** Connection plans for POST /login that cycle through users first…first+count-1 (`extra` joins each body, e.g. `{ claims: 'large' }`). */
+export function loginPlans(urls: readonly string[], first: number, count: number, connections: number, extra: Record<string, unknown> = {}): ConnectionPlan[] {
   const c = Math.min(connections, count)
   return Array.from({ length: c }, (_, k) => ({
     url: urls[k % urls.length]!,
     requests: Array.from({ length: Math.ceil((count - k) / c) }, (_, j) => {
       const i = first + k + j * c
-      return { method: 'POST' as const, path: '/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `user${i}`, password: `pw-user${i}` }) }
+      return { method: 'POST' as const, path: '/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `user${i}`, password: `pw-user${i}`, ...extra }) }
     }),
   }))
+}
+
+/**
+ * `items` rotated left by `by` places: the order of a cell's measured windows in repeat `by`, so that
+ * no window always runs first (on the coldest process) or last, and every run repeats the same orders.
+ */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const n = items.length
+  const k = n === 0 ? 0 : ((by % n) + n) % n
+  return [...items.slice(k), ...items.slice(0, k)]
+}
+
+/**
+ * A per-request figure over several windows together: its total over the windows that have it ÷
+ * their requests (null when none has it), e.g. server CPU per request over all login windows.
+ */
+export function pooledPerRequest(windows: readonly WindowMeasurement[], perRequest: (w: WindowMeasurement) => number | null): number | null {
+  let total = 0
+  let requests = 0
+  for (const w of windows) {
+    const x = perRequest(w)
+    if (x === null) continue
+    total += x * w.serverRequests
+    requests += w.serverRequests
+  }
+  return requests > 0 ? total / requests : null
+}
+
+/** Server CPU per request over several windows together: total CPU ÷ total requests. */
+export const pooledCpuMicrosPerRequest = (windows: readonly WindowMeasurement[]) => pooledPerRequest(windows, (w) => w.serverCpuMicrosPerRequest)
+
+/** Requests the servers answered per second over several windows together (each timed by its load, not its samples). */
+export function pooledRequestsPerSec(windows: readonly WindowMeasurement[]): number | null {
+  const sec = windows.reduce((t, w) => t + (w.loadDurationSec ?? w.durationSec), 0)
+  return sec > 0 ? windows.reduce((n, w) => n + w.serverRequests, 0) / sec : null
+}
+
+/** The median of some numbers (null when there are none). */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * Unmeasured load until the servers' CPU per request has settled (compiled code and caches warm):
+ * chunks of `chunkSec` until each instance has answered `minRequestsPerInstance` and the last three
+ * chunks' CPU per request lie within `tolerance` of their median, after at least `minSec` and at
+ * most `maxSec`. A cold server pays several times its warm cost per request and stays on that
+ * plateau for a while: on the 2-core machine one instance answered /me at ≈ 500 µs for its first
+ * ≈ 4 000 requests and at ≈ 60 µs after them; two instances sharing a core took ≈ 2.5 s to get
+ * there. A fixed short warm-up leaves the first window measuring the JIT.
+ */
+export async function warmUntilSteady(env: CellEnv, path: string, plans: ConnectionPlan[], how: { minSec: number; maxSec: number; minRequestsPerInstance?: number; chunkSec?: number; tolerance?: number }, signal?: AbortSignal): Promise<{ sec: number; steady: boolean; cpuMicrosPerRequest: number | null }> {
+  const chunkSec = how.chunkSec ?? 0.25
+  const tolerance = how.tolerance ?? 0.15
+  const t0 = performance.now()
+  const recent: number[] = []
+  let requests = 0
+  for (;;) {
+    const w = await measuredLoad(env, path, plans, { durationSec: chunkSec }, signal)
+    const sec = (performance.now() - t0) / 1000
+    requests += w.serverRequests
+    if (w.serverCpuMicrosPerRequest !== null) recent.push(w.serverCpuMicrosPerRequest)
+    const last = recent.slice(-3)
+    const mid = median(last)
+    const settled = last.length === 3 && mid !== null && last.every((x) => Math.abs(x - mid) <= tolerance * mid)
+    const steady = settled && requests / env.instances.length >= (how.minRequestsPerInstance ?? 0)
+    if ((steady && sec >= how.minSec) || sec >= how.maxSec || signal?.aborted) return { sec, steady, cpuMicrosPerRequest: recent.at(-1) ?? null }
+  }
+}
+
+/** Runs load that is not measured: warm-up of a path before its measured windows. */
+export async function warmUp(plans: ConnectionPlan[], durationSec: number, signal?: AbortSignal): Promise<void> {
+  if (durationSec <= 0 || plans.length === 0) return
+  await runLoad({ connections: plans, durationSec, ...(signal ? { signal } : {}) })
 }
 
 export function metricsRepeat(index: number, startedAt: string, metrics: Record<string, number | null>, windows: WindowMeasurement[] = [], notes: string[] = []): MetricsRepeat {

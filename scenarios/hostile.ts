@@ -6,19 +6,25 @@ import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import type { WindowMeasurement } from '../harness/results.ts'
 import { loadKeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { countRedisKeys, measuredLoad, metricsRepeat, profilesFor, sleep, summarizeMetrics } from './common.ts'
+import type { BenchOptions } from '../harness/options.ts'
+import { countRedisKeys, measuredLoad, metricsRepeat, pooledCpuMicrosPerRequest, pooledRequestsPerSec, profilesFor, rotated, sleep, summarizeMetrics, warmUntilSteady } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const HOSTILE_SHARE = 0.2
 /**
- * Requests without any credential whose server-side state is counted, per repeat (also in --quick:
- * the heap reading moves by ±200 KB between readings whatever the load, so it takes 10 000 requests
- * to tell 200 B per request from none), and unmeasured ones before them.
+ * Requests without any credential whose server-side state is counted, per repeat, and unmeasured
+ * ones before them. After a warm-up and two forced GCs the heap reading moves by ±25 KB between
+ * readings: 2 000 requests tell 200 B per request (a stored empty session) from none.
  */
-const ANONYMOUS_REQUESTS = 10_000
-const ANONYMOUS_WARMUP_REQUESTS = 1_000
+const anonymousRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 2_000 : 5_000)
+const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 500 : 1_000)
 /** Pause before reading the state, so that the server has closed the load's connections (their buffers are not state). */
-const SETTLE_MS = 200
+const SETTLE_MS = 100
+/** Unmeasured load on each of the three paths (mixed, refusing, accepting) until its CPU per request settles, and each measured window. */
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.3, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
+const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.3)
+type Path = 'mixed' | 'refusing' | 'accepting'
+const PATHS: readonly Path[] = ['mixed', 'refusing', 'accepting']
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const flipFirst = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
 
@@ -60,12 +66,14 @@ export function hostileHeaders(strategy: keyof typeof STRATEGIES, valid: Credent
  * forced GC (every strategy: in-process stores show here). An unmeasured warm-up comes first, so
  * that the heap figure holds state, not freshly compiled code.
  */
-async function stateFromAnonymousRequests(env: CellEnv, requests: number, connections: number, signal: AbortSignal): Promise<{ window: WindowMeasurement; redisKeysPer1k: number | null; heapBytesPer1k: number | null }> {
+async function stateFromAnonymousRequests(env: CellEnv, requests: number, warmupRequests: number, connections: number, signal: AbortSignal): Promise<{ window: WindowMeasurement; redisKeysPer1k: number | null; heapBytesPer1k: number | null }> {
   const c = Math.min(connections, requests)
   const plans: ConnectionPlan[] = Array.from({ length: c }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [{ method: 'GET', path: '/me', headers: {} }] }))
-  await runLoad({ connections: plans, roundsPerConnection: Math.ceil(ANONYMOUS_WARMUP_REQUESTS / c), signal })
+  await runLoad({ connections: plans, roundsPerConnection: Math.ceil(warmupRequests / c), signal })
   const state = async () => {
     await sleep(SETTLE_MS)
+    // two forced GCs: the first may leave finalisable objects behind
+    await Promise.all(env.instances.map((i) => i.stats({ gc: true })))
     const stats = await Promise.all(env.instances.map((i) => i.stats({ gc: true })))
     return {
       heapBytes: stats.reduce((n, s) => n + s.heapUsedBytes, 0),
@@ -94,14 +102,16 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'mixedRefusedShare', label: 'refused in mixed load', unit: 'share', meaning: 'share refused when 20 % of the load is invalid', better: 'neither' },
   { name: 'refusalsPerSec', label: 'refusals', unit: 'req/s', meaning: 'refusals answered per second', better: 'higher' },
   { name: 'redisKeysPer1kAnonymousRequests', label: 'Redis keys per 1k anonymous', unit: 'keys/1k req', meaning: 'Redis keys created under the cell\'s prefix by 1 000 requests carrying no credential (null where the strategy uses no Redis)', better: 'lower', headline: true },
-  { name: 'heapBytesPer1kAnonymousRequests', label: 'heap per 1k anonymous', unit: 'B/1k req', meaning: 'server heap growth after a forced GC from 1 000 requests carrying no credential (in-process stores show here; ±20 KB is noise)', better: 'lower', headline: true },
+  { name: 'heapBytesPer1kAnonymousRequests', label: 'heap per 1k anonymous', unit: 'B/1k req', meaning: 'server heap growth after a forced GC from 1 000 requests carrying no credential (in-process stores show here; ±10 KB is noise)', better: 'lower', headline: true },
 ]
 
 /**
  * hostile — a share of the load carries invalid credentials (bad signature, expired, garbage,
  * alg none, oversized). All must be refused with a 4xx, with zero 5xx and no crash; and the CPU
- * cost of refusing is measured against the cost of accepting. Then requests without any credential:
- * the state each one leaves on the server or in Redis.
+ * cost of refusing is measured against the cost of accepting. Every path is warmed up first, and the
+ * measured windows run in an order rotated by repeat (default: that order and back, so that each
+ * path sits as early as it sits late). Then requests without any credential: the state each one
+ * leaves on the server or in Redis.
  */
 export const hostile: Scenario = {
   name: 'hostile',
@@ -118,13 +128,14 @@ export const hostile: Scenario = {
     })))
   },
 
-  // ≈ 3 s of them for the 11 000 anonymous requests, GCs and SCANs
-  estimateRepeatSec: (o) => 4 + 3 * Math.max(0.5, o.durationSec / 4),
+  // measured on the 2-core machine: 100 logins, the warm-ups (the first path pays for the cold
+  // server, the others settle within a few chunks), the windows, and the anonymous requests
+  // (≈ 8 000/s) with four forced GCs and two SCANs
+  estimateRepeatSec: (o) => 0.3 + (o.quick ? 0.9 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
-    const windowSec = Math.max(0.5, options.durationSec / 4)
     const creds = await loginPopulation(env.urls, 100, signal)
     const { hmacKey } = loadKeyMaterial({ AUTHBENCH_SECRET: ctx.orchestrator.secret }, 'HS256')
     const bad = hostileHeaders(env.spec.strategy, creds[0]!, hmacKey)
@@ -135,32 +146,48 @@ export const hostile: Scenario = {
       requests: p.requests.map((r, j) => (j % every === every - 1 ? { ...r, headers: bad[(j + k) % bad.length]! } : r)),
     }))
     const allBad: ConnectionPlan[] = valid.map((p, k) => ({ url: p.url, requests: bad.map((_, j) => ({ method: 'GET', path: '/me', headers: bad[(j + k) % bad.length]! })) }))
-    ctx.status('mixed load')
-    const mix = await measuredLoad(env, '/me', mixed, { durationSec: windowSec }, signal)
-    ctx.status('refusing only')
-    const refusing = await measuredLoad(env, '/me', allBad, { durationSec: windowSec }, signal)
-    const accepting = await measuredLoad(env, '/me', valid, { durationSec: windowSec }, signal)
+    const plans: Record<Path, ConnectionPlan[]> = { mixed, refusing: allBad, accepting: valid }
+    ctx.status('warming up')
+    const warmSec: string[] = []
+    for (const path of PATHS) {
+      const warm = await warmUntilSteady(env, '/me', plans[path], warmBoundsFor(options), signal)
+      warmSec.push(`${path} ${warm.sec.toFixed(2)} s${warm.steady ? '' : ' (still settling)'}`)
+    }
+    const once = rotated(PATHS, index)
+    const order = options.quick ? once : [...once, ...[...once].reverse()]
+    const measured: Record<Path, WindowMeasurement[]> = { mixed: [], refusing: [], accepting: [] }
+    const inOrder: WindowMeasurement[] = []
+    for (const path of order) {
+      ctx.status(`${path} load`)
+      const w = await measuredLoad(env, '/me', plans[path], { durationSec: windowSecFor(options) }, signal)
+      measured[path].push(w)
+      inOrder.push(w)
+    }
     ctx.status('anonymous requests')
-    const anonymous = await stateFromAnonymousRequests(env, ANONYMOUS_REQUESTS, options.connections, signal)
-    const count = (w: typeof mix, f: (code: number) => boolean) => Object.entries(w.statusCodes).reduce((n, [c, k]) => (f(Number(c)) ? n + k : n), 0)
-    const fiveXx = [mix, refusing, accepting, anonymous.window].reduce((n, w) => n + count(w, (c) => c >= 500), 0)
-    const refusedWrongly = count(refusing, (c) => c < 400 || c >= 500)
+    const anonymous = await stateFromAnonymousRequests(env, anonymousRequestsFor(options), anonymousWarmupRequestsFor(options), options.connections, signal)
+    const count = (ws: readonly WindowMeasurement[], f: (code: number) => boolean) => ws.reduce((n, w) => n + Object.entries(w.statusCodes).reduce((m, [c, k]) => (f(Number(c)) ? m + k : m), 0), 0)
+    const all = [...inOrder, anonymous.window]
+    const fiveXx = count(all, (c) => c >= 500)
+    const refusedWrongly = count(measured.refusing, (c) => c < 400 || c >= 500)
     const alive = (await Promise.all(env.instances.map((i) => fetch(`${i.url}/health`).then((r) => r.status === 200, () => false)))).every(Boolean)
-    const mixTotal = Object.values(mix.statusCodes).reduce((a, b) => a + b, 0)
+    const mixTotal = count(measured.mixed, () => true)
+    const refusal = pooledCpuMicrosPerRequest(measured.refusing)
+    const acceptance = pooledCpuMicrosPerRequest(measured.accepting)
     return metricsRepeat(index, startedAt, {
       fiveXxCount: fiveXx,
       hostileAcceptedCount: refusedWrongly,
       crashedInstances: alive ? 0 : env.instances.length,
-      mixedRefusedShare: mixTotal ? count(mix, (c) => c >= 400 && c < 500) / mixTotal : null,
-      cpuMicrosPerRefusal: refusing.serverCpuMicrosPerRequest,
-      cpuMicrosPerAcceptance: accepting.serverCpuMicrosPerRequest,
-      refusalCostRatio: refusing.serverCpuMicrosPerRequest !== null && accepting.serverCpuMicrosPerRequest ? refusing.serverCpuMicrosPerRequest / accepting.serverCpuMicrosPerRequest : null,
-      refusalsPerSec: refusing.requestsPerSec,
+      mixedRefusedShare: mixTotal ? count(measured.mixed, (c) => c >= 400 && c < 500) / mixTotal : null,
+      cpuMicrosPerRefusal: refusal,
+      cpuMicrosPerAcceptance: acceptance,
+      refusalCostRatio: refusal !== null && acceptance ? refusal / acceptance : null,
+      refusalsPerSec: pooledRequestsPerSec(measured.refusing),
       redisKeysPer1kAnonymousRequests: anonymous.redisKeysPer1k,
       heapBytesPer1kAnonymousRequests: anonymous.heapBytesPer1k,
-    }, [mix, refusing, accepting, anonymous.window], [
+    }, all, [
       `${bad.length} kinds of invalid credential, ${HOSTILE_SHARE * 100} % of the mixed load`,
-      `state per 1 000 anonymous requests: ${anonymous.window.serverRequests} GET /me without any credential; Redis keys under the cell's prefix (SCAN) and server heap after a forced GC, before and after`,
+      `each path warmed up until its CPU per request settled (${warmSec.join(', ')}), then measured in ${windowSecFor(options)} s windows in this order: ${order.join(', ')}; CPU per refusal and per acceptance pooled over their windows`,
+      `state per 1 000 anonymous requests: ${anonymous.window.serverRequests} GET /me without any credential; Redis keys under the cell's prefix (SCAN) and server heap after two forced GCs, before and after`,
     ])
   },
 

@@ -1,6 +1,15 @@
+import type { BenchOptions } from '../harness/options.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import type { WindowMeasurement } from '../harness/results.ts'
+import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, median, metricsRepeat, pooledCpuMicrosPerRequest, pooledPerRequest, pooledRequestsPerSec, profileFor, rotated, summarizeMetrics, warmUntilSteady, warmUp } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+
+/** Unmeasured logins until their CPU per login settles (it falls ≈ 2.5× over the first thousands), and each measured window. */
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.15, maxSec: 0.3, chunkSec: 0.1 } : { minSec: 0.45, maxSec: 1.5, chunkSec: 0.15, minRequestsPerInstance: 2000 })
+const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.5)
+/** Users each repeat logs in (its own range), and the warm-up's range after them: the server knows 20 000. */
+const USERS_PER_REPEAT = 5000
+const WARMUP_FIRST_USER = 15_001
 
 /** What this scenario reports (units and directions: see MetricDecl). */
 export const METRICS: readonly MetricDecl[] = [
@@ -17,7 +26,9 @@ export const METRICS: readonly MetricDecl[] = [
 
 /**
  * login — the cost of issuing a credential: a session write (memory or Redis) against a JWT
- * signature per algorithm. POST /login under load, with a /health window beside it as the baseline.
+ * signature per algorithm. POST /login under load, with /health windows beside it as the baseline:
+ * both paths warmed up first, then login, /health, /health, login (or the reverse in odd repeats),
+ * so that neither path is always measured on the colder process.
  */
 export const login: Scenario = {
   name: 'login',
@@ -36,34 +47,51 @@ export const login: Scenario = {
     return cells
   },
 
-  estimateRepeatSec: (o) => 1 + 2 * Math.max(0.5, o.durationSec / 4),
+  // measured on the 2-core machine: 20 logins for /health's credentials, the warm-ups (logins settle
+  // in ≈ 1 s from cold), four windows (each with its samples and the requests in flight at its end)
+  estimateRepeatSec: (o) => 0.1 + (o.quick ? 0.3 : 1.0) + warmBoundsFor(o).minSec + 4 * (windowSecFor(o) * 1.1 + 0.05),
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
-    const windowSec = Math.max(0.5, options.durationSec / 4)
-    // each repeat logs in users of its own range (the server knows HARNESS_USER_COUNT users), so a
-    // measured login is a first login unless the machine logs in more than 5000 users in one window
-    const first = 1 + (index % 3) * 5000
-    const plans = loginPlans(env.urls, first, 5000, options.connections)
-    ctx.status('warming up')
-    await measuredLoad(env, '/login', loginPlans(env.urls, 15_001, 5_000, options.connections), { durationSec: Math.min(1, options.warmupSec) }, signal)
-    ctx.status('measuring logins')
-    const logins = await measuredLoad(env, '/login', plans, { durationSec: windowSec }, signal)
+    const windowSec = windowSecFor(options)
+    // each repeat logs in users of its own range (the server knows HARNESS_USER_COUNT users), half
+    // per login window, so a measured login is a first login unless a window logs in more than 2 500
+    const first = 1 + (index % 3) * USERS_PER_REPEAT
+    const half = USERS_PER_REPEAT / 2
     const creds = await loginPopulation(env.urls, 20, signal)
-    const health = await measuredLoad(env, '/health', connectionPlans(env.urls, creds, options.connections, '/health'), { durationSec: windowSec }, signal)
-    const cpu = logins.serverCpuMicrosPerRequest
+    const healthPlans = connectionPlans(env.urls, creds, options.connections, '/health')
+    ctx.status('warming up')
+    const warm = await warmUntilSteady(env, '/login', loginPlans(env.urls, WARMUP_FIRST_USER, USERS_PER_REPEAT, options.connections), warmBoundsFor(options), signal)
+    await warmUp(healthPlans, warmBoundsFor(options).minSec, signal)
+    const order = rotated(['login', 'health'] as const, index)
+    const logins: WindowMeasurement[] = []
+    const health: WindowMeasurement[] = []
+    const windows: WindowMeasurement[] = []
+    for (const path of [...order, ...[...order].reverse()]) {
+      ctx.status(`measuring ${path === 'login' ? 'logins' : '/health'}`)
+      const w = path === 'login'
+        ? await measuredLoad(env, '/login', loginPlans(env.urls, first + logins.length * half, half, options.connections), { durationSec: windowSec }, signal)
+        : await measuredLoad(env, '/health', healthPlans, { durationSec: windowSec }, signal)
+      ;(path === 'login' ? logins : health).push(w)
+      windows.push(w)
+    }
+    const cpu = pooledCpuMicrosPerRequest(logins)
+    const healthCpu = pooledCpuMicrosPerRequest(health)
     return metricsRepeat(index, startedAt, {
       cpuMicrosPerLogin: cpu,
-      loginsPerSec: logins.requestsPerSec,
-      loginLatencyP50Ms: logins.latencyMs.p50,
-      loginLatencyP99Ms: logins.latencyMs.p99,
-      redisCommandsPerLogin: logins.redisCommandsPerRequest,
-      redisCpuMicrosPerLogin: logins.redisCpuMicrosPerRequest,
-      healthCpuMicrosPerRequest: health.serverCpuMicrosPerRequest,
-      loginCpuRatioToHealth: cpu !== null && health.serverCpuMicrosPerRequest ? cpu / health.serverCpuMicrosPerRequest : null,
-      non2xxCount: logins.non2xx,
-    }, [logins, health], isJwtFamily(env.spec.strategy) ? [`signs with ${env.spec.alg}`] : ['writes a session'])
+      loginsPerSec: pooledRequestsPerSec(logins),
+      loginLatencyP50Ms: median(logins.map((w) => w.latencyMs.p50)),
+      loginLatencyP99Ms: Math.max(...logins.map((w) => w.latencyMs.p99)),
+      redisCommandsPerLogin: pooledPerRequest(logins, (w) => w.redisCommandsPerRequest),
+      redisCpuMicrosPerLogin: pooledPerRequest(logins, (w) => w.redisCpuMicrosPerRequest),
+      healthCpuMicrosPerRequest: healthCpu,
+      loginCpuRatioToHealth: cpu !== null && healthCpu ? cpu / healthCpu : null,
+      non2xxCount: logins.reduce((n, w) => n + w.non2xx, 0),
+    }, windows, [
+      isJwtFamily(env.spec.strategy) ? `signs with ${env.spec.alg}` : 'writes a session',
+      `logins warmed up for ${warm.sec.toFixed(2)} s (${warm.steady ? 'until CPU per login settled' : 'to the limit: CPU per login was still settling'}), /health for ${warmBoundsFor(options).minSec} s; then measured in ${windowSec} s windows in this order: ${windows.map((w) => w.path).join(', ')}; per-login figures pooled over the login windows (p50: their median; p99: the larger)`,
+    ])
   },
 
   summarize: summarizeMetrics,

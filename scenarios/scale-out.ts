@@ -1,8 +1,11 @@
 import { detectBalancer } from '../harness/balancer.ts'
 import type { ConnectionPlan } from '../harness/load.ts'
-import { loginPopulation } from '../harness/population.ts'
+import type { CellEnv } from '../harness/orchestrator.ts'
+import type { BenchOptions } from '../harness/options.ts'
+import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
+import type { WindowMeasurement } from '../harness/results.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
+import { measuredLoad, median, metricsRepeat, profileFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 interface Layout { instances: number; sticky: boolean }
@@ -13,14 +16,39 @@ const hasLocalState = (strategy: string) => {
   return def !== undefined && def.stateful && !def.needsRedis
 }
 
-/** Layouts measured per strategy; --quick keeps 2 instances round robin, and sticky only where it matters (local state). */
-export function scaleOutLayouts(quick: boolean, strategy: string): Layout[] {
-  return quick
-    ? [{ instances: 2, sticky: false }, ...(hasLocalState(strategy) ? [{ instances: 2, sticky: true }] : [])]
-    : [{ instances: 1, sticky: false }, { instances: 2, sticky: false }, { instances: 2, sticky: true }, { instances: 4, sticky: false }, { instances: 4, sticky: true }]
+/**
+ * May have a shared Redis on every request's path, for the time estimate: whether it does is measured
+ * (Redis commands per request); `refresh` needs Redis for refresh tokens only, and is over-estimated.
+ */
+const mayAskRedisPerRequest = (strategy: string) => STRATEGIES[strategy as keyof typeof STRATEGIES]?.needsRedis === true
+
+/**
+ * Layouts measured per strategy: 1 instance and 2 behind round robin (--quick: 2 only), plus 2
+ * sticky where state is local to a process (sticky changes nothing for the others). `wide` adds
+ * 4 instances, round robin and (where it matters) sticky: no option asks for it yet.
+ */
+export function scaleOutLayouts(quick: boolean, strategy: string, wide = false): Layout[] {
+  const sticky = hasLocalState(strategy)
+  return [
+    ...(quick ? [] : [{ instances: 1, sticky: false }]),
+    { instances: 2, sticky: false },
+    ...(sticky ? [{ instances: 2, sticky: true }] : []),
+    ...(wide && !quick ? [{ instances: 4, sticky: false }, ...(sticky ? [{ instances: 4, sticky: true }] : [])] : []),
+  ]
 }
 
-const TWO_CORE_NOTE = 'on a 2-core machine every instance (and the balancer) shares the servers\' one core: requests/s cannot grow with instances here, and CPU per request rises with co-location (in one check for jwt: 179 µs with 1 instance, 408 µs with 2 instances, 710 µs with 2 behind HAProxy). These cells show who gets refused and how load and Redis traffic spread; compare them with each other, not with the throughput scenario. The projection divides server CPU by Redis CPU per request measured in the same window; the 1-instance cell gives the least distorted one'
+/** Users logged in per cell; each connection cycles through its share. */
+const usersFor = (o: Readonly<BenchOptions>) => Math.min(o.users, o.quick ? 100 : 200)
+/** The layout's measured window, and its warm-up. */
+const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.25 : 0.75)
+/** Warm-up until CPU per request has settled, within these bounds (two cold instances sharing a core take ≈ 3 s; --quick stops sooner, and says so). */
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.25, maxSec: 0.5, minRequestsPerInstance: 3000 } : { minSec: 0.5, maxSec: 3.5, minRequestsPerInstance: 3000 })
+/** The projection's windows: per load level, and their warm-up; levels are the cell's connections and 4× as many. */
+const PROJECTION_LOAD_FACTORS = [1, 4] as const
+const projectionWindowsPerLevel = (o: Readonly<BenchOptions>) => (o.quick ? 1 : 2)
+const projectionWindowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.2 : 0.3)
+
+const TWO_CORE_NOTE = 'on a 2-core machine every instance (and the balancer) shares the servers\' one core: requests/s cannot grow with instances here, and instances that share it also take longer to warm up (each gets a share of the load). These cells show who gets refused and how load and Redis traffic spread; compare them with each other, not with the throughput scenario'
 
 /** What this scenario reports (units and directions: see MetricDecl). */
 export const METRICS: readonly MetricDecl[] = [
@@ -33,13 +61,82 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'redisCommandsPerRequest', label: 'Redis commands', unit: 'cmd/req', meaning: 'Redis commands per request', better: 'lower' },
   { name: 'redisCpuMicrosPerRequest', label: 'Redis CPU', unit: 'µs/req', meaning: 'Redis CPU per request', better: 'lower' },
   { name: 'busiestInstanceRequestShare', label: 'busiest instance', unit: 'share', meaning: 'share of requests the busiest instance answered', better: 'neither' },
-  { name: 'projectedInstancesAtRedisSaturation', label: 'instances one Redis can serve', unit: 'instances', meaning: 'server CPU per request ÷ Redis CPU per request: instances at which one Redis core saturates', better: 'higher', headline: true },
+  { name: 'projectedInstancesAtRedisSaturation', label: 'instances one Redis can serve', unit: 'instances', meaning: 'instances (each on a core of its own, fully loaded) at which one Redis core saturates: one warm instance\'s CPU per request ÷ Redis CPU per request; median over the projection windows', better: 'higher', headline: true },
+  { name: 'projectedInstancesAtRedisSaturationLow', label: 'instances one Redis can serve, low end', unit: 'instances', meaning: 'the lowest projection of any projection window (both load levels)', better: 'higher' },
+  { name: 'projectedInstancesAtRedisSaturationHigh', label: 'instances one Redis can serve, high end', unit: 'instances', meaning: 'the highest projection of any projection window (both load levels)', better: 'higher' },
+  { name: 'singleInstanceCpuMicrosPerRequestLowLoad', label: 'one instance\'s CPU, low load', unit: 'µs/req', meaning: 'projection input: CPU per /me of one warm instance alone on the server core, at the cell\'s connection count', better: 'lower' },
+  { name: 'singleInstanceCpuMicrosPerRequestHighLoad', label: 'one instance\'s CPU, high load', unit: 'µs/req', meaning: 'the same at 4× the connections', better: 'lower' },
+  { name: 'redisCpuMicrosPerCommandLowLoad', label: 'Redis CPU per command, low load', unit: 'µs/cmd', meaning: 'projection input: Redis CPU per command at the cell\'s connection count', better: 'lower' },
+  { name: 'redisCpuMicrosPerCommandHighLoad', label: 'Redis CPU per command, high load', unit: 'µs/cmd', meaning: 'the same at 4× the connections (auto-pipelining batches more commands per round trip)', better: 'lower' },
+  { name: 'redisCommandsPerSecLowLoad', label: 'Redis load, low', unit: 'cmd/s', meaning: 'the Redis load the low-load input was measured under', better: 'neither' },
+  { name: 'redisCommandsPerSecHighLoad', label: 'Redis load, high', unit: 'cmd/s', meaning: 'the Redis load the high-load input was measured under', better: 'neither' },
+  { name: 'projectionRedisCommandsPerRequest', label: 'Redis commands per request (projection)', unit: 'cmd/req', meaning: 'projection input: Redis commands per /me on one instance', better: 'lower' },
 ]
 
+/** Projection windows: one instance loaded directly (any other instance and the balancer idle), at two loads. */
+async function projection(env: CellEnv, creds: readonly IssuedCredential[], options: Readonly<BenchOptions>, index: number, signal: AbortSignal) {
+  const one: CellEnv = { ...env, instances: [env.instances[0]!], urls: [env.instances[0]!.url] }
+  const levels = PROJECTION_LOAD_FACTORS.map((f) => f * options.connections)
+  const plansAt = (connections: number): ConnectionPlan[] => {
+    const plans: ConnectionPlan[] = Array.from({ length: connections }, () => ({ url: one.urls[0]!, requests: [] }))
+    creds.forEach((c, i) => plans[i % connections]!.requests.push({ method: 'GET', path: '/me', headers: c.headers }))
+    return plans.filter((p) => p.requests.length > 0)
+  }
+  const warm = await warmUntilSteady(one, '/me', plansAt(levels[0]!), { ...warmBoundsFor(options), minSec: 0.25 }, signal)
+  // a projection from a cold instance would divide the JIT's cost, not the request's
+  if (!warm.steady) return { levels, warmSec: warm.sec, windows: [], metrics: null }
+  // low, high, high, low (or the reverse in odd repeats): neither level always runs first
+  const once = rotated(levels, index)
+  const order = projectionWindowsPerLevel(options) > 1 ? [...once, ...[...once].reverse()] : once
+  const byLevel = new Map<number, WindowMeasurement[]>(levels.map((c) => [c, []]))
+  for (const c of order) byLevel.get(c)!.push(await measuredLoad(one, '/me', plansAt(c), { durationSec: projectionWindowSecFor(options) }, signal))
+  const all = [...byLevel.values()].flat()
+  const projected = all.flatMap((w) => (w.serverCpuMicrosPerRequest !== null && w.redisCpuMicrosPerRequest ? [w.serverCpuMicrosPerRequest / w.redisCpuMicrosPerRequest] : []))
+  const at = (c: number, f: (w: WindowMeasurement) => number | null) => median(byLevel.get(c)!.flatMap((w) => { const x = f(w); return x === null ? [] : [x] }))
+  const perCommand = (w: WindowMeasurement) => (w.redisCpuMicrosPerRequest !== null && w.redisCommandsPerRequest ? w.redisCpuMicrosPerRequest / w.redisCommandsPerRequest : null)
+  const commandsPerSec = (w: WindowMeasurement) => (w.redisCommandsPerRequest !== null ? w.redisCommandsPerRequest * w.requestsPerSec : null)
+  const [low, high] = levels as [number, number]
+  return {
+    levels,
+    warmSec: warm.sec,
+    windows: all,
+    metrics: {
+      projectedInstancesAtRedisSaturation: median(projected),
+      projectedInstancesAtRedisSaturationLow: projected.length ? Math.min(...projected) : null,
+      projectedInstancesAtRedisSaturationHigh: projected.length ? Math.max(...projected) : null,
+      singleInstanceCpuMicrosPerRequestLowLoad: at(low, (w) => w.serverCpuMicrosPerRequest),
+      singleInstanceCpuMicrosPerRequestHighLoad: at(high, (w) => w.serverCpuMicrosPerRequest),
+      redisCpuMicrosPerCommandLowLoad: at(low, perCommand),
+      redisCpuMicrosPerCommandHighLoad: at(high, perCommand),
+      redisCommandsPerSecLowLoad: at(low, commandsPerSec),
+      redisCommandsPerSecHighLoad: at(high, commandsPerSec),
+      projectionRedisCommandsPerRequest: median(all.flatMap((w) => (w.redisCommandsPerRequest === null ? [] : [w.redisCommandsPerRequest]))),
+    },
+  }
+}
+
 /**
- * scale-out — 1, 2 and 4 instances behind round robin (a real balancer where the machine has one,
+ * Seconds of one cell-repeat, measured on the 2-core machine: logins, the warm-up (on the busy
+ * machine one instance settled in 1.9–3.3 s, two sharing a core in 3.1–4 s; --quick stops at its
+ * limit), the window, and the projection where there is one (in --quick it is skipped when the
+ * instance has not settled by then, as it mostly has not).
+ */
+function cellSec(o: Readonly<BenchOptions>, layout: Layout, projects: boolean): number {
+  const { maxSec } = warmBoundsFor(o)
+  const warm = o.quick ? maxSec : layout.instances === 1 ? 2.8 : maxSec
+  const base = 0.35 + warm + windowSecFor(o) * 1.1
+  const proj = o.quick ? maxSec : 0.9 + PROJECTION_LOAD_FACTORS.length * projectionWindowsPerLevel(o) * (projectionWindowSecFor(o) + 0.05)
+  return base + (projects ? proj : 0)
+}
+
+/**
+ * scale-out — 1 and 2 instances behind round robin (a real balancer where the machine has one,
  * else autocannon's multi-URL), sticky and not: the share of authenticated requests refused, per
- * request costs, Redis load, and a projection of the instance count at which a shared Redis saturates.
+ * request costs and Redis load. Where a shared Redis is on every request's path, the strategy's first
+ * layout also projects the instance count at which that Redis saturates: one warm instance loaded
+ * directly (alone on the server core), at the cell's connections and at 4× as many, gives the
+ * server's CPU per request and Redis's CPU per command under a stated load; the projection is
+ * reported as a range over those windows, with its inputs.
  */
 export const scaleOut: Scenario = {
   name: 'scale-out',
@@ -53,7 +150,6 @@ export const scaleOut: Scenario = {
     for (const strategy of options.strategies) {
       const profile = profileFor(strategy, options)
       for (const { instances, sticky } of scaleOutLayouts(options.quick, strategy)) {
-        if (instances === 1 && sticky) continue
         const canStick = lb?.kind === 'haproxy' && (options.balancer === 'auto' || options.balancer === 'haproxy')
         cells.push({
           id: `scale-out/${strategy}/${profile}/HS256/x${instances}${instances > 1 ? (sticky ? '-sticky' : '-roundrobin') : ''}`,
@@ -66,13 +162,17 @@ export const scaleOut: Scenario = {
     return cells
   },
 
-  estimateRepeatSec: (o) => 1 + Math.max(0.5, o.durationSec / 4),
+  // the mean over the cells the options plan: only each Redis-backed strategy's first layout projects
+  estimateRepeatSec(o) {
+    const cells = o.strategies.flatMap((s) => scaleOutLayouts(o.quick, s).map((layout, k) => cellSec(o, layout, k === 0 && mayAskRedisPerRequest(s))))
+    return cells.reduce((a, b) => a + b, 0) / Math.max(1, cells.length)
+  },
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
     const n = env.instances.length
-    const users = Math.min(options.users, 200)
+    const users = usersFor(options)
     ctx.status(`logging in ${users} users`)
     const creds = await loginPopulation(env.urls, users, signal)
     // Through a balancer every connection goes to it. Without one (multi-URL), each connection is
@@ -80,29 +180,47 @@ export const scaleOut: Scenario = {
     const C = options.connections
     const plans: ConnectionPlan[] = Array.from({ length: C }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [] }))
     creds.forEach((cred, i) => plans[Math.floor(i / env.urls.length) % C]!.requests.push({ method: 'GET', path: '/me', headers: cred.headers }))
+    const active = plans.filter((p) => p.requests.length > 0)
     ctx.status('warming up')
-    const warm = plans.filter((p) => p.requests.length > 0)
-    if (options.warmupSec > 0) await measuredLoad(env, '/me', warm, { durationSec: options.warmupSec }, signal)
+    const warm = await warmUntilSteady(env, '/me', active, warmBoundsFor(options), signal)
     ctx.status('measuring')
-    const w = await measuredLoad(env, '/me', plans.filter((p) => p.requests.length > 0), { durationSec: Math.max(0.5, options.durationSec / 4) }, signal)
+    const w = await measuredLoad(env, '/me', active, { durationSec: windowSecFor(options) }, signal)
     const perInstance = await Promise.all(env.instances.map((i) => i.stats()))
     const total = Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
-    const serverCpu = w.serverCpuMicrosPerRequest
-    const redisCpu = w.redisCpuMicrosPerRequest
     const localState = hasLocalState(env.spec.strategy)
-    return metricsRepeat(index, startedAt, {
+    const metrics: Record<string, number | null> = {
       instances: n,
       authFailureShare: total ? w.non2xx / total : null,
       expectedFailureShareIfStateIsLocal: localState && !env.spec.sticky ? (n - 1) / n : 0,
       requestsPerSec: w.requestsPerSec,
-      serverCpuMicrosPerRequest: serverCpu,
+      serverCpuMicrosPerRequest: w.serverCpuMicrosPerRequest,
       serverConnectionsPerRequest: w.connectionsPerRequest,
       redisCommandsPerRequest: w.redisCommandsPerRequest,
-      redisCpuMicrosPerRequest: redisCpu,
+      redisCpuMicrosPerRequest: w.redisCpuMicrosPerRequest,
       busiestInstanceRequestShare: perInstance.length > 1 ? Math.max(...perInstance.map((s) => s.requestsTotal)) / perInstance.reduce((a, s) => a + s.requestsTotal, 0) : 1,
-      // each instance on a core of its own serves 1e6/serverCpu req/s; a single-threaded Redis saturates at 1e6/redisCpu
-      projectedInstancesAtRedisSaturation: serverCpu !== null && redisCpu && (w.redisCommandsPerRequest ?? 0) >= 0.5 ? serverCpu / redisCpu : null,
-    }, [w], [TWO_CORE_NOTE, ...(env.balancer ? [`${env.balancer.kind} ${env.spec.sticky ? 'cookie-sticky' : 'round robin'}`] : [n > 1 ? 'multi-URL round robin per connection (no balancer)' : 'one instance']), ...(env.redisProbe && (w.redisCommandsPerRequest ?? 0) >= 0.5 ? [] : ['no shared store on the request path: nothing shared to saturate'])])
+      projectedInstancesAtRedisSaturation: null,
+    }
+    const notes = [TWO_CORE_NOTE, `warmed up for ${warm.sec.toFixed(2)} s, ${warm.steady ? 'until its CPU per request settled' : 'to its limit: its CPU per request had not settled (cold instances: compare this cell\'s costs with care)'}`, ...(env.balancer ? [`${env.balancer.kind} ${env.spec.sticky ? 'cookie-sticky' : 'round robin'}`] : [n > 1 ? 'multi-URL round robin per connection (no balancer)' : 'one instance'])]
+    const windows = [w]
+    const first = scaleOutLayouts(options.quick, env.spec.strategy)[0]!
+    const projects = env.redisProbe !== null && (w.redisCommandsPerRequest ?? 0) >= 0.5
+    if (!projects) {
+      notes.push('no shared store on the request path: nothing shared to saturate')
+    } else if (n !== first.instances || (env.spec.sticky ?? false) !== first.sticky) {
+      notes.push(`the Redis saturation projection is measured once per strategy, in its ${first.instances}-instance ${first.instances > 1 ? 'round-robin ' : ''}cell`)
+    } else {
+      ctx.status('projection: one instance, two loads')
+      // a credential of any instance works on instance 0 here: the state is in the shared Redis
+      const p = await projection(env, creds, options, index, signal)
+      if (p.metrics === null) {
+        notes.push(`no Redis saturation projection: instance 0 was still warming up after ${p.warmSec.toFixed(1)} s (its CPU per request had not settled)${options.quick ? '; runs without --quick warm up longer' : ''}`)
+      } else {
+        Object.assign(metrics, p.metrics)
+        windows.push(...p.windows)
+        notes.push(`projection: instance 0 loaded directly${n > 1 ? ' (the other instance and the balancer idle)' : ''}, alone on the server core, warmed up for ${p.warmSec.toFixed(1)} s until its CPU per request settled, then at ${p.levels.join(' and ')} connections (${p.windows.length} windows of ${projectionWindowSecFor(options)} s); each window gives its CPU per request ÷ Redis CPU per request, an instance count at which one Redis core saturates; reported as their median and range. Redis here shares its core with the load generator; its CPU per command falls as load rises (auto-pipelining), so a Redis saturated by many instances may serve more than the high end`)
+      }
+    }
+    return metricsRepeat(index, startedAt, metrics, windows, notes)
   },
 
   summarize: summarizeMetrics,
