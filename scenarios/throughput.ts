@@ -9,11 +9,13 @@ import type {
 } from '../harness/results.ts'
 import { estimate, hierarchicalEstimate, type Estimate } from '../harness/stats.ts'
 import { WrkUnavailableError } from '../harness/wrk.ts'
+import { BASELINE_PATH } from '../servers/app.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
-const PATHS = { me: '/me', health: '/health' } as const
+// the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
+const PATHS = { me: '/me', health: BASELINE_PATH } as const
 const FIRST_WARMUP_FACTOR = 3
 /** Entries of fast-jwt's verify cache as @fastify/jwt's `verify.cache: true` builds it (the `tuned` profile). */
 export const JWT_VERIFY_CACHE_ENTRIES = 1000
@@ -24,7 +26,7 @@ export const CROSS_CHECK_TOLERANCE_REL = 0.1
 export const METRICS: readonly MetricDecl[] = [
   { name: 'cpuRatio', label: 'CPU /me ÷ /health', unit: 'ratio', meaning: 'server CPU per /me request over the same per /health request, measured in alternating windows on one instance, at the headline concurrency level (headlineConnections; every level: levels)', better: 'lower', headline: true },
   { name: 'meCpuMicrosPerRequest', label: 'CPU per /me', unit: 'µs/req', meaning: 'server CPU time (user + system, all instances) per answered /me request', better: 'lower', headline: true },
-  { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the same for the /health baseline: identical request, no auth work', better: 'lower' },
+  { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the same for the /health baseline (served at /hc, as long as /me): identical request bytes, no auth work', better: 'lower' },
   { name: 'meRequestsPerSec', label: '/me throughput', unit: 'req/s', meaning: 'requests per second answered in the /me windows (weather on a shared machine: compare ratios)', better: 'higher' },
   { name: 'meLatencyP50Ms', label: '/me latency p50', unit: 'ms', meaning: 'closed-loop latency: includes queueing at the server', better: 'lower' },
   { name: 'meLatencyP99Ms', label: '/me latency p99', unit: 'ms', meaning: 'closed-loop latency: includes queueing at the server', better: 'lower' },

@@ -166,6 +166,7 @@ describe('throughput cells on real servers', { timeout: 120_000 }, () => {
     expect([1, 8]).toContain(summary.headlineConnections)
     expect(summary.headlineReason).toMatch(/^(1 connection|8 connections): /)
     expect(repeats[0]!.pairs).toEqual(repeats[0]!.levels!.find((l) => l.connections === repeats[0]!.headlineConnections)!.pairs)
+    expect(repeats[0]!.bytes.healthRequestBytes).toBe(repeats[0]!.bytes.meRequestBytes) // the baseline sends the very same bytes
     expect(summary.verifyCacheRegime).toBe('hit-dominated') // 40 users, 1 000 cache entries
     expect(summary.cpuRatioPerRepeat).toHaveLength(1)
     expect(summary.non2xx + summary.errors).toBe(0)
