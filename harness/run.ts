@@ -46,6 +46,7 @@ function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): stri
     w.push(`load generator saturated (≥ 90 % of its core) in ${(saturated * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's; CPU per request is unaffected`)
   }
   if (s.kind !== 'throughput') return w
+  if (s.crossCheck?.state === 'measured' && s.crossCheck.warning) w.push(s.crossCheck.warning)
   if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
     w.push(`high variation: CPU-ratio 95 % CI is ±${(s.cpuRatio.ciHalfWidthRel * 100).toFixed(1)} % of the median (target ±${CI_TARGET_REL * 100} %); run more repeats or longer`)
   }

@@ -44,7 +44,7 @@ export interface Comparison {
 }
 
 /** One value per repeat of a cell for a metric (throughput: the repeat's median over its pairs). */
-export function perRepeat(repeats: readonly RepeatResult[], metric: string): number[] {
+export function perRepeat(repeats: readonly RepeatResult[], metric: string, headlineConnections: number | null = null): number[] {
   const out: number[] = []
   for (const r of repeats) {
     if (r.kind === 'metrics') {
@@ -52,7 +52,9 @@ export function perRepeat(repeats: readonly RepeatResult[], metric: string): num
       if (typeof v === 'number' && Number.isFinite(v)) out.push(v)
       continue
     }
-    const values = r.pairs.map((p) => {
+    // the cell's headline level in every repeat (a repeat's own `pairs` may come from another level)
+    const pairs = r.levels?.find((l) => l.connections === headlineConnections)?.pairs ?? r.pairs
+    const values = pairs.map((p) => {
       switch (metric) {
         case 'cpuRatio': return p.cpuRatio
         case 'meCpuMicrosPerRequest': return p.me.serverCpuMicrosPerRequest
@@ -118,8 +120,9 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
     const scenario = byName.get(c1.scenario)
     if (!c0 || !scenario) continue
     for (const metric of headlineNames(c1, scenario)) {
-      const a = perRepeat(c0.repeats, metric)
-      const b = perRepeat(c1.repeats, metric)
+      const level = (c: typeof c1) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
+      const a = perRepeat(c0.repeats, metric, level(c0))
+      const b = perRepeat(c1.repeats, metric, level(c1))
       if (a.length === 0 || b.length === 0) continue
       const decl = declFor(scenario, metric)!.decl
       const [x0, x1] = [median(a), median(b)]

@@ -184,7 +184,7 @@ export function cellDetail(cell: MeasuredCell): string | null {
   const s = cell.summary
   if (s?.kind !== 'throughput') return null
   const parts: string[] = []
-  if (s.headlineConnections != null) parts.push(`headline at ${s.headlineConnections} connections (${s.headlineReason})`)
+  if (s.headlineConnections != null) parts.push(`headline at ${s.headlineReason}`)
   const perRepeat = (s.cpuRatioPerRepeat ?? []).map((x) => (x === null ? '–' : fmt(x)))
   if (perRepeat.length > 1) parts.push(`ratio per repeat ${perRepeat.join(' / ')}`)
   if (s.verifyCacheRegime) parts.push(`JWT verify cache ${s.verifyCacheRegime}`)

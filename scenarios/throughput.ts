@@ -50,6 +50,8 @@ export const throughput: Scenario = {
   description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
+  // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after two gets no third
+  adaptiveRepeats: { min: 2, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= 0.05 },
 
   plan(options) {
     const cells: CellPlan[] = []

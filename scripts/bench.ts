@@ -10,6 +10,7 @@ import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import { pinSelf, planPlacement } from '../harness/placement.ts'
 import { listCells, planSuite, renderPlan } from '../harness/plan.ts'
+import { checkGenerator } from '../harness/wrk.ts'
 import { redisServerVersion } from '../harness/redis-server.ts'
 import { redactUrls, runSuite } from '../harness/run.ts'
 import type { RunResults } from '../harness/results.ts'
@@ -78,6 +79,7 @@ async function main(): Promise<number> {
       instances: o.instances, repeats: o.repeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
+    checkGenerator(options)
   } catch (err) {
     if (err instanceof OptionError) {
       process.stderr.write(`authbench: ${err.message}\n`)
