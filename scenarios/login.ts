@@ -47,9 +47,9 @@ export const login: Scenario = {
     return cells
   },
 
-  // measured on the 2-core machine: 20 logins for /health's credentials, the warm-ups (logins settle
-  // in ≈ 1 s from cold), four windows (each with its samples and the requests in flight at its end)
-  estimateRepeatSec: (o) => 0.1 + (o.quick ? 0.3 : 1.0) + warmBoundsFor(o).minSec + 4 * (windowSecFor(o) * 1.1 + 0.05),
+  // measured on the 2-core machine (quick ≈ 1.35 s, default ≈ 4.35 s): 20 logins for /health's
+  // credentials, the warm-ups (logins settle in ≈ 1.3 s from cold), four windows (each with its samples and the requests in flight at its end)
+  estimateRepeatSec: (o) => 0.1 + (o.quick ? 0.3 : 1.35) + warmBoundsFor(o).minSec + 4 * (windowSecFor(o) * 1.1 + 0.05),
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx

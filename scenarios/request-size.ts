@@ -46,8 +46,8 @@ export const requestSize: Scenario = {
     return cells
   },
 
-  // measured on the 2-core machine (quick ≈ 0.66 s, default ≈ 1.8 s): seven counted windows and three logins per user
-  estimateRepeatSec: (o) => 0.17 + usersFor(o.quick) * 0.0163,
+  // measured on the 2-core machine (quick ≈ 0.6 s, default ≈ 1.8 s): seven counted windows and three logins per user
+  estimateRepeatSec: (o) => 0.1 + usersFor(o.quick) * 0.0163,
 
   async runRepeat(ctx, env, _cell, index) {
     const startedAt = new Date().toISOString()

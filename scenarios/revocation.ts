@@ -135,16 +135,16 @@ export const revocation: Scenario = {
   },
 
   // The mean over the planned cells, measured on the 2-core machine: the requests before the window
-  // (quick ≈ 0.3 s, default ≈ 1.4 s); a stateless credential's window then runs to its exp (on
-  // average ≈ 0.75 of the TTL: exp has whole seconds); with Redis, the state's count (≈ 0.35 / 0.7 s)
+  // (quick ≈ 0.3 s, default ≈ 0.6 s); a stateless credential's window then runs to its exp (on
+  // average ≈ 0.75 of the TTL: exp has whole seconds); with Redis, the state's count (≈ 0.35 / 0.8 s)
   // and its wait for expiry (the TTL and a margin from the logout) follow; an in-process session
   // waits for nothing.
   estimateRepeatSec(o) {
     const ttl = ttlFor(o)
-    const before = o.quick ? 0.3 : 1.4
+    const before = o.quick ? 0.3 : 0.6
     const perCell = o.strategies.map((s) => {
       const def = STRATEGIES[s]
-      if (def.needsRedis) return before + (o.quick ? 0.35 : 0.7) + ttl + EXPIRY_MARGIN_MS / 1000
+      if (def.needsRedis) return before + (o.quick ? 0.35 : 0.8) + ttl + EXPIRY_MARGIN_MS / 1000
       return def.stateful ? before : before + 0.75 * ttl
     })
     return perCell.reduce((a, b) => a + b, 0) / Math.max(1, perCell.length)

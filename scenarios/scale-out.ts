@@ -116,14 +116,15 @@ async function projection(env: CellEnv, creds: readonly IssuedCredential[], opti
 }
 
 /**
- * Seconds of one cell-repeat, measured on the 2-core machine: logins, the warm-up (on the busy
- * machine one instance settled in 1.9–3.3 s, two sharing a core in 3.1–4 s; --quick stops at its
+ * Seconds of one cell-repeat, measured on the 2-core machine (default: 1 instance 3.1–3.3 s, with
+ * the projection 5.3–5.6 s, 2 instances 4.6–4.9 s): logins, the warm-up (on the busy machine one
+ * instance settled in 1.9–3.3 s, two sharing a core in 3.1–4 s; --quick stops at its
  * limit), the window, and the projection where there is one (in --quick it is skipped when the
  * instance has not settled by then, as it mostly has not).
  */
 function cellSec(o: Readonly<BenchOptions>, layout: Layout, projects: boolean): number {
   const { maxSec } = warmBoundsFor(o)
-  const warm = o.quick ? maxSec : layout.instances === 1 ? 2.8 : maxSec
+  const warm = o.quick ? maxSec : layout.instances === 1 ? 2.2 : maxSec
   const base = 0.35 + warm + windowSecFor(o) * 1.1
   const proj = o.quick ? maxSec : 0.9 + PROJECTION_LOAD_FACTORS.length * projectionWindowsPerLevel(o) * (projectionWindowSecFor(o) + 0.05)
   return base + (projects ? proj : 0)
