@@ -10,7 +10,7 @@ export interface BenchOptions {
   profiles: Profile[]
   /** JWT algorithms for the JWT family; default HS256. */
   algs: JwtAlgorithm[]
-  /** Measured load per cell and repeat, split over the concurrency levels into alternating /me and baseline windows. Default 6 s. */
+  /** Measured load per cell and repeat, split over the concurrency levels into alternating /me and baseline windows. Default 5 s. */
   durationSec: number
   /** Length of one measurement window. Default 0.5 s. */
   windowSec: number
@@ -30,8 +30,10 @@ export interface BenchOptions {
   crossCheck: boolean
   /** Server instances per cell. Default 1. */
   instances: number
-  /** Repeats per cell, interleaved across cells (A B C A B C …). Default 3. */
+  /** Repeats per throughput cell, interleaved across cells (A B C A B C …); adaptive: a cell precise after 2 stops. Default 3. */
   repeats: number
+  /** Repeats per cell of the other scenarios (request-size always 1: bytes are exact). Default 1, to fit the suite in 10 minutes. */
+  metricsRepeats: number
   /** Distinct logged-in users the load cycles through. Default 2000: twice fast-jwt's 1 000-entry verify cache, so JWT cells measure verification, not cache hits (--users 500 for the hit-dominated regime). */
   users: number
   /** Load balancer in front of several instances; `none` = autocannon's multi-URL round robin. Default auto. */
@@ -49,7 +51,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
-  durationSec: 6,
+  durationSec: 5,
   windowSec: 0.5,
   warmupSec: 0.5,
   connections: 10,
@@ -58,6 +60,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   crossCheck: false,
   instances: 1,
   repeats: 3,
+  metricsRepeats: 1,
   users: 2000,
   balancer: 'auto',
   pin: true,
@@ -110,6 +113,7 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   if (!['autocannon', 'wrk'].includes(o.generator)) throw new OptionError(`unknown generator '${o.generator}' (expected: autocannon, wrk)`)
   num('instances', o.instances, 1, 32, true)
   num('repeats', o.repeats, 1, 100, true)
+  num('metrics-repeats', o.metricsRepeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)
   if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
   return Object.freeze(o)

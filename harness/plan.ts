@@ -46,13 +46,16 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
   for (const scenario of scenarios) {
     for (const { plan } of cells.filter((c) => c.scenario === scenario)) {
       const repeats = repeatsOf(scenario, options)
+      // an adaptive cell stops between its minimum and its maximum: expect half-way
+      const adaptive = scenario.adaptiveRepeats
+      const expectedRepeats = adaptive && adaptive.min < repeats ? (adaptive.min + repeats) / 2 : repeats
       const startSec = plan.env.instances * INSTANCE_START_SEC + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
       const key = envKey(plan.env)
-      const starts = scenario.freshEnvPerRepeat ? repeats : options.quick && started.has(key) ? 0 : 1
+      const starts = scenario.freshEnvPerRepeat ? expectedRepeats : options.quick && started.has(key) ? 0 : 1
       started.add(key)
-      const sec = repeats * scenario.estimateRepeatSec(options) + starts * startSec
+      const sec = expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec
       planned.push({ id: plan.id, scenario: scenario.name, repeats, sec })
-      perRepeatSec.set(plan.id, sec / repeats)
+      perRepeatSec.set(plan.id, sec / expectedRepeats)
       total += sec
     }
     doneAfter.set(scenario.name, total)

@@ -43,7 +43,7 @@ export const failover: Scenario = {
   claims: ['sessions need a shared store to survive an instance', 'stateless tokens survive anything but key loss'],
   metrics: METRICS,
   freshEnvPerRepeat: true,
-  repeats: (o) => (o.quick ? 1 : Math.min(o.repeats, 2)),
+  repeats: (o) => o.metricsRepeats,
 
   plan(options) {
     const lb = options.balancer === 'none' ? null : detectBalancer()

@@ -102,7 +102,7 @@ export const memory: Scenario = {
   claims: ['sessions cost "server memory"', 'JWT needs "no session storage"'],
   metrics: METRICS,
   freshEnvPerRepeat: true,
-  repeats: (o) => (o.quick ? 1 : Math.min(o.repeats, 2)),
+  repeats: (o) => o.metricsRepeats,
 
   plan(options) {
     const users = String(loginsPerServer(options.quick))

@@ -121,6 +121,7 @@ export const revocation: Scenario = {
   description: 'logout latency, the revocation window on the same and another instance, mass revocation, and revocation state',
   claims: ['sessions make logout "easy"', 'JWT logout is "harder": the token "remains valid until expiry"', 'token revocation is "complex"'],
   metrics: METRICS,
+  repeats: (o) => o.metricsRepeats,
 
   plan(options) {
     // JWT exp has 1 s granularity: a T-second token lives between T−1 and T seconds, so T ≥ 2

@@ -144,6 +144,7 @@ export const scaleOut: Scenario = {
   description: 'N instances behind round robin, sticky and not: failure share of authenticated requests, CPU per request, Redis load, and where a shared Redis saturates',
   claims: ['JWT "scales better", sessions "moderately"', 'horizontal scaling of sessions "needs a shared store"'],
   metrics: METRICS,
+  repeats: (o) => o.metricsRepeats,
 
   plan(options) {
     const lb = options.balancer === 'none' ? null : detectBalancer()

@@ -56,7 +56,8 @@ async function main(): Promise<number> {
     .addOption(new Option('--generator <name>', `load generator for throughput (default: ${d.generator})`).choices(['autocannon', 'wrk']))
     .option('--cross-check', 'after each throughput cell, measure it briefly with the other generator and flag a > 10 % disagreement')
     .option('--instances <n>', `server instances per cell (default: ${d.instances})`, number)
-    .option('--repeats <n>', `repeats per cell, interleaved (default: ${d.repeats})`, number)
+    .option('--repeats <n>', `repeats per throughput cell, interleaved (default: ${d.repeats})`, number)
+    .option('--metrics-repeats <n>', `repeats per cell of the other scenarios (default: ${d.metricsRepeats})`, number)
     .option('--users <n>', `distinct logged-in users (default: ${d.users})`, number)
     .addOption(new Option('--balancer <kind>', `balancer for --instances > 1 (default: ${d.balancer})`).choices(['auto', 'haproxy', 'nginx', 'none']))
     .option('--no-pin', 'do not pin generator and servers to separate cores')
@@ -76,7 +77,7 @@ async function main(): Promise<number> {
       durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connectionLevels: o.connections,
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
-      instances: o.instances, repeats: o.repeats, users: o.users, balancer: o.balancer, pin: o.pin,
+      instances: o.instances, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
