@@ -233,8 +233,12 @@ export function revocation(results: RunResults): Verdict {
   const price = jwtCost && cost.length
     ? `; revocable JWTs pay for it: ${cost.map((c) => `${c.strategy} ${fmt(c.e.median)}× vs ${fmt(jwtCost.e.median)}× /health${cmds.find((x) => x.strategy === c.strategy) ? ` and ${fmt(cmds.find((x) => x.strategy === c.strategy)!.e.median)} Redis command(s) per request` : ''}`).join('; ')}`
     : ''
+  // in-process sessions on other instances are out of reach of a revoke-all sent to one of them
+  const elsewhere = read(results, 'revocation', 'revokeAllStillAcceptedOtherInstanceShare', defs().filter(isSession)).filter((r) => r.e.median > 0.01)
+  values.push(...elsewhere.map((r) => show(r, 'still accepted on the other instance')))
+  const elsewhereNote = elsewhere.length ? `; but ${elsewhere.map((r) => `${r.strategy}'s sessions on another instance stay valid (${fmt(r.e.median * 100)} %)`).join(', ')}: revoke-all reaches only the instance that receives it` : ''
   if (sessions.every((s) => s.e.median <= 0.01) && jwt.e.median >= 0.99) {
-    return { ...base, values, verdict: 'supported', condition: `sessions end every credential of a user at once; a plain JWT cannot be revoked at all${price}` }
+    return { ...base, values, verdict: 'supported', condition: `sessions end every credential of a user at once; a plain JWT cannot be revoked at all${elsewhereNote}${price}` }
   }
   if (jwt.e.median <= 0.01) return { ...base, values, verdict: 'refuted', condition: 'the plain JWT was revoked as completely as the sessions' }
   return { ...base, values, verdict: 'depends', condition: `sessions left ${sessions.map((s) => fmt(s.e.median * 100) + ' %').join('/')} accepted, the JWT ${fmt(jwt.e.median * 100)} %${price}` }
