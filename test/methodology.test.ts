@@ -87,7 +87,7 @@ describe('methodology helpers', () => {
 describe('methodology, on real processes', { timeout: 240_000 }, () => {
   it('memory: net of the stateless control measured beside it, jwt keeps next to nothing per credential and memory-session hundreds of bytes', async () => {
     // the default populations (2 000 → 10 000): the quick ones are a smoke test, too small for this
-    const r = await run('memory', ['memory-session', 'jwt'], { quick: false, repeats: 1 })
+    const r = await run('memory', ['memory-session', 'jwt'], { quick: false, metricsRepeats: 1 })
     const n = memoryPopulation(false).high
     const jwt = metric(r, 'memory/jwt/', `heapBytesPerCredentialAt${n}`)!
     const session = metric(r, 'memory/memory-session/', `heapBytesPerCredentialAt${n}`)!
@@ -138,7 +138,7 @@ describe('methodology, on real processes', { timeout: 240_000 }, () => {
 
   it('scale-out: the Redis saturation projection comes from one warm instance, as a range around its central value, with its inputs', async () => {
     // the default settings: --quick does not warm an instance long enough to project from it
-    const r = await run('scale-out', ['redis-session', 'jwt'], { quick: false, repeats: 1 })
+    const r = await run('scale-out', ['redis-session', 'jwt'], { quick: false, metricsRepeats: 1 })
     const id = 'scale-out/redis-session/tuned/HS256/x1'
     const [low, mid, high] = ['Low', '', 'High'].map((s) => metric(r, id, `projectedInstancesAtRedisSaturation${s}`)!)
     expect(low).toBeGreaterThan(0)
@@ -157,13 +157,13 @@ describe('methodology, on real processes', { timeout: 240_000 }, () => {
   })
 
   it('hostile and login warm up every path, then measure their windows in an order that turns with the repeat', async () => {
-    const hostile = await run('hostile', ['jwt'], { repeats: 2 })
+    const hostile = await run('hostile', ['jwt'], { metricsRepeats: 2 })
     const orders = repeatsOf(hostile, 'hostile/jwt/').map((rep) => rep.notes.find((n) => n.includes('in this order'))!)
     expect(orders[0]).toContain('in this order: mixed, refusing, accepting')
     expect(orders[1]).toContain('in this order: refusing, accepting, mixed')
     expect(metric(hostile, 'hostile/jwt/', 'refusalCostRatio')).toBeGreaterThan(0)
 
-    const login = await run('login', ['jwt'], { repeats: 2 })
+    const login = await run('login', ['jwt'], { metricsRepeats: 2 })
     const paths = repeatsOf(login, 'login/jwt/').map((rep) => rep.windows.map((w) => w.path))
     expect(paths[0]).toEqual(['/login', '/health', '/health', '/login'])
     expect(paths[1]).toEqual(['/health', '/login', '/login', '/health'])
