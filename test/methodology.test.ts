@@ -1,34 +1,15 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { credentialFrom } from '../harness/credentials.ts'
-import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import type { Cell, CpuPlacement, MetricsRepeat, RunResults } from '../harness/results.ts'
-import { runSuite } from '../harness/run.ts'
 import { rotated } from '../scenarios/common.ts'
-import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
+import { SCENARIOS } from '../scenarios/index.ts'
 import { memoryPopulation, robustSlope } from '../scenarios/memory.ts'
 import { credentialEndMs, jwtTimes } from '../scenarios/revocation.ts'
 import { scaleOutLayouts } from '../scenarios/scale-out.ts'
 import type { StrategyName } from '../servers/config.ts'
-import { validateResults } from './validate.ts'
+import { runScenario } from './run-scenario.ts'
 
-const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
-
-async function run(scenario: string, strategies: StrategyName[], extra: Partial<BenchOptions> = {}): Promise<RunResults> {
-  const options = resolveBenchOptions({ quick: true, scenarios: [scenario], strategies, users: 50, pin: false, ...extra }, SCENARIO_NAMES)
-  const results = await runSuite(options, {
-    runDir: mkdtempSync(join(tmpdir(), `authbench-${scenario}-`)),
-    signal: new AbortController().signal,
-    placement: noPin,
-    command: ['test'],
-    scenarios: SCENARIOS,
-  })
-  expect(validateResults(results)).toEqual([])
-  for (const c of results.cells) expect(c.state, `${c.id}: ${'error' in c ? c.error : ''}`).toMatch(/completed|skipped/)
-  return results
-}
+const run = runScenario
 
 function cellOf(results: RunResults, idPart: string): Extract<Cell, { state: 'completed' }> {
   const cell = results.cells.find((c) => c.id.includes(idPart))

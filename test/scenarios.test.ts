@@ -1,34 +1,14 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { detectBalancer } from '../harness/balancer.ts'
 import { loginUser } from '../harness/credentials.ts'
-import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import type { Cell, CpuPlacement, RunResults } from '../harness/results.ts'
-import { runSuite } from '../harness/run.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 import { memoryPopulation } from '../scenarios/memory.ts'
 import type { StrategyName } from '../servers/config.ts'
+import { runScenario } from './run-scenario.ts'
 import { startServer } from './helpers.ts'
-import { validateResults } from './validate.ts'
 
-const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
-
-/** Runs one scenario for about a second per cell, the way `npm run bench` would, and returns its results. */
-async function run(scenario: string, strategies: StrategyName[], extra: Partial<BenchOptions> = {}): Promise<RunResults> {
-  const options = resolveBenchOptions({ quick: true, scenarios: [scenario], strategies, users: 50, pin: false, ...extra }, SCENARIO_NAMES)
-  const results = await runSuite(options, {
-    runDir: mkdtempSync(join(tmpdir(), `authbench-${scenario}-`)),
-    signal: new AbortController().signal,
-    placement: noPin,
-    command: ['test'],
-    scenarios: SCENARIOS,
-  })
-  expect(validateResults(results)).toEqual([])
-  for (const c of results.cells) expect(c.state, `${c.id}: ${'error' in c ? c.error : ''}`).toMatch(/completed|skipped/)
-  return results
-}
+const run = runScenario
 
 /** Median of one metric of the cell whose id contains `idPart`. */
 function metric(results: RunResults, idPart: string, name: string): number | null {
