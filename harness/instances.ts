@@ -1,10 +1,10 @@
-import type { ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { ProcessStats } from '../servers/instrument.ts'
 import { spawnOwned, stopChild } from './children.ts'
+import { serverBundle } from './server-bundle.ts'
 
-export const SERVER_ENTRY = fileURLToPath(new URL('../servers/main.ts', import.meta.url))
+export { SERVER_ENTRY } from './server-bundle.ts'
 
 export interface InstanceSpec {
   strategy: string
@@ -17,6 +17,11 @@ export interface InstanceSpec {
   env?: Record<string, string | undefined>
   /** Prefix the command (e.g. ['taskset', '-c', '1']) for CPU placement. */
   wrapper?: string[]
+  /**
+   * Cores to pin the server to (all its threads, with taskset) once it is ready. Starting unpinned lets
+   * several instances start side by side on every core; they are on their own cores before any load.
+   */
+  pinCpusWhenReady?: number[]
   /** Node flags for the server process (e.g. --expose-gc). */
   nodeArgs?: string[]
   readyTimeoutMs?: number
@@ -43,7 +48,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
   if (spec.alg) args.push('--alg', spec.alg)
   if (spec.claims) args.push('--claims', spec.claims)
   args.push(...(spec.args ?? []))
-  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), '--import', 'tsx', SERVER_ENTRY, ...args]
+  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), serverBundle(), ...args]
   const child = spawnOwned(nodeCmd, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -74,6 +79,13 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
       if (msg.event !== 'ready' || typeof msg.port !== 'number') return
       clearTimeout(timer)
       child.removeAllListeners('exit')
+      if (spec.pinCpusWhenReady?.length) {
+        const r = spawnSync('taskset', ['-a', '-p', '-c', spec.pinCpusWhenReady.join(','), String(msg.pid ?? child.pid)], { encoding: 'utf8' })
+        if (r.status !== 0) {
+          void stopChild(child)
+          return reject(new Error(`taskset could not pin ${spec.strategy} to cores ${spec.pinCpusWhenReady.join(',')}: ${(r.stderr || String(r.error)).trim()}`))
+        }
+      }
       const port = msg.port
       resolve({
         port,

@@ -183,7 +183,9 @@ export class Orchestrator {
     this.stoppers.push(stopAll)
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
-      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: spec.nodeArgs ?? [], wrapper: serverWrapper(this.placement),
+      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: spec.nodeArgs ?? [],
+      // started on every core (instances start side by side), pinned to the server cores once ready
+      pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
       onSpawn: this.spawned('server'),
     })))
     for (const s of started) {

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { loginUser } from '../harness/credentials.ts'
 import { SERVER_ENTRY, startInstance, type Instance } from '../harness/instances.ts'
@@ -86,4 +88,21 @@ describe('the server entry', () => {
     i.process.kill('SIGTERM')
     expect(await exited).toBe(0)
   })
+})
+
+describe('placement of a started server', () => {
+  const canPin = spawnSync('taskset', ['--version']).status === 0 && availableParallelism() >= 2
+
+  it.skipIf(!canPin)('starts on every core, then has all its threads pinned to the server cores before it is handed over', async () => {
+    const last = availableParallelism() - 1
+    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: randomBytes(24).toString('hex') }, pinCpusWhenReady: [last] })
+    started.push(i)
+    const tasks = readdirSync(`/proc/${i.pid}/task`)
+    expect(tasks.length).toBeGreaterThan(1) // node runs several threads: every one of them must be pinned
+    for (const t of tasks) {
+      const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${i.pid}/task/${t}/status`, 'utf8'))?.[1]
+      expect(allowed, `thread ${t}`).toBe(String(last))
+    }
+  })
+
 })
