@@ -1,4 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process'
+import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { ProcessStats } from '../servers/instrument.ts'
 import { spawnOwned, stopChild } from './children.ts'
@@ -52,7 +53,8 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
   const child = spawnOwned(nodeCmd, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    wrapper: spec.wrapper ?? [],
+    // a child inherits the harness's own pinning (the generator's core): start it on every core instead
+    wrapper: spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', `0-${cpus().length - 1}`] : []),
     onSpawn: spec.onSpawn,
   })
   let stderr = ''

@@ -32,6 +32,14 @@ export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number
 /** Synthetic users every harness-started server knows (login scenarios need many distinct ones). */
 export const HARNESS_USER_COUNT = 20_000
 
+/**
+ * Node flags of every server the harness starts, whatever its scenario, so that all servers are alike
+ * (and --quick can hand one process to several scenarios): `--expose-gc` lets memory and hostile
+ * readings force a collection over IPC first; `--no-flush-bytecode` keeps V8 from dropping the bytecode
+ * of functions idle for a while, which would show up as heap that shrinks between readings.
+ */
+export const SERVER_NODE_ARGS: readonly string[] = ['--expose-gc', '--no-flush-bytecode']
+
 /** Two specs with the same key can share one set of processes. */
 export function envKey(spec: EnvSpec): string {
   return JSON.stringify([spec.strategy, spec.profile, spec.alg, spec.claims ?? 'small', spec.instances, spec.instances > 1 ? spec.balancer : 'none', spec.sticky ?? false, spec.serverArgs ?? [], spec.nodeArgs ?? []])
@@ -183,7 +191,7 @@ export class Orchestrator {
     this.stoppers.push(stopAll)
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
-      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: spec.nodeArgs ?? [],
+      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: [...SERVER_NODE_ARGS, ...(spec.nodeArgs ?? [])],
       // started on every core (instances start side by side), pinned to the server cores once ready
       pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
       onSpawn: this.spawned('server'),

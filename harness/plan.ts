@@ -7,9 +7,12 @@ import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import type { BenchOptions } from './options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { envKey } from './orchestrator.ts'
+import { cpus } from 'node:os'
 
-/** Seconds to start one server instance and see its ready line (tsx, modules, keys, users); measured here 0.9–1.5 s. */
-export const INSTANCE_START_SEC = 1.1
+/** Seconds to start one server instance and see its ready line (the esbuild bundle, modules, keys, users); measured here 0.73–0.9 s. */
+export const INSTANCE_START_SEC = 0.8
+/** Instances of one cell start side by side, on every core (they are pinned once ready). */
+const SERVER_START_PARALLELISM = cpus().length
 /** Seconds to start a balancer and see it forward a request. */
 export const BALANCER_START_SEC = 0.3
 /** Seconds the run spends outside cells: a private redis-server, the report at the end. */
@@ -30,6 +33,8 @@ export interface SuitePlan {
   perRepeatSec: Map<string, number>
   /** Expected seconds elapsed when a scenario has finished. */
   doneAfter: Map<string, number>
+  /** Expected seconds of each scenario: its cells, and the waits that outlast them. */
+  scenarioSec: Map<string, number>
 }
 
 export function repeatsOf(scenario: Scenario, options: Readonly<BenchOptions>): number {
@@ -42,25 +47,42 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
   const planned: PlannedCell[] = []
   const perRepeatSec = new Map<string, number>()
   const doneAfter = new Map<string, number>()
+  const scenarioSec = new Map<string, number>()
   let total = RUN_OVERHEAD_SEC
   for (const scenario of scenarios) {
-    for (const { plan } of cells.filter((c) => c.scenario === scenario)) {
+    const before = total
+    const mine = cells.filter((c) => c.scenario === scenario)
+    // cells that overlap their waits: measured one after another, each then waits beside the next
+    let measuredSec = 0
+    let lastEndSec = 0
+    for (const { plan } of mine) {
       const repeats = repeatsOf(scenario, options)
       // an adaptive cell stops between its minimum and its maximum: expect half-way
       const adaptive = scenario.adaptiveRepeats
       const expectedRepeats = adaptive && adaptive.min < repeats ? (adaptive.min + repeats) / 2 : repeats
-      const startSec = plan.env.instances * INSTANCE_START_SEC + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
+      const startSec = plan.env.instances * INSTANCE_START_SEC / Math.min(plan.env.instances, SERVER_START_PARALLELISM) + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
       const key = envKey(plan.env)
-      const starts = scenario.freshEnvPerRepeat ? expectedRepeats : options.quick && started.has(key) ? 0 : 1
-      started.add(key)
-      const sec = expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec
+      const shares = options.quick && !scenario.damagesEnv
+      const starts = shares && started.has(key) ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
+      if (shares) started.add(key)
+      const overlap = scenario.overlapWaits && scenario.estimateOverlap ? scenario.estimateOverlap(options, plan) : null
+      const sec = overlap
+        ? expectedRepeats * overlap.measureSec + starts * startSec
+        : expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec
+      if (overlap) {
+        measuredSec += sec
+        lastEndSec = Math.max(lastEndSec, measuredSec + overlap.waitSec)
+      }
       planned.push({ id: plan.id, scenario: scenario.name, repeats, sec })
       perRepeatSec.set(plan.id, sec / expectedRepeats)
       total += sec
     }
+    // the last waits end after the last measurement: the tail belongs to the scenario, not to a cell
+    total += Math.max(0, lastEndSec - measuredSec)
     doneAfter.set(scenario.name, total)
+    if (mine.length > 0) scenarioSec.set(scenario.name, total - before)
   }
-  return { cells: planned, totalSec: total, perRepeatSec, doneAfter }
+  return { cells: planned, totalSec: total, perRepeatSec, doneAfter, scenarioSec }
 }
 
 /** `--plan`'s table: one line per scenario (cells, repeats, seconds) and the total. */
@@ -69,7 +91,7 @@ export function renderPlan(plan: SuitePlan, skipped: ReadonlyArray<{ id: string;
   const byScenario = new Map<string, PlannedCell[]>()
   for (const c of plan.cells) byScenario.set(c.scenario, [...(byScenario.get(c.scenario) ?? []), c])
   for (const [scenario, cells] of byScenario) {
-    const sec = cells.reduce((t, c) => t + c.sec, 0)
+    const sec = plan.scenarioSec.get(scenario) ?? cells.reduce((t, c) => t + c.sec, 0)
     lines.push(`${scenario.padEnd(13)} ${String(cells.length).padStart(3)} cells  ≈ ${fmtDuration(sec).padStart(7)}`)
     for (const c of cells) lines.push(`  ${c.id.padEnd(58)} ${c.repeats} repeat(s)  ≈ ${c.sec.toFixed(1)} s`)
   }

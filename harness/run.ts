@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import { redactUrl } from '../servers/redis.ts'
@@ -72,6 +72,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   const leftovers = dirname(resolve(hooks.runDir)) === resolve(options.out) ? await stopLeftovers(options.out) : []
   const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })
   const resultsPath = join(hooks.runDir, 'results.json')
+  const progressLog = join(hooks.runDir, 'progress.log')
   mkdirSync(hooks.runDir, { recursive: true })
   const results: RunResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -159,49 +160,69 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     await env.stop()
     writeLogs(env)
   }
+  // One measurement at a time: cells of an `overlapWaits` scenario run side by side, and each takes
+  // this lock for everything but its waits. A promise chain: whoever asks next gets it next.
+  let lockTail: Promise<void> = Promise.resolve()
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = lockTail.then(fn)
+    lockTail = result.then(() => {}, () => {})
+    return result
+  }
+  const passThrough = <T>(fn: () => Promise<T>): Promise<T> => fn()
+
+  /** One repeat of one cell: its processes (fresh, or shared in --quick), the scenario's repeat, the cell's new state. */
+  const runCellRepeat = async (scenario: Scenario, slot: Slot, r: number, repeats: number, overlap: boolean): Promise<void> => {
+    const { plan } = slot
+    if (hooks.signal.aborted || slot.cell.state !== 'partial') return // interrupted, or completed early (adaptive) or failed
+    const cell = slot.cell
+    const progress = (status?: string) => {
+      // every step of every cell, timed: where a run's minutes went (progress.log beside results.json)
+      appendFileSync(progressLog, `${new Date().toISOString()} ${plan.id} ${r + 1}/${repeats} ${status ?? ''}\n`)
+      hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats, doneSec, totalSec, ...(status ? { status } : {}) })
+    }
+    const lock = overlap ? exclusive : passThrough
+    progress('starting')
+    try {
+      if (slot.env === null && options.quick && !scenario.damagesEnv) slot.env = shared.get(envKey(plan.env)) ?? null
+      if (slot.env === null) {
+        slot.env = await lock(() => orchestrator.startEnv(plan.env))
+        if (options.quick && !scenario.damagesEnv) shared.set(envKey(plan.env), slot.env)
+      }
+      const env = slot.env
+      results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
+      const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress, exclusive: lock }, env, plan, r)
+        .finally(async () => { if (scenario.freshEnvPerRepeat) await stopEnv(slot) })
+      cell.repeats.push(repeat)
+      const summary = scenario.summarize(cell.repeats)
+      cell.warnings = warningsFor(cell.repeats, scenario)
+      const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
+      const adaptive = scenario.adaptiveRepeats
+      const enough = cell.repeats.length === repeats || (adaptive !== undefined && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
+      slot.cell = results.cells[results.cells.indexOf(cell)] = enough
+        ? { ...base, state: 'completed', summary }
+        : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
+    } catch (err) {
+      if (hooks.signal.aborted) return
+      const error = redactUrls((err as Error).message)
+      const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
+      slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
+      warn(`${plan.id} failed: ${error}`)
+    }
+    doneSec += estimate.perRepeatSec.get(slot.plan.id) ?? 0
+    appendFileSync(progressLog, `${new Date().toISOString()} ${plan.id} ${r + 1}/${repeats} ${slot.cell.state === 'failed' ? 'failed' : 'done'}\n`)
+    save()
+  }
+
   try {
-    scenarioLoop: for (const scenario of scenarios) {
+    for (const scenario of scenarios) {
+      if (hooks.signal.aborted) break
       const mine = active().filter((s) => s.scenario === scenario)
       const repeats = repeatsOf(scenario)
-      for (let r = 0; r < repeats; r++) {
+      for (let r = 0; r < repeats && !hooks.signal.aborted; r++) {
         // rotate the order of cells from repeat to repeat: no cell always runs first (or right after another)
         const order = mine.map((_, i) => mine[(i + r) % mine.length]!)
-        for (const slot of order) {
-          if (hooks.signal.aborted) break scenarioLoop
-          const { plan } = slot
-          if (slot.cell.state !== 'partial') continue // completed early (adaptive) or failed
-          const cell = slot.cell
-          const progress = (status?: string) => hooks.onProgress?.({ cell: plan, repeat: r + 1, repeats, doneSec, totalSec, ...(status ? { status } : {}) })
-          progress('starting')
-          try {
-            if (slot.env === null && options.quick && !scenario.freshEnvPerRepeat) slot.env = shared.get(envKey(plan.env)) ?? null
-            if (slot.env === null) {
-              slot.env = await orchestrator.startEnv(plan.env)
-              if (options.quick && !scenario.freshEnvPerRepeat) shared.set(envKey(plan.env), slot.env)
-            }
-            const env = slot.env
-            results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
-            const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress }, env, plan, r)
-              .finally(async () => { if (scenario.freshEnvPerRepeat) await stopEnv(slot) })
-            cell.repeats.push(repeat)
-            const summary = scenario.summarize(cell.repeats)
-            cell.warnings = warningsFor(cell.repeats, scenario)
-            const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
-            const adaptive = scenario.adaptiveRepeats
-            const enough = cell.repeats.length === repeats || (adaptive !== undefined && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
-            slot.cell = results.cells[results.cells.indexOf(cell)] = enough
-              ? { ...base, state: 'completed', summary }
-              : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
-          } catch (err) {
-            if (hooks.signal.aborted) break scenarioLoop
-            const error = redactUrls((err as Error).message)
-            const { reason: _r, summary: _s, ...base } = cell as typeof cell & { reason?: string; summary?: unknown }
-            slot.cell = results.cells[results.cells.indexOf(cell)] = { ...base, state: 'failed', error }
-            warn(`${plan.id} failed: ${error}`)
-          }
-          doneSec += estimate.perRepeatSec.get(slot.plan.id) ?? 0
-          save()
-        }
+        if (scenario.overlapWaits) await Promise.all(order.map((slot) => runCellRepeat(scenario, slot, r, repeats, true)))
+        else for (const slot of order) await runCellRepeat(scenario, slot, r, repeats, false)
       }
       // the scenario is over: its cells' processes go (unless --quick shares them with later scenarios)
       for (const slot of mine) await stopEnv(slot)

@@ -4,6 +4,7 @@ import type { CellEnv } from '../harness/orchestrator.ts'
 import type { BenchOptions } from '../harness/options.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
 import type { MetricsRepeat, MetricsSummary, RepeatResult, WindowMeasurement } from '../harness/results.ts'
+import type { ScenarioContext } from './types.ts'
 import { estimate } from '../harness/stats.ts'
 import { JWT_ALGORITHMS, PROFILES, type JwtAlgorithm, type Profile, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
@@ -29,10 +30,10 @@ export function profilesFor(strategy: StrategyName, options: Readonly<BenchOptio
 }
 
 /**
- * Keys under `prefix` (a cell's own prefix in a shared Redis), counted with SCAN, which never blocks
+ * Keys under `prefix` (a cell's own prefix in a shared Redis), found with SCAN, which never blocks
  * Redis as KEYS would. SCAN may return a key twice while the keyspace is resized: keys are deduplicated.
  */
-export async function countRedisKeys(redis: Redis, prefix: string): Promise<number> {
+export async function keysUnder(redis: Redis, prefix: string): Promise<Set<string>> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
   const seen = new Set<string>()
   let cursor = '0'
@@ -41,7 +42,24 @@ export async function countRedisKeys(redis: Redis, prefix: string): Promise<numb
     cursor = next
     for (const k of keys) seen.add(k)
   } while (cursor !== '0')
-  return seen.size
+  return seen
+}
+
+/** How many keys lie under `prefix`. */
+export const countRedisKeys = async (redis: Redis, prefix: string): Promise<number> => (await keysUnder(redis, prefix)).size
+
+/**
+ * Bytes Redis holds for the keys under `prefix`: the sum of `MEMORY USAGE` (key, value and their
+ * overhead, every element counted) over them. Unlike `used_memory`, it is this cell's own: other
+ * cells' keys expiring meanwhile do not move it.
+ */
+export async function prefixMemoryBytes(redis: Redis, prefix: string): Promise<number> {
+  const keys = await keysUnder(redis, prefix)
+  if (keys.size === 0) return 0
+  const pipeline = redis.pipeline()
+  for (const k of keys) pipeline.call('MEMORY', 'USAGE', k, 'SAMPLES', '0')
+  const replies = (await pipeline.exec()) ?? []
+  return replies.reduce((t, [err, bytes]) => t + (err === null && typeof bytes === 'number' ? bytes : 0), 0)
 }
 
 /** One measured window of load: servers, Redis and generator sampled around it. */
@@ -155,3 +173,14 @@ export function summarizeMetrics(all: readonly RepeatResult[]): MetricsSummary {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Takes the run's measurement lock (`ctx.exclusive`) and resolves once it is held, with the function
+ * that gives it back: for a repeat that measures, then waits, then measures no more.
+ */
+export async function holdExclusive(ctx: Pick<ScenarioContext, 'exclusive'>): Promise<() => void> {
+  let release!: () => void
+  const held = new Promise<void>((r) => { release = r })
+  await new Promise<void>((acquired) => { void ctx.exclusive(async () => { acquired(); await held }) })
+  return release
+}

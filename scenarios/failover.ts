@@ -43,6 +43,7 @@ export const failover: Scenario = {
   claims: ['sessions need a shared store to survive an instance', 'stateless tokens survive anything but key loss'],
   metrics: METRICS,
   freshEnvPerRepeat: true,
+  damagesEnv: true,
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {

@@ -126,7 +126,7 @@ export const hostile: Scenario = {
     return options.strategies.flatMap((strategy) => profilesFor(strategy, options).map((profile): CellPlan => ({
       id: `hostile/${strategy}/${profile}/HS256`, scenario: 'hostile', claims: this.claims,
       // --expose-gc: the heap left behind by anonymous requests is read after a forced GC
-      env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none', nodeArgs: ['--expose-gc'] },
+      env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' },
     })))
   },
 

@@ -105,12 +105,11 @@ export const memory: Scenario = {
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {
-    const users = String(loginsPerServer(options.quick))
     return options.strategies.map((strategy): CellPlan => {
       const profile = profileFor(strategy, options)
       return {
         id: `memory/${strategy}/${profile}/HS256`, scenario: 'memory', claims: this.claims,
-        env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none', nodeArgs: ['--expose-gc', '--no-flush-bytecode'], serverArgs: ['--users', users] },
+        env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' },
       }
     })
   },

@@ -1,9 +1,8 @@
 import { loginUser, type Credential } from '../harness/credentials.ts'
 import type { EnvSpec } from '../harness/orchestrator.ts'
 import type { BenchOptions } from '../harness/options.ts'
-import { readRedisInfo } from '../harness/probes.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { countRedisKeys, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
+import { countRedisKeys, holdExclusive, prefixMemoryBytes, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const PROBE_EVERY_MS = 25
@@ -97,9 +96,12 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'revokeAllRevokedCount', label: 'revoked by revoke-all', unit: 'count', meaning: 'credentials the server says it revoked', better: 'neither' },
   { name: 'revocationKeysPerLiveCredential', label: 'Redis keys per credential', unit: 'keys', meaning: 'Redis keys a live credential holds', better: 'lower' },
   { name: 'revocationKeysAddedPerLogout', label: 'keys per logout', unit: 'keys', meaning: 'Redis keys a logout adds (denylist entries)', better: 'lower' },
-  { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds', better: 'lower' },
+  { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds: MEMORY USAGE summed over the cell\'s own keys (its key prefix), before and after the logouts, so that other cells\' keys do not count', better: 'lower' },
   { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
 ]
+
+/** How long a revocation window is probed while the cell still holds the measurement lock. */
+const LOCKED_WINDOW_MS = 500
 
 /** Users of each part of a repeat (disjoint, so that revoke-all of one cannot touch another). */
 const USERS = { warm: 200, latency: 100, window: 7, revokeAll: 9, state: 1000 } as const
@@ -122,6 +124,7 @@ export const revocation: Scenario = {
   claims: ['sessions make logout "easy"', 'JWT logout is "harder": the token "remains valid until expiry"', 'token revocation is "complex"'],
   metrics: METRICS,
   repeats: (o) => o.metricsRepeats,
+  overlapWaits: true,
 
   plan(options) {
     // JWT exp has 1 s granularity: a T-second token lives between T−1 and T seconds, so T ≥ 2
@@ -135,20 +138,23 @@ export const revocation: Scenario = {
     })
   },
 
-  // The mean over the planned cells, measured on the 2-core machine: the requests before the window
-  // (quick ≈ 0.3 s, default ≈ 0.6 s); a stateless credential's window then runs to its exp (on
-  // average ≈ 0.75 of the TTL: exp has whole seconds); with Redis, the state's count (≈ 0.35 / 0.8 s)
-  // and its wait for expiry (the TTL and a margin from the logout) follow; an in-process session
-  // waits for nothing.
-  estimateRepeatSec(o) {
+  // Measured on the 2-core machine: the requests before the window (quick ≈ 0.3 s, default ≈ 0.6 s),
+  // with Redis the state's count (≈ 0.35 / 0.8 s); then a window probed under the lock for up to
+  // LOCKED_WINDOW_MS. What is left is waiting, beside the next cells: a stateless credential's window
+  // runs to its exp (on average ≈ 0.75 of the TTL: exp has whole seconds), Redis state to the TTL and
+  // a margin from the logout; an in-process session waits for nothing.
+  estimateOverlap(o, cell) {
     const ttl = ttlFor(o)
+    const def = STRATEGIES[cell.env.strategy]
     const before = o.quick ? 0.3 : 0.6
-    const perCell = o.strategies.map((s) => {
-      const def = STRATEGIES[s]
-      if (def.needsRedis) return before + (o.quick ? 0.35 : 0.8) + ttl + EXPIRY_MARGIN_MS / 1000
-      return def.stateful ? before : before + 0.75 * ttl
-    })
-    return perCell.reduce((a, b) => a + b, 0) / Math.max(1, perCell.length)
+    const locked = LOCKED_WINDOW_MS / 1000
+    if (def.needsRedis) return { measureSec: before + (o.quick ? 0.35 : 0.8) + locked, waitSec: Math.max(0, ttl + EXPIRY_MARGIN_MS / 1000 - locked) }
+    if (def.stateful) return { measureSec: before, waitSec: 0 }
+    return { measureSec: before + locked, waitSec: Math.max(0, 0.75 * ttl - locked) }
+  },
+  estimateRepeatSec(o) {
+    const cells = this.plan(o)
+    return cells.reduce((t, c) => t + this.estimateOverlap!(o, c).measureSec, 0) / Math.max(1, cells.length)
   },
 
   async runRepeat(ctx, env, _cell, index) {
@@ -158,130 +164,144 @@ export const revocation: Scenario = {
     const [a, b] = env.urls as [string, string]
     const def = STRATEGIES[env.spec.strategy]
     const notes: string[] = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`]
-    const keysAtStart = env.redisProbe ? await countRedisKeys(env.redisProbe, env.redisPrefix) : 0
+    // Cells run side by side (overlapWaits): this one measures while it holds the lock, and gives it
+    // back once only waiting is left (its credential's expiry, its state's expiry)
+    const release = await holdExclusive(ctx)
+    let released = false
+    const giveBack = () => { if (!released) release(); released = true }
+    try {
+      const keysAtStart = env.redisProbe ? await countRedisKeys(env.redisProbe, env.redisPrefix) : 0
 
-    // warm-up: every path the repeat measures, on both instances (login, /me, logout, revoke-all, refresh)
-    ctx.status('warming up')
-    const warmPerInstance = quick ? 3 : 6
-    await Promise.all([a, b].map(async (url, k) => {
-      for (let i = 0; i < warmPerInstance; i++) {
-        const user = USERS.warm + k * warmPerInstance + i
-        const c = await loginUser(url, user)
-        await status(url, '/me', c.headers)
-        if (c.refreshToken && i === 1) await status(url, '/refresh', {}, { refreshToken: c.refreshToken })
-        if (i === 0) await status(url, `/users/${user}/revoke-all`, c.headers)
-        else await status(url, '/logout', c.headers)
-        await status(url, '/me', c.headers)
+      // warm-up: every path the repeat measures, on both instances (login, /me, logout, revoke-all, refresh)
+      ctx.status('warming up')
+      const warmPerInstance = quick ? 3 : 6
+      await Promise.all([a, b].map(async (url, k) => {
+        for (let i = 0; i < warmPerInstance; i++) {
+          const user = USERS.warm + k * warmPerInstance + i
+          const c = await loginUser(url, user)
+          await status(url, '/me', c.headers)
+          if (c.refreshToken && i === 1) await status(url, '/refresh', {}, { refreshToken: c.refreshToken })
+          if (i === 0) await status(url, `/users/${user}/revoke-all`, c.headers)
+          else await status(url, '/logout', c.headers)
+          await status(url, '/me', c.headers)
+        }
+      }))
+
+      // (a) logout latency
+      ctx.status('logout latency')
+      const latenciesMs: number[] = []
+      for (let i = 1; i <= (quick ? 10 : 30); i++) {
+        const c = await loginUser(a, USERS.latency + i)
+        const t = performance.now()
+        await status(a, '/logout', c.headers)
+        latenciesMs.push(performance.now() - t)
       }
-    }))
+      latenciesMs.sort((x, y) => x - y)
 
-    // (a) logout latency
-    ctx.status('logout latency')
-    const latenciesMs: number[] = []
-    for (let i = 1; i <= (quick ? 10 : 30); i++) {
-      const c = await loginUser(a, USERS.latency + i)
-      const t = performance.now()
-      await status(a, '/logout', c.headers)
-      latenciesMs.push(performance.now() - t)
+      // (e) revocation state in Redis: keys per live credential, keys and bytes added per logout
+      let state: { keysPerCredential: number; keysAddedPerLogout: number; redisBytesPerLogout: number } | null = null
+      if (env.redisProbe) {
+        ctx.status('revocation state')
+        const redis = env.redisProbe
+        const M = quick ? 30 : 100
+        const k0 = await countRedisKeys(redis, env.redisPrefix)
+        const live: Credential[] = []
+        for (let i = 0; i < M; i++) live.push(await loginUser(a, USERS.state + i))
+        const k1 = await countRedisKeys(redis, env.redisPrefix)
+        const mem1 = await prefixMemoryBytes(redis, env.redisPrefix)
+        for (const c of live) await status(a, '/logout', c.headers)
+        const k2 = await countRedisKeys(redis, env.redisPrefix)
+        const mem2 = await prefixMemoryBytes(redis, env.redisPrefix)
+        state = { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, redisBytesPerLogout: (mem2 - mem1) / M }
+      }
+
+      // (d) mass revocation: one user holding K credentials, logged in alternately on a and b; each is
+      // probed afterwards only on the instance(s) where it worked before (a refresh token, which a probe
+      // would rotate, is taken to work where it was issued)
+      ctx.status('revoke-all')
+      const K = REVOKE_ALL_CREDENTIALS
+      const creds: Credential[] = []
+      for (let k = 0; k < K; k++) creds.push(await loginUser(k % 2 === 0 ? a : b, USERS.revokeAll))
+      const probe = (c: Credential, url: string) => (c.refreshToken ? status(url, '/refresh', {}, { refreshToken: c.refreshToken }) : status(url, '/me', c.headers))
+      const workedBefore = await Promise.all(creds.map(async (c, k) => (c.refreshToken
+        ? { a: k % 2 === 0, b: k % 2 === 1 }
+        : { a: (await status(a, '/me', c.headers)) === 200, b: (await status(b, '/me', c.headers)) === 200 })))
+      const tRevoke = performance.now()
+      const revokeRes = await fetch(`${a}/users/${USERS.revokeAll}/revoke-all`, { method: 'POST', headers: creds[0]!.headers })
+      const revokeMs = performance.now() - tRevoke
+      const revokeBody = (await revokeRes.json()) as { revoked?: number }
+      const acceptedShare = async (url: string, side: 'a' | 'b') => {
+        const worked = creds.filter((_, k) => workedBefore[k]![side])
+        if (worked.length === 0) return null
+        const codes = await Promise.all(worked.map((c) => probe(c, url)))
+        return codes.filter((code) => code === 200).length / worked.length
+      }
+      const stillAcceptedSame = await acceptedShare(a, 'a')
+      const stillAcceptedOther = await acceptedShare(b, 'b')
+
+      // (b) revocation window after logout, on the same and on the other instance
+      ctx.status('revocation window')
+      const cred = await loginUser(a, USERS.window)
+      const endMs = credentialEndMs(cred, Date.now(), ttlSec)
+      const jwt = credentialJwt(cred)
+      const acceptedOnOther = (await status(b, '/me', cred.headers)) === 200
+      await status(a, '/logout', cred.headers)
+      const tLogout = performance.now()
+      const lifetimeLeftSec = (endMs - Date.now()) / 1000
+      let refreshRefusedAfterLogout: number | null = null
+      if (cred.refreshToken) refreshRefusedAfterLogout = (await status(a, '/refresh', {}, { refreshToken: cred.refreshToken })) === 401 ? 1 : 0
+      // every credential of this repeat was issued, and every logout and revoke-all answered, by now:
+      // whatever they left in Redis (tombstones, denylist entries) ends within one lifetime from here
+      const stateExpiredAtMs = Date.now() + ttlSec * 1000 + EXPIRY_MARGIN_MS
+      const capSec = Math.max(0, lifetimeLeftSec) + CAP_MARGIN_SEC
+      const windows = Promise.all([
+        windowUntilRefused(a, cred.headers, tLogout, capSec),
+        acceptedOnOther ? windowUntilRefused(b, cred.headers, tLogout, capSec) : Promise.resolve(null),
+      ])
+      // a window that closes at once is timed alone; one that lasts to the credential's expiry overlaps
+      // other cells' measurements after its first LOCKED_WINDOW_MS (a 25 ms probe's timing is then ± a few ms)
+      await Promise.race([windows, sleep(LOCKED_WINDOW_MS)])
+      giveBack()
+      const [same, other] = await windows
+      if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
+
+      // what is left once every credential of the repeat has expired
+      let keysLeftAfterExpiry: number | null = null
+      if (env.redisProbe) {
+        ctx.status('waiting for revocation state to expire')
+        await sleep(stateExpiredAtMs - Date.now())
+        keysLeftAfterExpiry = (await countRedisKeys(env.redisProbe, env.redisPrefix)) - keysAtStart
+      }
+
+      if (jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
+      else if (!def.stateful) notes.push(`no JWT to read the end from: lifetime left = login + the configured ${ttlSec} s (an encrypted cookie stamps its issue time in whole seconds, so it may end up to 0.5 s either side)`)
+      if (stillAcceptedOther !== null && stillAcceptedOther > 0 && (stillAcceptedSame ?? 1) === 0) {
+        notes.push('revoke-all reached only the instance that answered it: credentials held by the other instance still work there')
+      }
+      return metricsRepeat(index, startedAt, {
+        configuredTtlSec: ttlSec,
+        tokenLifetimeSec: jwt && jwt.iatSec !== null ? jwt.expSec - jwt.iatSec : null,
+        credentialLifetimeLeftAtLogoutSec: lifetimeLeftSec,
+        logoutLatencyP50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)]!,
+        logoutLatencyMaxMs: latenciesMs.at(-1)!,
+        windowSameInstanceSec: same.refused ? same.sec : null,
+        windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
+        windowOtherInstanceSec: other?.refused ? other.sec : null,
+        windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
+        acceptedOnOtherInstance: acceptedOnOther ? 1 : 0,
+        refreshRefusedAfterLogout,
+        revokeAllLatencyMs: revokeRes.status === 200 ? revokeMs : null,
+        revokeAllRevokedCount: revokeBody.revoked ?? null,
+        revokeAllStillAcceptedShare: stillAcceptedSame,
+        revokeAllStillAcceptedOtherInstanceShare: stillAcceptedOther,
+        revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
+        revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
+        revocationRedisBytesPerLogout: state?.redisBytesPerLogout ?? null,
+        revocationKeysLeftAfterExpiry: keysLeftAfterExpiry,
+      }, [], [...notes, ...(def.stateful ? [] : ['stateless: nothing on the server to invalidate'])])
+    } finally {
+      giveBack()
     }
-    latenciesMs.sort((x, y) => x - y)
-
-    // (e) revocation state in Redis: keys per live credential, keys and bytes added per logout
-    let state: { keysPerCredential: number; keysAddedPerLogout: number; redisBytesPerLogout: number } | null = null
-    if (env.redisProbe) {
-      ctx.status('revocation state')
-      const redis = env.redisProbe
-      const M = quick ? 30 : 100
-      const k0 = await countRedisKeys(redis, env.redisPrefix)
-      const live: Credential[] = []
-      for (let i = 0; i < M; i++) live.push(await loginUser(a, USERS.state + i))
-      const k1 = await countRedisKeys(redis, env.redisPrefix)
-      const mem1 = (await readRedisInfo(redis)).usedMemoryBytes
-      for (const c of live) await status(a, '/logout', c.headers)
-      const k2 = await countRedisKeys(redis, env.redisPrefix)
-      const mem2 = (await readRedisInfo(redis)).usedMemoryBytes
-      state = { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, redisBytesPerLogout: (mem2 - mem1) / M }
-    }
-
-    // (d) mass revocation: one user holding K credentials, logged in alternately on a and b; each is
-    // probed afterwards only on the instance(s) where it worked before (a refresh token, which a probe
-    // would rotate, is taken to work where it was issued)
-    ctx.status('revoke-all')
-    const K = REVOKE_ALL_CREDENTIALS
-    const creds: Credential[] = []
-    for (let k = 0; k < K; k++) creds.push(await loginUser(k % 2 === 0 ? a : b, USERS.revokeAll))
-    const probe = (c: Credential, url: string) => (c.refreshToken ? status(url, '/refresh', {}, { refreshToken: c.refreshToken }) : status(url, '/me', c.headers))
-    const workedBefore = await Promise.all(creds.map(async (c, k) => (c.refreshToken
-      ? { a: k % 2 === 0, b: k % 2 === 1 }
-      : { a: (await status(a, '/me', c.headers)) === 200, b: (await status(b, '/me', c.headers)) === 200 })))
-    const tRevoke = performance.now()
-    const revokeRes = await fetch(`${a}/users/${USERS.revokeAll}/revoke-all`, { method: 'POST', headers: creds[0]!.headers })
-    const revokeMs = performance.now() - tRevoke
-    const revokeBody = (await revokeRes.json()) as { revoked?: number }
-    const acceptedShare = async (url: string, side: 'a' | 'b') => {
-      const worked = creds.filter((_, k) => workedBefore[k]![side])
-      if (worked.length === 0) return null
-      const codes = await Promise.all(worked.map((c) => probe(c, url)))
-      return codes.filter((code) => code === 200).length / worked.length
-    }
-    const stillAcceptedSame = await acceptedShare(a, 'a')
-    const stillAcceptedOther = await acceptedShare(b, 'b')
-
-    // (b) revocation window after logout, on the same and on the other instance
-    ctx.status('revocation window')
-    const cred = await loginUser(a, USERS.window)
-    const endMs = credentialEndMs(cred, Date.now(), ttlSec)
-    const jwt = credentialJwt(cred)
-    const acceptedOnOther = (await status(b, '/me', cred.headers)) === 200
-    await status(a, '/logout', cred.headers)
-    const tLogout = performance.now()
-    const lifetimeLeftSec = (endMs - Date.now()) / 1000
-    let refreshRefusedAfterLogout: number | null = null
-    if (cred.refreshToken) refreshRefusedAfterLogout = (await status(a, '/refresh', {}, { refreshToken: cred.refreshToken })) === 401 ? 1 : 0
-    // every credential of this repeat was issued, and every logout and revoke-all answered, by now:
-    // whatever they left in Redis (tombstones, denylist entries) ends within one lifetime from here
-    const stateExpiredAtMs = Date.now() + ttlSec * 1000 + EXPIRY_MARGIN_MS
-    const capSec = Math.max(0, lifetimeLeftSec) + CAP_MARGIN_SEC
-    const [same, other] = await Promise.all([
-      windowUntilRefused(a, cred.headers, tLogout, capSec),
-      acceptedOnOther ? windowUntilRefused(b, cred.headers, tLogout, capSec) : Promise.resolve(null),
-    ])
-    if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
-
-    // what is left once every credential of the repeat has expired
-    let keysLeftAfterExpiry: number | null = null
-    if (env.redisProbe) {
-      ctx.status('waiting for revocation state to expire')
-      await sleep(stateExpiredAtMs - Date.now())
-      keysLeftAfterExpiry = (await countRedisKeys(env.redisProbe, env.redisPrefix)) - keysAtStart
-    }
-
-    if (jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
-    else if (!def.stateful) notes.push(`no JWT to read the end from: lifetime left = login + the configured ${ttlSec} s (an encrypted cookie stamps its issue time in whole seconds, so it may end up to 0.5 s either side)`)
-    if (stillAcceptedOther !== null && stillAcceptedOther > 0 && (stillAcceptedSame ?? 1) === 0) {
-      notes.push('revoke-all reached only the instance that answered it: credentials held by the other instance still work there')
-    }
-    return metricsRepeat(index, startedAt, {
-      configuredTtlSec: ttlSec,
-      tokenLifetimeSec: jwt && jwt.iatSec !== null ? jwt.expSec - jwt.iatSec : null,
-      credentialLifetimeLeftAtLogoutSec: lifetimeLeftSec,
-      logoutLatencyP50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)]!,
-      logoutLatencyMaxMs: latenciesMs.at(-1)!,
-      windowSameInstanceSec: same.refused ? same.sec : null,
-      windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
-      windowOtherInstanceSec: other?.refused ? other.sec : null,
-      windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
-      acceptedOnOtherInstance: acceptedOnOther ? 1 : 0,
-      refreshRefusedAfterLogout,
-      revokeAllLatencyMs: revokeRes.status === 200 ? revokeMs : null,
-      revokeAllRevokedCount: revokeBody.revoked ?? null,
-      revokeAllStillAcceptedShare: stillAcceptedSame,
-      revokeAllStillAcceptedOtherInstanceShare: stillAcceptedOther,
-      revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
-      revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
-      revocationRedisBytesPerLogout: state?.redisBytesPerLogout ?? null,
-      revocationKeysLeftAfterExpiry: keysLeftAfterExpiry,
-    }, [], [...notes, ...(def.stateful ? [] : ['stateless: nothing on the server to invalidate'])])
   },
 
   summarize: summarizeMetrics,

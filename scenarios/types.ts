@@ -9,6 +9,12 @@ export interface ScenarioContext {
   signal: AbortSignal
   /** Short status for the progress line ("logging in 1000 users", "pair 3/8"). */
   status(text: string): void
+  /**
+   * Runs `fn` while no other cell of the run is measuring: where a scenario's cells run side by side
+   * (`overlapWaits`), everything that loads a server or times a request goes through here, so that
+   * only their waits overlap. Elsewhere cells run one at a time and this simply calls `fn`.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>
 }
 
 /** One cell: a scenario applied to one strategy/profile/algorithm/instance-count combination. */
@@ -58,9 +64,19 @@ export interface Scenario {
   repeats?(options: Readonly<BenchOptions>): number
   /** Start the cell's processes afresh for every repeat (and stop them after), e.g. to measure memory from zero. */
   freshEnvPerRepeat?: boolean
+  /** It kills or restarts the processes it is given (failover): never handed processes another cell uses, not even in --quick. */
+  damagesEnv?: boolean
   /**
    * Spend time where the noise is: after `min` repeats, a cell whose summary is `precise` enough
    * gets no more (up to the scenario's repeats at most).
    */
   adaptiveRepeats?: { min: number; precise(summary: CellSummary): boolean }
+  /**
+   * Its cells mostly wait (for credentials to expire): all cells of a repeat run side by side, each
+   * starting its processes and measuring inside `ctx.exclusive`, so that one cell's wait is another's
+   * measurement and no two measurements overlap.
+   */
+  overlapWaits?: boolean
+  /** With `overlapWaits`: one repeat of this cell as the seconds it measures (holding the lock) and the seconds it then only waits. */
+  estimateOverlap?(options: Readonly<BenchOptions>, cell: CellPlan): { measureSec: number; waitSec: number }
 }
