@@ -65,7 +65,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const shares = options.quick && !scenario.damagesEnv
       const starts = shares && started.has(key) ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
       if (shares) started.add(key)
-      const overlap = scenario.overlapWaits && scenario.estimateOverlap ? scenario.estimateOverlap(options, plan) : null
+      const overlap = scenario.sideBySide && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
       const sec = overlap
         ? expectedRepeats * overlap.measureSec + starts * startSec
         : expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec

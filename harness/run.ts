@@ -160,7 +160,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     await env.stop()
     writeLogs(env)
   }
-  // One measurement at a time: cells of an `overlapWaits` scenario run side by side, and each takes
+  // One measurement at a time: cells of an `sideBySide` scenario run side by side, and each takes
   // this lock for everything but its waits. A promise chain: whoever asks next gets it next.
   let lockTail: Promise<void> = Promise.resolve()
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -221,7 +221,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
       for (let r = 0; r < repeats && !hooks.signal.aborted; r++) {
         // rotate the order of cells from repeat to repeat: no cell always runs first (or right after another)
         const order = mine.map((_, i) => mine[(i + r) % mine.length]!)
-        if (scenario.overlapWaits) await Promise.all(order.map((slot) => runCellRepeat(scenario, slot, r, repeats, true)))
+        if (scenario.sideBySide) await Promise.all(order.map((slot) => runCellRepeat(scenario, slot, r, repeats, true)))
         else for (const slot of order) await runCellRepeat(scenario, slot, r, repeats, false)
       }
       // the scenario is over: its cells' processes go (unless --quick shares them with later scenarios)

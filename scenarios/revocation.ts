@@ -124,7 +124,7 @@ export const revocation: Scenario = {
   claims: ['sessions make logout "easy"', 'JWT logout is "harder": the token "remains valid until expiry"', 'token revocation is "complex"'],
   metrics: METRICS,
   repeats: (o) => o.metricsRepeats,
-  overlapWaits: true,
+  sideBySide: true,
 
   plan(options) {
     // JWT exp has 1 s granularity: a T-second token lives between T−1 and T seconds, so T ≥ 2
@@ -143,7 +143,7 @@ export const revocation: Scenario = {
   // LOCKED_WINDOW_MS. What is left is waiting, beside the next cells: a stateless credential's window
   // runs to its exp (on average ≈ 0.75 of the TTL: exp has whole seconds), Redis state to the TTL and
   // a margin from the logout; an in-process session waits for nothing.
-  estimateOverlap(o, cell) {
+  estimateSideBySide(o, cell) {
     const ttl = ttlFor(o)
     const def = STRATEGIES[cell.env.strategy]
     const before = o.quick ? 0.3 : 0.6
@@ -154,7 +154,7 @@ export const revocation: Scenario = {
   },
   estimateRepeatSec(o) {
     const cells = this.plan(o)
-    return cells.reduce((t, c) => t + this.estimateOverlap!(o, c).measureSec, 0) / Math.max(1, cells.length)
+    return cells.reduce((t, c) => t + this.estimateSideBySide!(o, c).measureSec, 0) / Math.max(1, cells.length)
   },
 
   async runRepeat(ctx, env, _cell, index) {
@@ -164,7 +164,7 @@ export const revocation: Scenario = {
     const [a, b] = env.urls as [string, string]
     const def = STRATEGIES[env.spec.strategy]
     const notes: string[] = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`]
-    // Cells run side by side (overlapWaits): this one measures while it holds the lock, and gives it
+    // Cells run side by side (sideBySide): this one measures while it holds the lock, and gives it
     // back once only waiting is left (its credential's expiry, its state's expiry)
     const release = await holdExclusive(ctx)
     let released = false

@@ -11,7 +11,7 @@ export interface ScenarioContext {
   status(text: string): void
   /**
    * Runs `fn` while no other cell of the run is measuring: where a scenario's cells run side by side
-   * (`overlapWaits`), everything that loads a server or times a request goes through here, so that
+   * (`sideBySide`), everything that loads a server or times a request goes through here, so that
    * only their waits overlap. Elsewhere cells run one at a time and this simply calls `fn`.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>
@@ -72,11 +72,12 @@ export interface Scenario {
    */
   adaptiveRepeats?: { min: number; precise(summary: CellSummary): boolean }
   /**
-   * Its cells mostly wait (for credentials to expire): all cells of a repeat run side by side, each
-   * starting its processes and measuring inside `ctx.exclusive`, so that one cell's wait is another's
-   * measurement and no two measurements overlap.
+   * All cells of a repeat run side by side. Each starts its processes inside `ctx.exclusive`, and so
+   * does everything of it that times a request or a server's CPU; the rest overlaps: revocation's
+   * waits for credentials to expire, memory's readings of state (heap after a forced GC, a cell's own
+   * Redis keys), which no other cell's load changes.
    */
-  overlapWaits?: boolean
-  /** With `overlapWaits`: one repeat of this cell as the seconds it measures (holding the lock) and the seconds it then only waits. */
-  estimateOverlap?(options: Readonly<BenchOptions>, cell: CellPlan): { measureSec: number; waitSec: number }
+  sideBySide?: boolean
+  /** With `sideBySide`: one repeat of this cell as the seconds it holds the lock and the seconds it then runs beside others. */
+  estimateSideBySide?(options: Readonly<BenchOptions>, cell: CellPlan): { measureSec: number; waitSec: number }
 }
