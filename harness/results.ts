@@ -183,9 +183,7 @@ export interface ThroughputLevelSummary {
 export type HeadlineBasis =
   /** The highest level where the server was saturated and the generator was not: the server's own cost at full load. */
   | 'server-saturated'
-  /** No level saturated the server without saturating the generator: the level where the server was busiest (CPU per request holds; requests/s may be the generator's ceiling). */
-  | 'server-busiest'
-  /** No utilisation reading: the highest level where the generator was not saturated (also in runs made before 'server-busiest'). */
+  /** No level saturated the server without saturating the generator: the highest level where the generator was not saturated. */
   | 'generator-unsaturated'
   /** The generator was saturated at every level: the lowest level. Requests/s there is the generator's ceiling. */
   | 'generator-saturated'

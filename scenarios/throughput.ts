@@ -256,22 +256,14 @@ export interface HeadlineChoice {
   reason: string
 }
 
-/** Server utilisations this close (share of a core) to the busiest level's count as just as busy. */
-export const BUSIEST_TOLERANCE = 0.05
-
 const percent = (x: number | null) => (x === null ? 'unknown' : `${Math.round(x * 100)} %`)
 const conns = (n: number) => `${n} connection${n === 1 ? '' : 's'}`
 
 /**
  * Pure: the level whose figures are the headline. The highest level where the server was saturated
  * (≥ SERVER_SATURATION_SHARE of a core) and the load generator was not: there the server's own cost at
- * full load is measured, not the generator's ceiling. Without one, the level where the server was
- * busiest (the highest such level on a tie): CPU per request is the server's own reading and holds
- * whatever the generator did, and cost at load is what the scalability claim is about; requests/s
- * there may be the generator's ceiling, and the reason says so. (On the 2-core machine autocannon
- * saturates its core at about the rate one fastify core serves: 1 connection kept the server ≈ 60 %
- * busy, 10 and 64 ≈ 90 % with the generator saturated too.) Without any utilisation reading, the
- * highest level where the generator was not saturated, else the lowest. null without levels.
+ * full load is measured, not the generator's ceiling. Without one, the highest level where the
+ * generator was not saturated; when it was saturated everywhere, the lowest level. null without levels.
  */
 export function chooseHeadlineLevel(levels: readonly LevelLoad[]): HeadlineChoice | null {
   if (levels.length === 0) return null
@@ -280,14 +272,6 @@ export function chooseHeadlineLevel(levels: readonly LevelLoad[]): HeadlineChoic
   const seen = `server utilisation by connections: ${sorted.map((l) => `${l.connections} → ${percent(l.serverCpuShare)}${l.generatorSaturated ? ' (generator saturated)' : ''}`).join(', ')}`
   const best = sorted.filter((l) => saturated(l) && !l.generatorSaturated).at(-1)
   if (best) return { connections: best.connections, basis: 'server-saturated', reason: `${conns(best.connections)}: the highest level where the server was saturated and the load generator was not (${seen})` }
-  // levels within BUSIEST_TOLERANCE of the busiest count as equally busy: the highest of them, so that
-  // two runs do not pick different levels over a point of utilisation
-  const top = Math.max(...sorted.map((l) => l.serverCpuShare ?? -1))
-  const busiest = top < 0 ? undefined : sorted.filter((l) => l.serverCpuShare !== null && l.serverCpuShare >= top - BUSIEST_TOLERANCE).at(-1)
-  if (busiest) {
-    const generator = busiest.generatorSaturated ? '; the generator was saturated there too, so its requests/s is the generator\'s ceiling (CPU per request is the server\'s own and holds)' : ''
-    return { connections: busiest.connections, basis: 'server-busiest', reason: `${conns(busiest.connections)}: no level saturated the server (≥ ${percent(SERVER_SATURATION_SHARE)} of a core) without saturating the load generator; the level where the server was busiest${generator} (${seen}); the curve over all levels is in the report` }
-  }
   const free = sorted.filter((l) => !l.generatorSaturated).at(-1)
   if (free) return { connections: free.connections, basis: 'generator-unsaturated', reason: `${conns(free.connections)}: no level saturated the server (≥ ${percent(SERVER_SATURATION_SHARE)} of a core) without saturating the load generator; the highest level where the generator was not saturated (${seen})` }
   const low = sorted[0]!
