@@ -202,6 +202,11 @@ export type CrossCheckSummary =
       differenceRel: number | null
       /** |differenceRel| > CROSS_CHECK_TOLERANCE_REL (10 %): the number depends on the load generator. */
       disagrees: boolean
+      /**
+       * The load each generator made at these connections (/me windows, medians): the same connection
+       * count is not the same load when one generator is faster, and per-request cost is a curve against load.
+       */
+      load?: { primaryMeRequestsPerSec: number | null; otherMeRequestsPerSec: number | null; primaryServerCpuShare: number | null; otherServerCpuShare: number | null }
       /** One line for the cell's warnings when it disagrees (else null). */
       warning: string | null
     }

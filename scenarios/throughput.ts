@@ -382,6 +382,18 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
   const differenceRel = primary !== null && other !== null && primary !== 0 ? other.median / primary - 1 : null
   const disagrees = differenceRel !== null && Math.abs(differenceRel) > CROSS_CHECK_TOLERANCE_REL
   const mine = repeats[0]?.generator ?? 'autocannon'
+  const level = levels.find((l) => l.connections === cc.connections)
+  const load = {
+    primaryMeRequestsPerSec: level?.meRequestsPerSec?.median ?? null,
+    otherMeRequestsPerSec: median(known(cc.pairs.map((p) => p.me.requestsPerSec))),
+    primaryServerCpuShare: level?.meServerCpuShare?.median ?? null,
+    otherServerCpuShare: median(known(cc.pairs.map((p) => p.me.serverCpuShare))),
+  }
+  const rateRatio = load.primaryMeRequestsPerSec && load.otherMeRequestsPerSec ? load.otherMeRequestsPerSec / load.primaryMeRequestsPerSec : null
+  // a different rate at the same connection count is a different load: say so, with both utilisations
+  const why = rateRatio !== null && Math.abs(rateRatio - 1) > CROSS_CHECK_TOLERANCE_REL
+    ? `; but ${cc.generator} drove ${rateRatio.toFixed(2)}× the requests/s (server ${percent(load.otherServerCpuShare)} busy against ${percent(load.primaryServerCpuShare)}): the same connection count was not the same load, and cost per request is a curve against load — compare at 1 connection, where both keep one request in flight`
+    : ': this ratio depends on the load generator'
   return {
     state: 'measured',
     generator: cc.generator,
@@ -390,8 +402,9 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
     otherCpuRatio: other,
     differenceRel,
     disagrees,
+    load,
     warning: disagrees
-      ? `cross-check: at ${conns(cc.connections)} ${cc.generator} measured a CPU ratio of ${other!.median.toFixed(2)}, ${mine} ${primary!.toFixed(2)} (${differenceRel! > 0 ? '+' : ''}${(differenceRel! * 100).toFixed(0)} %, beyond ±${CROSS_CHECK_TOLERANCE_REL * 100} %): this ratio depends on the load generator`
+      ? `cross-check: at ${conns(cc.connections)} ${cc.generator} measured a CPU ratio of ${other!.median.toFixed(2)}, ${mine} ${primary!.toFixed(2)} (${differenceRel! > 0 ? '+' : ''}${(differenceRel! * 100).toFixed(0)} %, beyond ±${CROSS_CHECK_TOLERANCE_REL * 100} %)${why}`
       : null,
   }
 }

@@ -144,6 +144,12 @@ describe('throughput plan', () => {
     const off = check(2.5)!
     expect(off).toMatchObject({ disagrees: true, differenceRel: 0.25 })
     expect(off.state === 'measured' && off.warning).toMatch(/wrk measured a CPU ratio of 2.50, autocannon 2.00 \(\+25 %/)
+    expect(off.state === 'measured' && off.warning).toMatch(/depends on the load generator/) // both drove 400 requests/s
+
+    // the other generator drove the server harder at the same connection count: a different load, said so
+    const faster = summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 }), pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 })] } }]).crossCheck!
+    expect(faster).toMatchObject({ disagrees: true, load: { primaryMeRequestsPerSec: 400, otherMeRequestsPerSec: 640, primaryServerCpuShare: 0.5, otherServerCpuShare: 0.98 } })
+    expect(faster.state === 'measured' && faster.warning).toMatch(/wrk drove 1.60× the requests\/s \(server 98 % busy against 50 %\)/)
   })
 })
 
