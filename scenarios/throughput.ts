@@ -12,13 +12,14 @@ import { WrkUnavailableError } from '../harness/wrk.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
+import { VERIFY_CACHE_ENTRIES } from '../servers/strategies/jwt-common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 // the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
 const PATHS = { me: '/me', health: BASELINE_PATH } as const
 const FIRST_WARMUP_FACTOR = 3
-/** Entries of fast-jwt's verify cache as @fastify/jwt's `verify.cache: true` builds it (the `tuned` profile). */
-export const JWT_VERIFY_CACHE_ENTRIES = 1000
+/** Entries of the JWT strategies' verified-token cache (`tuned` and `floor` profiles). */
+export const JWT_VERIFY_CACHE_ENTRIES = VERIFY_CACHE_ENTRIES
 /** The two generators' CPU ratios may differ by this much (relative) before the cross-check flags the cell. */
 export const CROSS_CHECK_TOLERANCE_REL = 0.1
 
@@ -189,9 +190,9 @@ export function levelOrder(levels: readonly number[], repeatIndex: number): numb
   return repeatIndex % 2 === 0 ? up : up.reverse()
 }
 
-/** The JWT verify-cache regime of a cell: only `tuned` JWT strategies cache verified tokens (fast-jwt's LRU). */
+/** The JWT verify-cache regime of a cell: `tuned` and `floor` JWT strategies cache verified tokens (fast-jwt's LRU; `defaults` does not). */
 export function verifyCacheRegime(strategy: StrategyName, profile: string, population: number): VerifyCacheRegime | null {
-  if (STRATEGIES[strategy].family !== 'jwt' || profile !== 'tuned') return null
+  if (STRATEGIES[strategy].family !== 'jwt' || profile === 'defaults') return null
   return population <= JWT_VERIFY_CACHE_ENTRIES ? 'hit-dominated' : 'miss-dominated'
 }
 

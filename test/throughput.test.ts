@@ -133,7 +133,8 @@ describe('throughput plan', () => {
   it('names the JWT verify-cache regime from the population against the cache size', () => {
     expect(verifyCacheRegime('jwt', 'tuned', 1000)).toBe('hit-dominated')
     expect(verifyCacheRegime('jwt-denylist', 'tuned', 1001)).toBe('miss-dominated')
-    expect(verifyCacheRegime('jwt', 'floor', 200)).toBeNull()
+    expect(verifyCacheRegime('jwt', 'floor', 200)).toBe('hit-dominated') // the floor caches verified tokens too
+    expect(verifyCacheRegime('jwt', 'defaults', 200)).toBeNull()
     expect(verifyCacheRegime('redis-session', 'tuned', 200)).toBeNull()
   })
 

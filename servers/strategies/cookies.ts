@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 
 /**
@@ -40,21 +39,4 @@ export function clearCookie(reply: FastifyReply, name: string, secure: boolean):
   const prev = reply.getHeader('set-cookie')
   if (prev === undefined) reply.header('set-cookie', cookie)
   else reply.header('set-cookie', ([] as string[]).concat(prev as string | string[], cookie))
-}
-
-/** HMAC-SHA256 signer for opaque ids: `<id>.<base64url mac>`; verification is constant time. */
-export function createIdSigner(secret: string) {
-  const key = Buffer.from(secret, 'hex')
-  const mac = (id: string) => createHmac('sha256', key).update(id).digest()
-  return {
-    sign: (id: string): string => `${id}.${mac(id).toString('base64url')}`,
-    /** The id when the signature is valid, else null. */
-    unsign(value: string): string | null {
-      const dot = value.lastIndexOf('.')
-      if (dot <= 0 || value.length - dot - 1 !== 43) return null
-      const id = value.slice(0, dot)
-      const given = Buffer.from(value.slice(dot + 1), 'base64url')
-      return given.length === 32 && timingSafeEqual(given, mac(id)) ? id : null
-    },
-  }
 }

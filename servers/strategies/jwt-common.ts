@@ -55,9 +55,17 @@ function keysFor(ctx: StrategyContext): { signKey: string | Buffer; verifyKey: s
   }
 }
 
+/** Entries of the verified-token cache of `tuned` (@fastify/jwt's `verify.cache: true`, fast-jwt's default size) and `floor`. */
+export const VERIFY_CACHE_ENTRIES = 1000
+
 /**
  * Builds the JWT engine for a profile:
- * - floor: fast-jwt called directly, token read straight from the header/cookie, no plugin hooks;
+ * - floor: fast-jwt called directly, token read straight from the header/cookie, no plugin hooks, and
+ *   verified tokens cached (VERIFY_CACHE_ENTRIES, each entry only until its token's exp) under the
+ *   token string itself. fast-jwt's default cache key is a SHA-256 of the token (hashToken): for HS256
+ *   that costs about what the verification it saves does, which is why `tuned`'s cache buys nothing;
+ *   the token as its own key costs a Map lookup and ≈ 200 B per entry. What must never be cached —
+ *   a denylist or any revocation check — is not in here: it runs after, on every request;
  * - defaults: @fastify/jwt with its defaults (no verify cache);
  * - tuned: @fastify/jwt with fast-jwt's verify cache (1000-entry LRU, bounded by each token's exp).
  * Every profile pins the algorithm and requires sub, role, iat and exp, and binds each token to the
@@ -76,7 +84,7 @@ export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyConte
 
   if (options.profile === 'floor') {
     const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000, aud: audience })
-    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: audience })
+    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: audience, cache: VERIFY_CACHE_ENTRIES, cacheKeyBuilder: (token: string) => token })
     const tokenOf = carrier === 'cookie'
       ? (request: FastifyRequest) => readCookie(request.headers.cookie, TOKEN_COOKIE)
       : (request: FastifyRequest) => {
