@@ -216,3 +216,20 @@ describe.each(['defaults', 'tuned', 'floor'] as Profile[])('JWT strategies shari
     }
   })
 })
+
+describe.each(['memory-session', 'redis-session'] as const)('%s floor session ids', (strategy) => {
+  it('are unsigned 192-bit random ids, new at every login, and a well-formed id nobody issued is refused', async () => {
+    const s = await startServer(strategy, 'floor')
+    const a = await login(s.url, 7)
+    const b = await login(s.url, 7)
+    const ids = [a.cookies.sessionId, b.cookies.sessionId]
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/) // 24 CSPRNG bytes, base64url, no signature
+    expect(new Set(ids).size).toBe(2)
+    expect(Buffer.from(ids[0]!, 'base64url')).toHaveLength(24)
+    expect((await me(s.url, a.headers)).status).toBe(200)
+    const forged = await me(s.url, { cookie: `sessionId=${'A'.repeat(32)}` })
+    expect(forged.status).toBe(401)
+    expect(forged.body?.error).toBe('unauthorized')
+    expect((await me(s.url, { cookie: `sessionId=${ids[0]}.c2lnbmF0dXJl` })).status).toBe(401) // not the shape we issue
+  })
+})
