@@ -7,6 +7,7 @@ import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import type { BenchOptions } from './options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { envKey } from './orchestrator.ts'
+import { mechanismsSec } from './mechanism-run.ts'
 import { cpus } from 'node:os'
 
 /** Seconds to start one server instance and see its ready line (the esbuild bundle, modules, keys, users); measured here 0.73–0.9 s. */
@@ -15,6 +16,10 @@ export const INSTANCE_START_SEC = 0.8
 const SERVER_START_PARALLELISM = cpus().length
 /** Seconds to start a balancer and see it forward a request. */
 export const BALANCER_START_SEC = 0.3
+/** Milliseconds each mechanism loop runs (harness/mechanisms.ts), in a run with throughput cells. */
+export const MECHANISM_LOOP_MS = 300
+export const MECHANISM_LOOP_MS_QUICK = 100
+
 /** Seconds the run spends outside cells: a private redis-server, the report at the end. */
 export const RUN_OVERHEAD_SEC = 4
 
@@ -48,7 +53,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
   const perRepeatSec = new Map<string, number>()
   const doneAfter = new Map<string, number>()
   const scenarioSec = new Map<string, number>()
-  let total = RUN_OVERHEAD_SEC
+  let total = RUN_OVERHEAD_SEC + (scenarios.some((s) => s.name === 'throughput') ? mechanismsSec(options.quick ? MECHANISM_LOOP_MS_QUICK : MECHANISM_LOOP_MS) : 0)
   for (const scenario of scenarios) {
     const before = total
     const mine = cells.filter((c) => c.scenario === scenario)

@@ -1,3 +1,4 @@
+import type { MechanismCosts } from './mechanisms.ts'
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Estimate } from './stats.ts'
@@ -317,6 +318,11 @@ export interface RunResults {
   warnings: string[]
   /** Every process the run started (all stopped at its end), for the record and for checking teardown. */
   processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }>
+  /**
+   * Each mechanism's credential check alone, in a tinybench loop on the servers' core (harness/mechanisms.ts),
+   * measured once per run that has throughput cells; the report sets it beside each cell's auth overhead.
+   */
+  mechanisms?: MechanismCosts | { error: string }
   cells: Cell[]
 }
 

@@ -8,7 +8,8 @@ import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
 import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
 import { PID_FILE, stopLeftovers } from './pidfile.ts'
-import { planSuite, repeatsOf as repeatsFor } from './plan.ts'
+import { runMechanisms } from './mechanism-run.ts'
+import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
@@ -144,6 +145,19 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   }
   results.cells = slots.map((s) => s.cell)
   save()
+
+  // the mechanisms alone, in a loop on the servers' core, before any cell: what each check costs outside a server
+  if (scenarios.some((s) => s.name === 'throughput') && !hooks.signal.aborted) {
+    hooks.onProgress?.({ cell: { id: 'mechanism loops', scenario: 'mechanisms', env: slots[0]!.plan.env, claims: [] }, repeat: 1, repeats: 1, doneSec: 0, totalSec: 0, status: 'mechanisms in a loop' })
+    try {
+      const redisUrl = results.redis.source === 'none' ? null : (await orchestrator.redis()).url
+      results.mechanisms = await runMechanisms(hooks.placement, redisUrl, options.quick ? MECHANISM_LOOP_MS_QUICK : MECHANISM_LOOP_MS)
+    } catch (err) {
+      results.mechanisms = { error: redactUrls((err as Error).message) }
+      warn(`mechanism loops failed: ${results.mechanisms.error}`)
+    }
+    save()
+  }
 
   const active = () => slots.filter((s) => s.cell.state === 'partial' || s.cell.state === 'completed')
   const estimate = planSuite(options, scenarios, slots.filter((s) => s.cell.state !== 'skipped').map((s) => ({ plan: s.plan, scenario: s.scenario })))

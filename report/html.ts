@@ -4,7 +4,7 @@
  */
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
-import { cellLabel, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { cellLabel, FLAG_MEANING, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table in the HTML report. */
 export const HTML_METRIC_COLUMNS = 6
@@ -56,6 +56,10 @@ export async function renderHtml(input: ReportInput): Promise<string> {
     const t = scenarioTable(input, scenario, HTML_METRIC_COLUMNS)
     parts.push(table(t.header, t.rows), t.notes.length ? `<ul>${t.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '', '</section>')
   }
+  const mech = mechanismTable(input)
+  if (mech.rows.length || mech.notes.length) {
+    parts.push(`<section data-section="mechanisms"><h2 id="mechanisms">${esc(MECHANISM_SECTION)}</h2>`, mech.rows.length ? table([...mech.header, ''], mech.rows.map((r) => [...r, ''])) : '', `<ul>${mech.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`)
+  }
   parts.push(methodSection(input))
   parts.push('<p>Data beside this file: <a href="results.json">results.json</a> · <a href="results.csv">results.csv</a> · <a href="report.md">report.md</a></p>')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>authbench report ${esc(r.startedAt)}</title><style>${CSS}</style></head><body>${parts.join('\n')}</body></html>\n`
@@ -68,7 +72,7 @@ function methodSection(input: ReportInput): string {
   const warnings = [...r.warnings, ...r.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
   return [
     '<h2 id="method">Method and machine</h2>',
-    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
+    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a throughput CI comes from a hierarchical bootstrap (repeats, then the pairs within each), every other CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
     kv([
       ['command', `npm run bench -- ${r.command.join(' ')}`],
       ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],

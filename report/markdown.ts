@@ -3,7 +3,7 @@
  * then one short table per scenario (at most 8 columns, units in the headers).
  */
 import { verdicts } from './claims.ts'
-import { scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table: with the cell label and the flags, 8 columns in all. */
 export const MD_METRIC_COLUMNS = 6
@@ -28,6 +28,10 @@ export function renderMarkdown(input: ReportInput): string {
   for (const scenario of scenariosIn(input)) {
     const t = scenarioTable(input, scenario, MD_METRIC_COLUMNS)
     out.push(`## ${scenario.name}`, '', scenario.description, '', row(t.header), row(t.header.map(() => '---')), ...t.rows.map(row), '', ...t.notes.map((n) => `- ${n}`), ...(t.notes.length ? [''] : []))
+  }
+  const mech = mechanismTable(input)
+  if (mech.rows.length || mech.notes.length) {
+    out.push(`## ${MECHANISM_SECTION}`, '', ...(mech.rows.length ? [row(mech.header), row(mech.header.map(() => '---')), ...mech.rows.map(row), ''] : []), ...mech.notes.map((n) => `- ${n}`), '')
   }
   const flagged = r.cells.filter((c) => c.warnings.length > 0)
   if (r.warnings.length || flagged.length) {

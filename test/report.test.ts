@@ -15,7 +15,7 @@ import { compareRuns, perRepeat, regressions, welchP } from '../report/compare.t
 import { CSV_COLUMNS, renderCsv } from '../report/csv.ts'
 import { renderReport, writeReport } from '../report/index.ts'
 import { renderMarkdown } from '../report/markdown.ts'
-import { invariantViolations, isMeasured, metricNames } from '../report/model.ts'
+import { invariantViolations, isMeasured, mechanismsOf, mechanismTable, metricNames } from '../report/model.ts'
 import { renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
@@ -228,5 +228,43 @@ describe('compare', () => {
     const bad = run(dirs[0]!, join(root, 'missing'))
     expect(bad.status).toBe(2)
     expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
+
+describe('mechanism cost beside each throughput cell', () => {
+  const item = (name: string, nsPerOp: number) => ({ name, what: name, nsPerOp, ciHalfWidthRel: 0.02, samples: 100, batch: 10 })
+  const mechanisms = {
+    cpus: '1', node: 'v20', skipped: [{ name: 'redis-get', reason: 'no Redis in this run' }],
+    items: [item('session-id-map-lookup', 80), item('session-signed-id-check', 3000), item('jwt-verify-HS256-uncached', 6000), item('jwt-verify-HS256-hash-keyed-cache-hit', 2300), item('secure-session-decrypt', 2200)],
+  }
+
+  it('maps each strategy × profile × cache regime to the loops its check is made of', () => {
+    expect(mechanismsOf('memory-session', 'floor', 'HS256', null).names).toEqual(['session-id-map-lookup'])
+    expect(mechanismsOf('memory-session', 'tuned', 'HS256', null).names).toEqual(['session-signed-id-check'])
+    expect(mechanismsOf('redis-session', 'floor', 'HS256', null).names).toEqual(['redis-get'])
+    expect(mechanismsOf('jwt', 'floor', 'HS256', 'hit-dominated').names).toEqual(['jwt-verify-HS256-cached-hit'])
+    expect(mechanismsOf('jwt', 'floor', 'HS256', 'miss-dominated').names).toEqual(['jwt-verify-HS256-cached-miss'])
+    expect(mechanismsOf('jwt', 'tuned', 'HS256', 'hit-dominated').names).toEqual(['jwt-verify-HS256-hash-keyed-cache-hit'])
+    expect(mechanismsOf('jwt', 'defaults', 'ES256', null).names).toEqual(['jwt-verify-ES256-uncached'])
+    expect(mechanismsOf('jwt-denylist', 'defaults', 'HS256', null).names).toEqual(['jwt-verify-HS256-uncached', 'redis-get'])
+    expect(mechanismsOf('jwt', 'tuned', 'RS256', 'hit-dominated')).toEqual({ names: ['jwt-verify-RS256-uncached'], approximate: true })
+  })
+
+  it('puts (/me − /health) CPU per request beside the loop cost, and says what it could not pair', () => {
+    const run = { ...QUICK, mechanisms }
+    const t = mechanismTable({ results: run, scenarios: SCENARIOS })
+    const cells = QUICK.cells.filter((c) => c.scenario === 'throughput' && isMeasured(c))
+    expect(t.rows).toHaveLength(cells.length)
+    const ms = cells.find((c) => c.strategy === 'memory-session')!
+    const s = (ms as { summary: unknown }).summary as { meCpuMicrosPerRequest: { median: number }; healthCpuMicrosPerRequest: { median: number } }
+    const overhead = s.meCpuMicrosPerRequest.median - s.healthCpuMicrosPerRequest.median
+    const row = t.rows.find((r) => r[2] === 'session-signed-id-check')!
+    expect(Number(row[1])).toBeCloseTo(overhead, 0)
+    expect(row[3]).toBe('3')
+    expect(Number(row[4]!.replace('×', ''))).toBeCloseTo(overhead / 3, 0)
+    expect(t.rows.find((r) => r[2]!.includes('redis-get'))?.[3]).toBe('–') // redis-session: no Redis loop in this run
+    expect(t.notes.join('\n')).toMatch(/not measured: redis-get — no Redis in this run/)
+    expect(renderMarkdown({ results: run, scenarios: SCENARIOS })).toContain('## Mechanism cost: in a loop, and in the server')
+    expect(mechanismTable({ results: QUICK, scenarios: SCENARIOS }).rows).toEqual([]) // a run without loops: no section
   })
 })

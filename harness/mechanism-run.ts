@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url'
+import { spawnOwned, stopChild } from './children.ts'
+import type { MechanismCosts } from './mechanisms.ts'
+import type { CpuPlacement } from './results.ts'
+import { serverWrapper } from './placement.ts'
+
+const MECHANISMS_ENTRY = fileURLToPath(new URL('./mechanisms.ts', import.meta.url))
+/** Longest the loops may take before the run goes on without them. */
+const MECHANISMS_TIMEOUT_MS = 60_000
+
+/**
+ * Runs harness/mechanisms.ts as a child on the servers' cores (nothing else runs meanwhile) and
+ * returns what it measured: about `timeMs` per loop, a dozen loops.
+ */
+export function runMechanisms(placement: CpuPlacement, redisUrl: string | null, timeMs: number, onSpawn?: Parameters<typeof spawnOwned>[1]['onSpawn']): Promise<MechanismCosts> {
+  const child = spawnOwned([process.execPath, '--import', 'tsx', MECHANISMS_ENTRY], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, REDIS_URL: redisUrl ?? '', AUTHBENCH_MECHANISM_TIME_MS: String(timeMs), NODE_NO_WARNINGS: '1' },
+    wrapper: serverWrapper(placement),
+    onSpawn,
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { void stopChild(child); reject(new Error(`mechanism loops took over ${MECHANISMS_TIMEOUT_MS / 1000} s`)) }, MECHANISMS_TIMEOUT_MS)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      try {
+        if (code !== 0) throw new Error(err.trim().split('\n').pop() || `exited with code ${code}`)
+        resolve(JSON.parse(out) as MechanismCosts)
+      } catch (e) {
+        reject(e as Error)
+      }
+    })
+  })
+}
+
+/** Seconds the loops take: a dozen of them, `timeMs` each plus warm-up, and the process start. */
+export const mechanismsSec = (timeMs: number) => 3 + (13 * (timeMs + 100)) / 1000
