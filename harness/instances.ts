@@ -3,7 +3,7 @@ import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { ProcessStats } from '../servers/instrument.ts'
 import { spawnOwned, stopChild } from './children.ts'
-import { serverBundle } from './server-bundle.ts'
+import { SERVER_ENTRY, serverBundle } from './server-bundle.ts'
 
 export { SERVER_ENTRY } from './server-bundle.ts'
 
@@ -25,6 +25,8 @@ export interface InstanceSpec {
   pinCpusWhenReady?: number[]
   /** Node flags for the server process (e.g. --expose-gc). */
   nodeArgs?: string[]
+  /** Run servers/main.ts through tsx instead of the bundle: slower to start, but a CPU profile names every source file and package. */
+  fromSources?: boolean
   readyTimeoutMs?: number
   /** Told about the process as soon as it is spawned. */
   onSpawn?: (child: ChildProcess) => void
@@ -49,7 +51,8 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
   if (spec.alg) args.push('--alg', spec.alg)
   if (spec.claims) args.push('--claims', spec.claims)
   args.push(...(spec.args ?? []))
-  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), serverBundle(), ...args]
+  const entry = spec.fromSources ? ['--import', 'tsx', SERVER_ENTRY] : [serverBundle()]
+  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), ...entry, ...args]
   const child = spawnOwned(nodeCmd, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -57,6 +57,8 @@ export interface EnvSpec {
   /** Extra server CLI arguments. */
   serverArgs?: string[]
   nodeArgs?: string[]
+  /** Run the TypeScript sources through tsx instead of the bundle (a profile then names every file). */
+  fromSources?: boolean
 }
 
 /** What a scenario drives: N instances of one strategy, and the URL(s) to send load to. */
@@ -191,7 +193,7 @@ export class Orchestrator {
     this.stoppers.push(stopAll)
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
-      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: [...SERVER_NODE_ARGS, ...(spec.nodeArgs ?? [])],
+      args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: [...SERVER_NODE_ARGS, ...(spec.nodeArgs ?? [])], fromSources: spec.fromSources ?? false,
       // started on every core (instances start side by side), pinned to the server cores once ready
       pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
       onSpawn: this.spawned('server'),

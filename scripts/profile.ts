@@ -1,0 +1,137 @@
+/**
+ * `npm run profile -- --strategy <s> [--profile p] [--alg A] [--path /me] [--duration 10] [--tool cpu|flame|doctor]`:
+ * where a strategy's microseconds go. Starts one instance (from the sources, so that every frame
+ * names its file) under the profiler, drives it with the harness's own load — the same population
+ * and credential headers as throughput — on the path and then on the /health baseline, and writes
+ * into results/<run>/profiles/ the V8 CPU profile (.cpuprofile: Chrome DevTools, speedscope) and a
+ * table of CPU µs per request by package, for the path and for the baseline: their difference is
+ * what the auth path adds, by package. (`--tool flame|doctor`, clinic, is not built yet.)
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command, InvalidArgumentError } from 'commander'
+import { attribute, type Attribution, type CpuProfile } from '../harness/cpuprofile.ts'
+import { runLoad } from '../harness/load.ts'
+import { gitSha } from '../harness/machine.ts'
+import { BENCH_DEFAULTS } from '../harness/options.ts'
+import { Orchestrator } from '../harness/orchestrator.ts'
+import { pinSelf, planPlacement } from '../harness/placement.ts'
+import { connectionPlans, loginPopulation } from '../harness/population.ts'
+import { BASELINE_PATH } from '../servers/app.ts'
+import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type StrategyName } from '../servers/config.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+
+const TOOLS = ['cpu', 'flame', 'doctor'] as const
+const WARMUP_SEC = 2
+
+class UsageError extends Error {}
+
+function oneOf<T extends string>(what: string, allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown ${what} '${v}' (expected: ${allowed.join(', ')})`)
+    return v as T
+  }
+}
+function positive(v: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new InvalidArgumentError('must be a number of seconds between 0 and 600')
+  return n
+}
+
+const hrMicros = () => Number(process.hrtime.bigint() / 1000n)
+
+async function main(): Promise<number> {
+  const program = new Command('authbench-profile')
+    .description('profile one strategy under the harness\'s load: CPU µs per request by package, and the .cpuprofile')
+    .requiredOption('--strategy <name>', `strategy: ${STRATEGY_NAMES.join(', ')}`, oneOf('strategy', STRATEGY_NAMES))
+    .option('--profile <p>', `library profile: ${PROFILES.join(', ')}`, oneOf('profile', PROFILES), 'tuned')
+    .option('--alg <a>', `JWT algorithm: ${JWT_ALGORITHMS.join(', ')}`, oneOf('algorithm', JWT_ALGORITHMS), 'HS256')
+    .option('--path <path>', 'the path to profile', '/me')
+    .option('--duration <sec>', 'seconds of load on the path, and again on the baseline', positive, 10)
+    .option('--connections <n>', 'concurrent connections', (v) => Math.max(1, Math.round(positive(v))), 10)
+    .option('--users <n>', 'distinct logged-in users the load cycles through', (v) => Math.round(positive(v)), BENCH_DEFAULTS.users)
+    .option('--tool <tool>', 'cpu (V8 profile and table), flame or doctor (clinic)', oneOf('tool', TOOLS), 'cpu')
+    .option('--out <dir>', 'folder of run folders', BENCH_DEFAULTS.out)
+    .configureOutput({ writeErr: (s) => process.stderr.write(`authbench profile: ${s.replace(/^error: /, '')}`) })
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  program.parse()
+  const o = program.opts<{ strategy: StrategyName; profile: string; alg: JwtAlgorithm; path: string; duration: number; connections: number; users: number; tool: typeof TOOLS[number]; out: string }>()
+  if (!STRATEGIES[o.strategy].profiles.includes(o.profile as never)) throw new UsageError(`${o.strategy} has no '${o.profile}' profile (it has: ${STRATEGIES[o.strategy].profiles.join(', ')})`)
+  if (o.tool !== 'cpu') return clinic(o.tool)
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+  const runDir = join(o.out, `${stamp}-${gitSha()?.slice(0, 7) ?? 'nogit'}-profile`)
+  const dir = join(runDir, 'profiles')
+  mkdirSync(dir, { recursive: true })
+  const placement = planPlacement(true)
+  pinSelf(placement)
+  const orchestrator = new Orchestrator(placement, process.env.REDIS_URL || null)
+  const label = `${o.strategy}-${o.profile}-${o.alg}`
+  try {
+    const env = await orchestrator.startEnv({
+      strategy: o.strategy, profile: o.profile, alg: o.alg, instances: 1, balancer: 'none', fromSources: true,
+      // every thread writes its own profile (tsx's loader runs in a worker): the main thread's is CPU.<date>.<time>.<pid>.0.<n>
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    })
+    const inst = env.instances[0]!
+    process.stdout.write(`authbench profile: ${label}, logging in ${o.users} users\n`)
+    const creds = await loginPopulation(env.urls, o.users)
+    const plans = { path: connectionPlans(env.urls, creds, o.connections, o.path), baseline: connectionPlans(env.urls, creds, o.connections, BASELINE_PATH) }
+    process.stdout.write(`authbench profile: warming up ${WARMUP_SEC} s per path, then ${o.duration} s on ${o.path} and ${o.duration} s on ${BASELINE_PATH}\n`)
+    for (const p of [plans.path, plans.baseline]) await runLoad({ connections: p, durationSec: WARMUP_SEC })
+    const phase = async (plan: typeof plans.path) => {
+      const before = await inst.stats()
+      const from = hrMicros()
+      await runLoad({ connections: plan, durationSec: o.duration })
+      const to = hrMicros()
+      const after = await inst.stats()
+      const requests = after.requestsTotal - before.requestsTotal
+      return { from, to, requests, cpuMicrosPerRequest: (after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros) / Math.max(1, requests) }
+    }
+    const onPath = await phase(plans.path)
+    const onBaseline = await phase(plans.baseline)
+    await env.stop() // the profile is written as the server exits
+    const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+    const main = written.find((f) => f.includes(`.${inst.pid}.0.`))
+    if (!main) throw new Error(`the server wrote no profile of its main thread (${written.join(', ') || 'nothing'} in ${dir})`)
+    const file = join(dir, `${label}.cpuprofile`)
+    renameSync(join(dir, main), file)
+    for (const f of written.filter((f) => f !== main)) rmSync(join(dir, f)) // other threads (tsx's loader): idle
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+    const a = attribute(profile, onPath.from, onPath.to, onPath.requests)
+    const b = attribute(profile, onBaseline.from, onBaseline.to, onBaseline.requests)
+    writeFileSync(join(dir, `${label}.attribution.json`), JSON.stringify({ strategy: o.strategy, profile: o.profile, alg: o.alg, path: o.path, baseline: BASELINE_PATH, connections: o.connections, users: o.users, durationSec: o.duration, onPath: { ...onPath, byCategory: Object.fromEntries(a.byCategory) }, onBaseline: { ...onBaseline, byCategory: Object.fromEntries(b.byCategory) } }, null, 2) + '\n')
+    process.stdout.write('\n' + renderAttribution(o.path, a, onPath.cpuMicrosPerRequest, b, onBaseline.cpuMicrosPerRequest) + '\n\n')
+    process.stdout.write(`profile: ${file}\n         ${join(dir, `${label}.attribution.json`)}\n`)
+    return 0
+  } finally {
+    await orchestrator.teardown()
+  }
+}
+
+/** The terminal table: one row per package or kind, µs per request on the path, on the baseline, and the difference. */
+export function renderAttribution(path: string, onPath: Attribution, pathServerMicros: number, onBaseline: Attribution, baselineServerMicros: number): string {
+  const cats = [...new Set([...onPath.byCategory.keys(), ...onBaseline.byCategory.keys()])]
+  const rows = cats.map((c) => [c, onPath.byCategory.get(c) ?? 0, onBaseline.byCategory.get(c) ?? 0] as const).sort((x, y) => (y[1] - y[2]) - (x[1] - x[2]))
+  const f = (n: number) => n.toFixed(2).padStart(9)
+  const lines = [
+    `CPU µs per request, by where the profiler found it (${onPath.requests} requests on ${path}, ${onBaseline.requests} on ${BASELINE_PATH})`,
+    `${'package / kind'.padEnd(30)} ${path.padStart(9)} ${BASELINE_PATH.padStart(9)} ${'added'.padStart(9)}`,
+    ...rows.map(([c, p, b]) => `${c.padEnd(30)} ${f(p)} ${f(b)} ${f(p - b)}`),
+    `${'total (profiler samples)'.padEnd(30)} ${f(onPath.totalMicrosPerRequest)} ${f(onBaseline.totalMicrosPerRequest)} ${f(onPath.totalMicrosPerRequest - onBaseline.totalMicrosPerRequest)}`,
+    `${'total (process.cpuUsage)'.padEnd(30)} ${f(pathServerMicros)} ${f(baselineServerMicros)} ${f(pathServerMicros - baselineServerMicros)}`,
+    'The profiler samples JavaScript and V8 work every ~1 ms; process.cpuUsage also counts kernel time (sockets), which no sample names.',
+  ]
+  return lines.join('\n')
+}
+
+/** clinic flame / doctor: not built yet (see the README); one line says so. */
+function clinic(tool: 'flame' | 'doctor'): number {
+  process.stderr.write(`authbench profile: --tool ${tool} (clinic) is not built yet; --tool cpu writes the V8 profile (Chrome DevTools, speedscope) and the per-package table\n`)
+  return 2
+}
+
+main().then((code) => process.exit(code), (err: Error) => {
+  process.stderr.write(`authbench profile: ${err.message}\n`)
+  process.exit(err instanceof UsageError ? 2 : 1)
+})
