@@ -149,7 +149,7 @@ export function logout(results: RunResults): Verdict {
 export function tokenSize(results: RunResults): Verdict {
   const base = {
     id: 'token-size', claim: 'Token size — session "Small", JWT "Larger" ("token sent repeatedly")',
-    metrics: 'request-size: credential bytes per request, counted at the server socket, per claim set',
+    metrics: 'request-size: credential bytes per request, counted at the server socket, per claim set, over HTTP/1.1 (the verdict) and HTTP/2 (said beside it)',
     rule: 'supported when the plain JWT adds clearly more bytes per request than every server-side session id for every claim set measured; refuted when it never does; depends when it does for some claim sets only',
   }
   const sets = ['Small', 'Typical', 'Large']
@@ -162,9 +162,31 @@ export function tokenSize(results: RunResults): Verdict {
   const values = rows.flatMap((r) => [...r.sessions, r.jwt!].map((x) => `${show(x, 'B')} (${r.set.toLowerCase()} claims)`))
   const larger = rows.filter((r) => r.sessions.every((s) => clearlyLower(s.e, r.jwt!.e)))
   const extra = (r: (typeof rows)[number]) => `+${fmt(r.jwt!.e.median - Math.max(...r.sessions.map((s) => s.e.median)))} B per request with ${r.set.toLowerCase()} claims`
-  if (larger.length === rows.length) return { ...base, values, verdict: 'supported', condition: `larger over HTTP/1.1: ${rows.map(extra).join(', ')}` }
-  if (larger.length === 0) return { ...base, values, verdict: 'refuted', condition: 'the JWT was not larger than a session id for any claim set measured' }
-  return { ...base, values, verdict: 'depends', condition: `larger for ${larger.map((r) => r.set.toLowerCase()).join(', ')} claims only: ${rows.map(extra).join(', ')}` }
+  const h2 = http2Note(results)
+  if (larger.length === rows.length) return { ...base, values, verdict: 'supported', condition: `larger over HTTP/1.1: ${rows.map(extra).join(', ')}${h2}` }
+  if (larger.length === 0) return { ...base, values, verdict: 'refuted', condition: `the JWT was not larger than a session id for any claim set measured${h2}` }
+  return { ...base, values, verdict: 'depends', condition: `larger for ${larger.map((r) => r.set.toLowerCase()).join(', ')} claims only: ${rows.map(extra).join(', ')}${h2}` }
+}
+
+/**
+ * Under HTTP/2 what a credential costs after the first request of a connection depends on HPACK: a
+ * cookie is indexed and then costs a byte or so, a bearer token is never indexed (nghttp2, RFC 7541
+ * §7.1.3), and a client that marks its credential never-indexed pays it in full again. '' when not measured.
+ */
+function http2Note(results: RunResults): string {
+  const later = (set: string, mode: string, pick: (d: Def) => boolean) => read(results, 'request-size', `h2CredentialBytesPerLaterRequest${set}${mode}`, defs().filter(pick))
+  const jwt = later('Small', 'Default', isPureJwt)[0]
+  const jwtCookie = later('Small', 'Default', (d) => d.name === 'jwt-cookie')[0]
+  const sessions = later('Small', 'Default', isSession)
+  const jwtNever = later('Small', 'NeverIndexed', isPureJwt)[0]
+  const sessionsNever = later('Small', 'NeverIndexed', isSession)
+  if (!jwt || sessions.length === 0) return ''
+  const max = (rs: Reading[]) => fmt(Math.max(...rs.map((r) => r.e.median)))
+  return `; over HTTP/2, on each request after a connection's first (small claims): a bearer JWT still ${fmt(jwt.e.median)} B (never indexed by HPACK)` +
+    `${jwtCookie ? `, the same JWT in a cookie ${fmt(jwtCookie.e.median)} B (indexed)` : ''}, a session cookie ${max(sessions)} B (indexed)` +
+    `${jwtNever && sessionsNever.length ? `; marked never-indexed, ${fmt(jwtNever.e.median)} B against ${max(sessionsNever)} B` : ''}` +
+    `: under HTTP/2 the claim ${jwt.e.median > Math.max(...sessions.map((r) => r.e.median)) + 10 ? 'holds for a bearer JWT' : 'does not hold for a bearer JWT'}` +
+    `${jwtCookie ? `, ${jwtCookie.e.median > Math.max(...sessions.map((r) => r.e.median)) + 10 ? 'and for a JWT in a cookie' : 'not for a JWT in a cookie'}` : ''}`
 }
 
 /** 4. Sessions cost "server memory". */

@@ -1,14 +1,70 @@
 import { loginUser, type Credential } from '../harness/credentials.ts'
+import { h2Close, h2Connect, h2Login, h2Request } from '../harness/h2.ts'
+import type { CellEnv } from '../harness/orchestrator.ts'
 import type { ConnectionPlan } from '../harness/load.ts'
 import { CLAIM_SETS } from '../servers/config.ts'
 import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from './types.ts'
 
 /** Users whose credentials are counted (byte counts are exact: fewer users only narrow the userId lengths averaged over). */
 const usersFor = (quick: boolean) => (quick ? 30 : 100)
 const REQUESTS_PER_USER = 100
 const RATE_RPS = 10_000
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
+/** HTTP/2: users (one connection each per mode), and requests per connection. */
+const H2_USERS = 5
+const H2_USERS_QUICK = 3
+const H2_REQUESTS = 20
+const H2_CLAIM_SETS = ['small', 'large'] as const
+
+/** Bytes the server read for `n` GET /me on a new connection, with these headers, summed over the users' connections. */
+async function h2Bytes(env: CellEnv, url: string, headersOf: (k: number) => Record<string, string>, users: number, n: number, neverIndex: boolean): Promise<{ bytes: number; non2xx: number }> {
+  const inst = env.instances[0]!
+  let bytes = 0
+  let non2xx = 0
+  for (let k = 0; k < users; k++) {
+    const before = (await inst.stats()).bytesReadTotal
+    const session = await h2Connect(url)
+    try {
+      for (let j = 0; j < n; j++) {
+        const r = await h2Request(session, 'GET', '/me', headersOf(k), { neverIndex })
+        if (r.status < 200 || r.status >= 300) non2xx++
+      }
+      bytes += (await inst.stats()).bytesReadTotal - before
+    } finally {
+      await h2Close(session)
+    }
+  }
+  return { bytes, non2xx }
+}
+
+/** Credential bytes over HTTP/2 on the first request of a connection and on each later one, per claim set and HPACK mode. */
+async function http2CredentialBytes(ctx: ScenarioContext, env: CellEnv, users: number): Promise<Record<string, number | null>> {
+  const h2 = await ctx.orchestrator.startEnv({ ...env.spec, serverArgs: [...(env.spec.serverArgs ?? []), '--http2'] })
+  try {
+    const url = h2.urls[0]!
+    const metrics: Record<string, number | null> = {}
+    const anon = { 1: await h2Bytes(h2, url, () => ({}), users, 1, false), [H2_REQUESTS]: await h2Bytes(h2, url, () => ({}), users, H2_REQUESTS, false) }
+    let non2xx = 0
+    for (const claims of H2_CLAIM_SETS) {
+      const creds: Credential[] = []
+      for (let i = 1; i <= users; i++) creds.push(await h2Login(url, i, { claims }))
+      for (const [mode, neverIndex] of [['Default', false], ['NeverIndexed', true]] as const) {
+        const first = await h2Bytes(h2, url, (k) => creds[k]!.headers, users, 1, neverIndex)
+        const many = await h2Bytes(h2, url, (k) => creds[k]!.headers, users, H2_REQUESTS, neverIndex)
+        non2xx += first.non2xx + many.non2xx
+        const firstBytes = (first.bytes - anon[1].bytes) / users
+        const manyBytes = (many.bytes - anon[H2_REQUESTS].bytes) / users
+        metrics[`h2CredentialBytesFirstRequest${cap(claims)}${mode}`] = firstBytes
+        metrics[`h2CredentialBytesPerLaterRequest${cap(claims)}${mode}`] = (manyBytes - firstBytes) / (H2_REQUESTS - 1)
+      }
+    }
+    metrics.h2Non2xxCount = non2xx // the anonymous requests are refused (401) by design: not counted
+    return metrics
+  } finally {
+    await h2.stop()
+  }
+}
 
 /** What this scenario reports (units and directions: see MetricDecl). */
 export const METRICS: readonly MetricDecl[] = [
@@ -18,6 +74,9 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'credentialBytesPer100Requests*', label: 'credential per 100 requests', unit: 'B', meaning: 'what one user sends for its credential over 100 requests', better: 'lower' },
   { name: 'credentialMegabytesPerSecAt10kRps*', label: 'credential at 10k req/s', unit: 'MB/s', meaning: 'credential bandwidth at 10 000 requests/s', better: 'lower' },
   { name: 'non2xxCount*', label: 'non-2xx', unit: 'count', meaning: 'failed requests while measuring (should be 0)', better: 'lower' },
+  { name: 'h2CredentialBytesFirstRequest*', label: 'HTTP/2: credential, first request', unit: 'B/req', meaning: 'HTTP/2 (h2c): bytes the credential adds to the first GET /me on a connection, at the server socket; suffix: claim set and HPACK mode (Default: the encoder\'s choice — nghttp2 indexes a cookie of ≥ 20 bytes and never indexes authorization; NeverIndexed: the credential headers marked sensitive)', better: 'lower' },
+  { name: 'h2CredentialBytesPerLaterRequest*', label: 'HTTP/2: credential, each later request', unit: 'B/req', meaning: 'HTTP/2 (h2c): bytes the credential adds to each later GET /me on the same connection (requests 2…20): what HPACK leaves of it once its dynamic table knows it, or all of it when it may not index it', better: 'lower', headline: true },
+  { name: 'h2Non2xxCount', label: 'HTTP/2 non-2xx', unit: 'count', meaning: 'failed HTTP/2 requests while measuring (should be 0)', better: 'lower' },
   { name: 'anonymousRequestBytes', label: 'anonymous /me', unit: 'B', meaning: 'bytes of GET /me with no credential (the reference)', better: 'neither' },
   { name: 'meResponseBytes', label: '/me response', unit: 'B', meaning: 'bytes of the /me answer', better: 'lower' },
 ]
@@ -47,7 +106,8 @@ export const requestSize: Scenario = {
   },
 
   // measured on the 2-core machine (quick ≈ 0.6 s, default ≈ 1.8 s): seven counted windows and three logins per user
-  estimateRepeatSec: (o) => 0.1 + usersFor(o.quick) * 0.0163,
+  // and for HTTP/2 a server's start and about 0.2 s per user
+  estimateRepeatSec: (o) => 0.1 + usersFor(o.quick) * 0.0163 + 0.8 + 0.2 * (o.quick ? H2_USERS_QUICK : H2_USERS),
 
   async runRepeat(ctx, env, _cell, index) {
     const startedAt = new Date().toISOString()
@@ -74,8 +134,14 @@ export const requestSize: Scenario = {
       metrics[`non2xxCount${C}`] = me.non2xx + login.non2xx
     }
     metrics.meResponseBytes = windows.at(-1)!.responseBytesPerRequest
+
+    // the same credential over HTTP/2 (h2c): a server of the same strategy speaking HTTP/2, one
+    // connection per user, the credential left to HPACK or marked never-indexed
+    ctx.status('HTTP/2')
+    Object.assign(metrics, await http2CredentialBytes(ctx, env, ctx.options.quick ? H2_USERS_QUICK : H2_USERS))
     return metricsRepeat(index, startedAt, metrics, windows, [
       `bytes counted at the server's socket over ${users} users; "per 100 requests" is what one user sends for ${REQUESTS_PER_USER} requests; "at 10k rps" is ${RATE_RPS} requests/s of that credential`,
+      `HTTP/2: a second server of this strategy with --http2 (cleartext, prior knowledge); node:http2 (nghttp2) as the client, a new connection per user and mode, ${H2_REQUESTS} GET /me each; credential bytes = bytes read by the server with the credential − without it, same requests; "Default" leaves the credential to the encoder (nghttp2 never indexes authorization, RFC 7541 §7.1.3, and indexes cookies of ≥ 20 bytes), "NeverIndexed" marks cookie and authorization sensitive`,
     ])
   },
 

@@ -97,14 +97,16 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
   checkStrategyOptions(options, deps.redis !== null)
   const strategy = STRATEGIES[options.strategy]
 
-  const app = Fastify({
+  // HTTP/2 (h2c) only changes the wire: the routes, hooks and strategies are the same app
+  const fastifyOptions = {
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },
     // RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/logout`); the auth
     // libraries check cookie paths against the URL, so hand them the origin form.
-    rewriteUrl: (req) => originForm(req.url ?? '/'),
+    rewriteUrl: (req: { url?: string }) => originForm(req.url ?? '/'),
     // --secure-cookies means TLS ends at a proxy in front (on loopback): believe its X-Forwarded-Proto.
-    trustProxy: options.secureCookies ? 'loopback' : false,
-  })
+    trustProxy: options.secureCookies ? ('loopback' as const) : false,
+  }
+  const app = (options.http2 ? Fastify({ ...fastifyOptions, http2: true }) : Fastify(fastifyOptions)) as unknown as FastifyInstance
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
 

@@ -54,6 +54,8 @@ export interface ServerOptions {
   redisKeyPrefix: string
   /** Send the Secure attribute on cookies (only behind TLS). Default false. */
   secureCookies: boolean
+  /** Serve HTTP/2 over cleartext (h2c, prior knowledge) instead of HTTP/1.1: for measuring header compression (HPACK). Default false. */
+  http2: boolean
   /** Log level for the server's own log (stderr). Default `warn`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent'
 }
@@ -72,6 +74,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'strategy'>> = Object
   redisUrl: null,
   redisKeyPrefix: 'ab:',
   secureCookies: false,
+  http2: false,
   logLevel: 'warn',
 })
 

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     .option('--jwt-ttl <sec>', 'access-token lifetime in seconds (jwt, jwt-cookie, jwt-denylist)', int, SERVER_DEFAULTS.jwtTtlSec)
     .option('--refresh-access-ttl <sec>', 'access-token lifetime in seconds for the refresh strategy', int, SERVER_DEFAULTS.refreshAccessTtlSec)
     .option('--secure-cookies', 'send cookies with the Secure attribute (behind TLS)', false)
+    .option('--http2', 'serve HTTP/2 over cleartext (h2c, prior knowledge) instead of HTTP/1.1', false)
     .option('--log-level <level>', 'server log level on stderr', SERVER_DEFAULTS.logLevel)
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench-server: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const options = resolveServerOptions({
     strategy: o.strategy, profile: o.profile, alg: o.alg, claims: o.claims, port: o.port, host: o.host,
     userCount: o.users, sessionTtlSec: o.sessionTtl, jwtTtlSec: o.jwtTtl, refreshAccessTtlSec: o.refreshAccessTtl,
-    secureCookies: o.secureCookies, logLevel: o.logLevel,
+    secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel,
     redisUrl: process.env.REDIS_URL || null,
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })

@@ -38,6 +38,14 @@ describe('scenarios, run for about a second each', { timeout: 180_000 }, () => {
     const session = metric(r, 'memory-session', 'credentialBytesPerRequestSmall')!
     expect(metric(r, 'memory-session', 'credentialBytesPerRequestLarge')).toBe(session)
     expect(session).toBeLessThan(jwtSmall)
+    // HTTP/2: HPACK indexes the session cookie after a connection's first request (≈ 1 byte per later
+    // request), unless it is marked never-indexed; nghttp2 never indexes a bearer token at all
+    expect(metric(r, 'memory-session', 'h2CredentialBytesFirstRequestSmallDefault')!).toBeGreaterThan(50)
+    expect(metric(r, 'memory-session', 'h2CredentialBytesPerLaterRequestSmallDefault')!).toBeLessThan(3)
+    expect(metric(r, 'memory-session', 'h2CredentialBytesPerLaterRequestSmallNeverIndexed')!).toBeGreaterThan(50)
+    expect(metric(r, 'jwt/tuned/HS256', 'h2CredentialBytesPerLaterRequestSmallDefault')!).toBeGreaterThan(100)
+    expect(metric(r, 'jwt/tuned/HS256', 'h2CredentialBytesPerLaterRequestLargeDefault')!).toBeGreaterThan(1000)
+    expect(metric(r, 'jwt/tuned/HS256', 'h2Non2xxCount')).toBe(0)
     // Counted by hand: a credential adds one header line to the request, `name: value\r\n`. A signed
     // session id has one length for every user; a JWT's grows with its claims' digits (user1 is the
     // shortest; user9990, an admin with a 4-digit id, the longest of any population under 10 000).
