@@ -42,6 +42,11 @@ export interface SuitePlan {
   scenarioSec: Map<string, number>
 }
 
+/** Whether a scenario's cells run side by side with these options. */
+export function runsSideBySide(scenario: Scenario, options: Readonly<BenchOptions>): boolean {
+  return typeof scenario.sideBySide === 'function' ? scenario.sideBySide(options) : scenario.sideBySide === true
+}
+
 export function repeatsOf(scenario: Scenario, options: Readonly<BenchOptions>): number {
   return scenario.repeats?.(options) ?? options.repeats
 }
@@ -70,7 +75,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const shares = options.quick && !scenario.damagesEnv
       const starts = shares && started.has(key) ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
       if (shares) started.add(key)
-      const overlap = scenario.sideBySide && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
+      const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
       const sec = overlap
         ? expectedRepeats * overlap.measureSec + starts * startSec
         : expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec

@@ -9,7 +9,7 @@ import type { BenchOptions } from './options.ts'
 import { envKey, Orchestrator, type CellEnv } from './orchestrator.ts'
 import { PID_FILE, stopLeftovers } from './pidfile.ts'
 import { runMechanisms } from './mechanism-run.ts'
-import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor } from './plan.ts'
+import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runsSideBySide } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
@@ -235,7 +235,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
       for (let r = 0; r < repeats && !hooks.signal.aborted; r++) {
         // rotate the order of cells from repeat to repeat: no cell always runs first (or right after another)
         const order = mine.map((_, i) => mine[(i + r) % mine.length]!)
-        if (scenario.sideBySide) await Promise.all(order.map((slot) => runCellRepeat(scenario, slot, r, repeats, true)))
+        if (runsSideBySide(scenario, options)) await Promise.all(order.map((slot) => runCellRepeat(scenario, slot, r, repeats, true)))
         else for (const slot of order) await runCellRepeat(scenario, slot, r, repeats, false)
       }
       // the scenario is over: its cells' processes go (unless --quick shares them with later scenarios)

@@ -103,8 +103,10 @@ export const memory: Scenario = {
   claims: ['sessions cost "server memory"', 'JWT needs "no session storage"'],
   metrics: METRICS,
   freshEnvPerRepeat: true,
-  // state, not time: readings of one cell's heap and Redis keys are not moved by another cell's load
-  sideBySide: true,
+  // state, not time: readings of one cell's heap and Redis keys are not moved by another cell's load.
+  // Side by side in --quick only: there seven cells took 28 s instead of 33; in a full run (7 000
+  // logins and 8 readings per server) 104 s instead of 72, the server core thrashing between 14 servers
+  sideBySide: (o) => o.quick,
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {

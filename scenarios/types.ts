@@ -77,7 +77,7 @@ export interface Scenario {
    * waits for credentials to expire, memory's readings of state (heap after a forced GC, a cell's own
    * Redis keys), which no other cell's load changes.
    */
-  sideBySide?: boolean
+  sideBySide?: boolean | ((options: Readonly<BenchOptions>) => boolean)
   /** With `sideBySide`: one repeat of this cell as the seconds it holds the lock and the seconds it then runs beside others. */
   estimateSideBySide?(options: Readonly<BenchOptions>, cell: CellPlan): { measureSec: number; waitSec: number }
 }
