@@ -119,10 +119,20 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
     const c0 = base.get(id)
     const scenario = byName.get(c1.scenario)
     if (!c0 || !scenario) continue
+    // both runs at the same concurrency: the candidate's headline level, also where the baseline's differs
+    const level = (c: typeof c1) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
+    const at = level(c1)
+    if (at !== null && level(c0) !== at) {
+      const has = c0.repeats.some((r) => r.kind === 'throughput' && r.levels?.some((l) => l.connections === at))
+      if (!has) {
+        warnings.push(`${id}: not compared — its headline level is ${at} connections in the candidate and ${level(c0)} in the baseline, which did not measure ${at}`)
+        continue
+      }
+      warnings.push(`${id}: the headline levels differ (baseline ${level(c0)} connections, candidate ${at}): both compared at ${at} connections`)
+    }
     for (const metric of headlineNames(c1, scenario)) {
-      const level = (c: typeof c1) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
-      const a = perRepeat(c0.repeats, metric, level(c0))
-      const b = perRepeat(c1.repeats, metric, level(c1))
+      const a = perRepeat(c0.repeats, metric, at)
+      const b = perRepeat(c1.repeats, metric, at)
       if (a.length === 0 || b.length === 0) continue
       const decl = declFor(scenario, metric)!.decl
       const [x0, x1] = [median(a), median(b)]

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { RunResults } from '../harness/results.ts'
+import type { Cell, RunResults, ThroughputRepeat, ThroughputSummary } from '../harness/results.ts'
 import { CLAIM_RULES, clearlyLower, verdicts } from '../report/claims.ts'
 import { compareRuns, perRepeat, regressions, welchP } from '../report/compare.ts'
 import { CSV_COLUMNS, renderCsv } from '../report/csv.ts'
@@ -197,6 +197,29 @@ describe('compare', () => {
     const large = welchP([10, 11, 12], [20, 21, 22])!
     expect(large).toBeLessThan(0.001)
     expect(small).toBeGreaterThan(0.3)
+  })
+
+  it('compares a cell at one concurrency level in both runs, even when their headline levels differ', () => {
+    // two levels per repeat, 10 connections 30 % dearer than 1; the baseline's headline is 1, the candidate's 10
+    const withLevels = (headline: number) => {
+      const run = structuredClone(THREE)
+      const cell = run.cells.find((c) => c.id === target) as Extract<Cell, { state: 'completed' }>
+      for (const r of cell.repeats as ThroughputRepeat[]) {
+        const dear = r.pairs.map((p) => ({ ...p, cpuRatio: p.cpuRatio === null ? null : p.cpuRatio * 1.3 }))
+        r.levels = [{ connections: 1, pairs: r.pairs }, { connections: 10, pairs: dear }]
+      }
+      ;(cell.summary as ThroughputSummary).headlineConnections = headline
+      return run
+    }
+    const c = compareRuns(withLevels(1), withLevels(10), SCENARIOS)
+    expect(c.warnings.join('\n')).toMatch(/headline levels differ \(baseline 1 connections, candidate 10\): both compared at 10 connections/)
+    const ratio = c.changes.find((x) => x.cellId === target && x.metric === 'cpuRatio')!
+    expect(ratio.changeRel).toBeCloseTo(0, 9) // the same data at 10 connections in both: no change, not the +30 % between levels
+    const missing = withLevels(1)
+    for (const r of (missing.cells.find((x) => x.id === target) as Extract<Cell, { state: 'completed' }>).repeats as ThroughputRepeat[]) r.levels = r.levels!.slice(0, 1)
+    const skipped = compareRuns(missing, withLevels(10), SCENARIOS)
+    expect(skipped.warnings.join('\n')).toMatch(/not compared — its headline level is 10 connections in the candidate and 1 in the baseline/)
+    expect(skipped.changes.some((x) => x.cellId === target)).toBe(false)
   })
 
   it('warns when the runs come from different machines, Node or package versions', () => {
