@@ -17,6 +17,8 @@ import sodium from 'sodium-native'
 import { Bench } from 'tinybench'
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../servers/config.ts'
 import { generateJwtKeyPair } from '../servers/secrets.ts'
+import { REQUIRED_CLAIMS } from '../servers/strategies/jwt-common.ts'
+import { isSessionId, newSessionId } from '../servers/strategies/session-strategy.ts'
 
 export interface MechanismCost {
   /** e.g. `jwt-verify-HS256-uncached`. */
@@ -74,7 +76,7 @@ function jwtTasks(): TaskDef[] {
     const verifyKey = hs ? secret : pair!.publicKey.export({ type: 'spki', format: 'pem' }).toString()
     const sign = createSigner({ key: signKey, algorithm: alg, expiresIn: 900_000, aud: 'jwt' })
     const tokens = Array.from({ length: POPULATION }, (_, i) => sign(claims(i + 1)))
-    const verifyOpts = { key: verifyKey, algorithms: [alg], requiredClaims: ['sub', 'role', 'iat', 'exp'], allowedAud: 'jwt' }
+    const verifyOpts = { key: verifyKey, algorithms: [alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: 'jwt' }
     const uncached = createVerifier(verifyOpts)
     const next = cycler(tokens)
     tasks.push({ name: `jwt-verify-${alg}-uncached`, what: `fast-jwt verify, ${alg}, no cache (jwt defaults; every cache miss)`, batch: hs ? 20 : 2, fn: () => uncached(next()) })
@@ -94,9 +96,9 @@ function jwtTasks(): TaskDef[] {
 }
 
 function sessionTasks(): TaskDef[] {
-  const ids = Array.from({ length: POPULATION }, () => randomBytes(24).toString('base64url'))
+  // the floor's own id and shape check: the loop times what the server runs
+  const ids = Array.from({ length: POPULATION }, newSessionId)
   const store = new Map(ids.map((id, i) => [id, { userId: i + 1, role: 'user' }]))
-  const shape = /^[A-Za-z0-9_-]{32}$/
   const nextId = cycler(ids)
   const key = randomBytes(32)
   const mac = (id: string) => createHmac('sha256', key).update(id).digest()
@@ -105,7 +107,7 @@ function sessionTasks(): TaskDef[] {
   return [
     {
       name: 'session-id-map-lookup', what: 'shape check of an unsigned 192-bit id and Map.get among 2 000 sessions (memory-session floor)', batch: 1000,
-      fn: () => { const id = nextId(); return id.length === 32 && shape.test(id) ? store.get(id) : undefined },
+      fn: () => { const id = nextId(); return isSessionId(id) ? store.get(id) : undefined },
     },
     {
       name: 'session-signed-id-check', what: 'HMAC-SHA256 check of a signed id (base64url decode, createHmac, timingSafeEqual), then Map.get: what a signed session cookie adds',

@@ -31,10 +31,11 @@ function verdictTable(vs: Verdict[]): string {
   return `<table id="verdicts"><thead><tr><th>claim of the article</th><th>verdict</th><th>measured, and why</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A table; its last column holds flags (shown as such) unless `flags` is false. */
+function table(header: string[], rows: string[][], flags = true): string {
   const isNum = (s: string) => /^[-–+]?[\d,.]+( ±[\d.,]+%)?$|^–$/.test(s)
   return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
-    rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && isNum(c) ? ' class="num"' : ''}${i === r.length - 1 && c ? ' class="flag"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') +
+    rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && isNum(c) ? ' class="num"' : ''}${flags && i === r.length - 1 && c ? ' class="flag"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') +
     '</tbody></table>'
 }
 
@@ -58,7 +59,7 @@ export async function renderHtml(input: ReportInput): Promise<string> {
   }
   const mech = mechanismTable(input)
   if (mech.rows.length || mech.notes.length) {
-    parts.push(`<section data-section="mechanisms"><h2 id="mechanisms">${esc(MECHANISM_SECTION)}</h2>`, mech.rows.length ? table([...mech.header, ''], mech.rows.map((r) => [...r, ''])) : '', `<ul>${mech.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`)
+    parts.push(`<section data-section="mechanisms"><h2 id="mechanisms">${esc(MECHANISM_SECTION)}</h2>`, mech.rows.length ? table(mech.header, mech.rows, false) : '', `<ul>${mech.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`)
   }
   parts.push(methodSection(input))
   parts.push('<p>Data beside this file: <a href="results.json">results.json</a> · <a href="results.csv">results.csv</a> · <a href="report.md">report.md</a></p>')

@@ -29,7 +29,7 @@ export interface JwtEngine {
   clear(reply: FastifyReply): void
 }
 
-const REQUIRED_CLAIMS = ['sub', 'role', 'iat', 'exp', 'aud']
+export const REQUIRED_CLAIMS = ['sub', 'role', 'iat', 'exp', 'aud']
 
 /** Structural check of a verified payload: missing or ill-typed claims are a rejected credential. */
 export function asTokenClaims(payload: unknown): TokenClaims | null {

@@ -13,8 +13,8 @@ export const SESSION_COOKIE = 'sessionId'
 /** Bytes of CSPRNG output in a floor session id: 192 bits, 32 base64url characters. */
 const SESSION_ID_BYTES = 24
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{32}$/
-const newSessionId = () => randomBytes(SESSION_ID_BYTES).toString('base64url')
-const isSessionId = (s: string) => s.length === 32 && SESSION_ID_SHAPE.test(s)
+export const newSessionId = () => randomBytes(SESSION_ID_BYTES).toString('base64url')
+export const isSessionId = (s: string) => s.length === 32 && SESSION_ID_SHAPE.test(s)
 
 /** The library gave this request no session (a URL outside its cookie path): nothing to log in to. */
 class SessionUnavailableError extends Error {
