@@ -44,6 +44,12 @@ export interface Instance {
   stop(): Promise<void>
 }
 
+/** Pins every thread of a process to these cores (taskset -a -p); throws with taskset's reason. */
+export function pinProcess(pid: number, cores: readonly number[]): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cores.join(','), String(pid)], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to cores ${cores.join(',')}: ${(r.stderr || String(r.error)).trim()}`)
+}
+
 /** Starts one server process on a free port and resolves when it prints its ready line. */
 export function startInstance(spec: InstanceSpec): Promise<Instance> {
   const args = ['--strategy', spec.strategy, '--port', '0']
@@ -85,10 +91,11 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
       clearTimeout(timer)
       child.removeAllListeners('exit')
       if (spec.pinCpusWhenReady?.length) {
-        const r = spawnSync('taskset', ['-a', '-p', '-c', spec.pinCpusWhenReady.join(','), String(msg.pid ?? child.pid)], { encoding: 'utf8' })
-        if (r.status !== 0) {
+        try {
+          pinProcess(msg.pid ?? child.pid!, spec.pinCpusWhenReady)
+        } catch (err) {
           void stopChild(child)
-          return reject(new Error(`taskset could not pin ${spec.strategy} to cores ${spec.pinCpusWhenReady.join(',')}: ${(r.stderr || String(r.error)).trim()}`))
+          return reject(new Error(`${spec.strategy}: ${(err as Error).message}`))
         }
       }
       const port = msg.port

@@ -75,7 +75,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
 export const QUICK_OVERRIDES: Readonly<Partial<BenchOptions>> = Object.freeze<Partial<BenchOptions>>({
   durationSec: 1,
   windowSec: 0.25,
-  warmupSec: 0.25,
+  warmupSec: 0.15,
   repeats: 1,
   users: 200,
   connectionLevels: [10],

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { JwtAlgorithm, StrategyName } from '../servers/config.ts'
@@ -10,7 +10,7 @@ import { generateJwtKeyPair } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
 import { killGroupNow } from './children.ts'
-import { startInstance, type Instance } from './instances.ts'
+import { pinProcess, startInstance, type Instance } from './instances.ts'
 import { PidFile, processStart } from './pidfile.ts'
 import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
@@ -76,6 +76,11 @@ export interface CellEnv {
   logs(): Record<string, string>
   /** Stops this env's processes now (teardown would otherwise do it at the end). */
   stop(): Promise<void>
+  /**
+   * Lets this env's servers run on every core until the returned function pins them back to the
+   * servers' cores: for scenarios that read state, not time (memory), where one core would only queue.
+   */
+  spreadOverAllCores(): () => void
 }
 
 export interface RedisSource {
@@ -234,6 +239,12 @@ export class Orchestrator {
         // the next cell starts on a Redis without this cell's keys (its memory and key counts are its own)
         if (redisProbe) await unlinkPrefix(redisProbe, env.AUTHBENCH_REDIS_PREFIX!).catch(() => {})
         redisProbe?.disconnect()
+      },
+      spreadOverAllCores: () => {
+        if (this.placement.method !== 'taskset') return () => {}
+        const all = Array.from({ length: cpus().length }, (_, k) => k)
+        for (const i of instances) pinProcess(i.pid, all)
+        return () => { for (const i of instances) if (i.process.exitCode === null && i.process.signalCode === null) pinProcess(i.pid, this.placement.serverCpus) }
       },
       spec,
       instances,

@@ -10,15 +10,20 @@ import { envKey } from './orchestrator.ts'
 import { mechanismsSec } from './mechanism-run.ts'
 import { cpus } from 'node:os'
 
-/** Seconds to start one server instance and see its ready line (the esbuild bundle, modules, keys, users); measured here 0.73–0.9 s. */
-export const INSTANCE_START_SEC = 0.8
+/** Seconds to start one server instance and see its ready line (the esbuild bundle, modules, keys); measured here 0.44–0.46 s. */
+export const INSTANCE_START_SEC = 0.5
+/**
+ * Seconds per instance when --quick starts a scenario's processes all at once: the starts then keep
+ * both cores busy, ≈ 0.33–0.42 s per instance measured (7, 14 and 16 instances, with balancers).
+ */
+export const PRESTART_SEC_PER_INSTANCE = 0.4
 /** Instances of one cell start side by side, on every core (they are pinned once ready). */
 const SERVER_START_PARALLELISM = cpus().length
 /** Seconds to start a balancer and see it forward a request. */
 export const BALANCER_START_SEC = 0.3
 /** Milliseconds each mechanism loop runs (harness/mechanisms.ts), in a run with throughput cells. */
 export const MECHANISM_LOOP_MS = 300
-export const MECHANISM_LOOP_MS_QUICK = 100
+export const MECHANISM_LOOP_MS_QUICK = 50
 
 /** Seconds the run spends outside cells: a private redis-server, the report at the end. */
 export const RUN_OVERHEAD_SEC = 4
@@ -70,11 +75,13 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       // an adaptive cell stops between its minimum and its maximum: expect half-way
       const adaptive = scenario.adaptiveRepeats
       const expectedRepeats = adaptive && adaptive.min < repeats ? (adaptive.min + repeats) / 2 : repeats
-      const startSec = plan.env.instances * INSTANCE_START_SEC / Math.min(plan.env.instances, SERVER_START_PARALLELISM) + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
+      const oneStartSec = plan.env.instances * INSTANCE_START_SEC / Math.min(plan.env.instances, SERVER_START_PARALLELISM) + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
       const key = envKey(plan.env)
       const shares = options.quick && !scenario.damagesEnv
       const starts = shares && started.has(key) ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
       if (shares) started.add(key)
+      // --quick starts them all at the scenario's beginning, side by side (harness/run.ts prestart)
+      const startSec = shares ? plan.env.instances * PRESTART_SEC_PER_INSTANCE : oneStartSec
       const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
       const sec = overlap
         ? expectedRepeats * overlap.measureSec + starts * startSec

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildSync } from 'esbuild'
 
@@ -16,7 +16,7 @@ const BUNDLE_DIR = fileURLToPath(new URL('../node_modules/.cache/authbench/', im
  */
 const EXTERNAL = ['sodium-native']
 
-let built: string | null = null
+const built = new Map<string, string>()
 
 /**
  * The server as one ES module, built with esbuild from the sources at the first call of a process
@@ -28,9 +28,15 @@ let built: string | null = null
  * per request.
  */
 export function serverBundle(): string {
-  if (built !== null && existsSync(built)) return built
+  return bundleOf(SERVER_ENTRY)
+}
+
+/** Any entry point of ours as one ES module (see serverBundle): e.g. the mechanism loops, started once per run. */
+export function bundleOf(entry: string): string {
+  const known = built.get(entry)
+  if (known !== undefined && existsSync(known)) return known
   const out = buildSync({
-    entryPoints: [SERVER_ENTRY],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -43,13 +49,14 @@ export function serverBundle(): string {
     outfile: join(BUNDLE_DIR, 'server.mjs'),
   })
   const code = out.outputFiles[0]!.contents
-  const file = join(BUNDLE_DIR, `server-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
+  const name = basename(entry).replace(/\.[^.]+$/, '')
+  const file = join(BUNDLE_DIR, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true })
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, code)
     renameSync(tmp, file)
   }
-  built = file
+  built.set(entry, file)
   return file
 }

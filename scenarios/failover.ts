@@ -58,11 +58,11 @@ export const failover: Scenario = {
     })
   },
 
-  // the mean over the planned cells, measured on the 2-core machine (without Redis quick ≈ 1.3 s,
-  // default ≈ 1.65 s; with it ≈ 2.4 / 3.35 s): logins, probes and the kill; for Redis-backed
-  // strategies also the Redis restart (its downtime, start and recovery)
+  // the mean over the planned cells, measured on the 2-core machine (without Redis quick ≈ 0.5 s,
+  // with it ≈ 1.6 s): logins, probes and the kill (HAProxy redispatches within 0.2 s); for
+  // Redis-backed strategies also the Redis restart (its downtime, start and recovery)
   estimateRepeatSec(o) {
-    const perCell = o.strategies.map((s) => (o.quick ? 1.3 : 1.65) + (STRATEGIES[s].needsRedis ? (o.quick ? QUICK_REDIS_DOWN_MS : REDIS_DOWN_MS) / 1000 + 0.7 : 0))
+    const perCell = o.strategies.map((s) => (o.quick ? 0.55 : 0.9) + (STRATEGIES[s].needsRedis ? (o.quick ? QUICK_REDIS_DOWN_MS : REDIS_DOWN_MS) / 1000 + 0.6 : 0))
     return perCell.reduce((a, b) => a + b, 0) / Math.max(1, perCell.length)
   },
 

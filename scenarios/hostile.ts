@@ -15,14 +15,14 @@ const HOSTILE_SHARE = 0.2
  * Requests without any credential whose server-side state is counted, per repeat, and unmeasured
  * ones before them. After a warm-up and two forced GCs the heap reading moves by ±25 KB between
  * readings (more after the load windows: ±70 KB per 1 000 requests with 2 000 of them, ±35 KB with
- * 3 000): 3 000 requests still tell 200 B per request (a stored empty session) from none.
+ * 3 000): 1 500 (--quick) still tell 200 B per request (a stored empty session, 300 KB) from none.
  */
-const anonymousRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 3_000 : 5_000)
-const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 500 : 1_000)
+const anonymousRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 1_500 : 5_000)
+const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 300 : 1_000)
 /** Pause before reading the state, so that the server has closed the load's connections (their buffers are not state). */
 const SETTLE_MS = 100
 /** Unmeasured load on each of the three paths (mixed, refusing, accepting) until its CPU per request settles, and each measured window. */
-const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.3, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.15, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
 const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.3)
 type Path = 'mixed' | 'refusing' | 'accepting'
 const PATHS: readonly Path[] = ['mixed', 'refusing', 'accepting']
@@ -133,7 +133,7 @@ export const hostile: Scenario = {
   // measured on the 2-core machine: 100 logins, the warm-ups (the first path pays for the cold
   // server, the others settle within a few chunks), the windows, and the anonymous requests
   // (≈ 8 000/s) with four forced GCs and two SCANs
-  estimateRepeatSec: (o) => 0.3 + (o.quick ? 0.9 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
+  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.75 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx

@@ -5,7 +5,7 @@ import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, median, metricsRe
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 /** Unmeasured logins until their CPU per login settles (it falls ≈ 2.5× over the first thousands), and each measured window. */
-const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.15, maxSec: 0.3, chunkSec: 0.1 } : { minSec: 0.45, maxSec: 1.5, chunkSec: 0.15, minRequestsPerInstance: 2000 })
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.2, chunkSec: 0.1 } : { minSec: 0.45, maxSec: 1.5, chunkSec: 0.15, minRequestsPerInstance: 2000 })
 const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.5)
 /** Users each repeat logs in (its own range), and the warm-up's range after them: the server knows 20 000. */
 const USERS_PER_REPEAT = 5000
@@ -50,7 +50,7 @@ export const login: Scenario = {
 
   // measured on the 2-core machine (quick ≈ 1.35 s, default ≈ 4.35 s): 20 logins for /health's
   // credentials, the warm-ups (logins settle in ≈ 1.3 s from cold), four windows (each with its samples and the requests in flight at its end)
-  estimateRepeatSec: (o) => 0.1 + (o.quick ? 0.3 : 1.35) + warmBoundsFor(o).minSec + 4 * (windowSecFor(o) * 1.1 + 0.05),
+  estimateRepeatSec: (o) => 0.1 + (o.quick ? 0.15 : 1.35) + warmBoundsFor(o).minSec + 4 * (windowSecFor(o) * 1.1 + 0.05),
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx

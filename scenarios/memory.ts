@@ -60,7 +60,10 @@ export const METRICS: readonly MetricDecl[] = [
 
 interface Reading { heapBytes: number; rssBytes: number; redisBytes: number | null }
 
-/** The state of one server after a forced GC (two: the first may leave finalisable objects behind). */
+/**
+ * The state of one server after a forced GC (two: the first may leave finalisable objects behind).
+ * Smaller populations or one GC were tried for --quick: memory-session's slope then came out negative.
+ */
 async function reading(env: CellEnv): Promise<Reading> {
   await sleep(SETTLE_MS)
   const inst = env.instances[0]!
@@ -77,14 +80,13 @@ function loginsPerServer(quick: boolean): number {
 }
 
 /**
- * Seconds per repeat, measured on the 2-core machine (quick 4.6–5.9 s, default 8.1–12.3 s): the
- * control's start beside the warm-up, ≈ 0.48 ms per login (both servers share one core; the first,
- * cold logins cost several times the later ones), and ≈ 0.2 s per reading (a pause, two forced GCs
- * in each server, INFO).
+ * Seconds per repeat, measured on the 2-core machine: the control's start beside the warm-up,
+ * ≈ 0.35 ms per login (both servers on every core; the first, cold logins cost several times the
+ * later ones), and ≈ 0.2 s per reading (a pause, two forced GCs in each server, INFO).
  */
 function estimateSec(o: Readonly<BenchOptions>): number {
   const pop = memoryPopulation(o.quick)
-  return 1.5 + 2 * loginsPerServer(o.quick) * 0.00048 + (pop.readings + CLAIM_SEGMENTS.length * (READINGS_PER_CLAIM_SET - 1)) * 0.2
+  return 1.5 + 2 * loginsPerServer(o.quick) * 0.00035 + (pop.readings + CLAIM_SEGMENTS.length * (READINGS_PER_CLAIM_SET - 1)) * 0.2
 }
 
 /**
@@ -147,9 +149,12 @@ export const memory: Scenario = {
     // the control starts while this server warms up, and gets the same warm-up as soon as it is up
     ctx.status(`warming up: ${pop.low} logins; starting the stateless control`)
     const controlSpec: EnvSpec = { ...env.spec, strategy: CONTROL, profile: profileFor(CONTROL, options), claims: 'small', sticky: false }
+    // state, not time: both servers may run on every core (the server core alone would only queue their logins)
+    const pinBack = env.spreadOverAllCores()
     const starting = ctx.orchestrator.startEnv(controlSpec)
-    const [warm, started] = await Promise.allSettled([warmUp(env), starting.then(async (control) => { await warmUp(control); return control })])
+    const [warm, started] = await Promise.allSettled([warmUp(env), starting.then(async (control) => { control.spreadOverAllCores(); await warmUp(control); return control })])
     if (started.status === 'rejected') {
+      pinBack()
       await starting.then((c) => c.stop(), () => {})
       throw started.reason
     }
@@ -214,6 +219,7 @@ export const memory: Scenario = {
         ...(def.family === 'server-session' && !def.needsRedis ? ['in-process sessions hold the claims object the server built by reference; the 50 permissions of the large set are one array shared by every session of this server (servers/users.ts), so their own bytes are not in the large-claims figure: an app that builds claims per login would also pay for its copy'] : []),
       ])
     } finally {
+      pinBack()
       await control.stop()
     }
   },

@@ -146,7 +146,7 @@ export const revocation: Scenario = {
   estimateSideBySide(o, cell) {
     const ttl = ttlFor(o)
     const def = STRATEGIES[cell.env.strategy]
-    const before = o.quick ? 0.3 : 0.6
+    const before = o.quick ? 0.15 : 0.6
     const locked = LOCKED_WINDOW_MS / 1000
     if (def.needsRedis) return { measureSec: before + (o.quick ? 0.35 : 0.8) + locked, waitSec: Math.max(0, ttl + EXPIRY_MARGIN_MS / 1000 - locked) }
     if (def.stateful) return { measureSec: before, waitSec: 0 }

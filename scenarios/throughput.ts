@@ -18,6 +18,7 @@ import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 // the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
 const PATHS = { me: '/me', health: BASELINE_PATH } as const
 const FIRST_WARMUP_FACTOR = 3
+const firstWarmupFactor = (o: Readonly<BenchOptions>) => (o.quick ? 1 : FIRST_WARMUP_FACTOR)
 /** Entries of the JWT strategies' verified-token cache (`tuned` and `floor` profiles). */
 export const JWT_VERIFY_CACHE_ENTRIES = VERIFY_CACHE_ENTRIES
 /** The two generators' CPU ratios may differ by this much (relative) before the cross-check flags the cell. */
@@ -81,7 +82,7 @@ export const throughput: Scenario = {
     const other = o.generator === 'wrk' ? 'autocannon' : 'wrk'
     // the cross-check runs once per cell, at (usually) the highest level
     const crossCheckSec = o.crossCheck ? (pairs * 2 * (o.windowSec + windowOverheadSec(other, top))) / (this.repeats?.(o) ?? o.repeats) : 0
-    const warmupSec = 2 * (o.warmupSec + windowOverheadSec(o.generator, top)) * (1 + (FIRST_WARMUP_FACTOR - 1) / o.repeats)
+    const warmupSec = 2 * (o.warmupSec + windowOverheadSec(o.generator, top)) * (1 + (firstWarmupFactor(o) - 1) / o.repeats)
     return REPEAT_FIXED_SEC + LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC + warmupSec + levelsSec + crossCheckSec
   },
 
@@ -95,8 +96,9 @@ export const throughput: Scenario = {
       const plansAt = planCache(env.urls, creds)
       const top = Math.max(...options.connectionLevels)
       ctx.status('warming up')
-      // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer.
-      const warmupSec = options.warmupSec * (index === 0 ? FIRST_WARMUP_FACTOR : 1)
+      // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer
+      // (not in --quick, a smoke run: there the warm-up is short, and the report says CIs may be wide).
+      const warmupSec = options.warmupSec * (index === 0 ? firstWarmupFactor(options) : 1)
       if (warmupSec > 0) {
         await generator.run(plansAt(top, 'me'), warmupSec, signal)
         await generator.run(plansAt(top, 'health'), warmupSec, signal)

@@ -105,6 +105,7 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
     rewriteUrl: (req: { url?: string }) => originForm(req.url ?? '/'),
     // --secure-cookies means TLS ends at a proxy in front (on loopback): believe its X-Forwarded-Proto.
     trustProxy: options.secureCookies ? ('loopback' as const) : false,
+    ajv: { customOptions: { validateSchema: false, code: { optimize: false } } },
   }
   const app = (options.http2 ? Fastify({ ...fastifyOptions, http2: true }) : Fastify(fastifyOptions)) as unknown as FastifyInstance
   app.setErrorHandler(errorHandler)
