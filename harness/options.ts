@@ -74,7 +74,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
  */
 export const QUICK_OVERRIDES: Readonly<Partial<BenchOptions>> = Object.freeze<Partial<BenchOptions>>({
   durationSec: 1,
-  windowSec: 0.25,
+  windowSec: 0.2,
   warmupSec: 0.15,
   repeats: 1,
   users: 200,

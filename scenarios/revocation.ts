@@ -102,6 +102,8 @@ export const METRICS: readonly MetricDecl[] = [
 
 /** How long a revocation window is probed while the cell still holds the measurement lock. */
 const LOCKED_WINDOW_MS = 500
+/** --quick holds the lock for less of a window that lasts to the credential's expiry. */
+const lockedWindowMs = (o: Readonly<BenchOptions>) => (o.quick ? 250 : LOCKED_WINDOW_MS)
 
 /** Users of each part of a repeat (disjoint, so that revoke-all of one cannot touch another). */
 const USERS = { warm: 200, latency: 100, window: 7, revokeAll: 9, state: 1000 } as const
@@ -147,7 +149,7 @@ export const revocation: Scenario = {
     const ttl = ttlFor(o)
     const def = STRATEGIES[cell.env.strategy]
     const before = o.quick ? 0.15 : 0.6
-    const locked = LOCKED_WINDOW_MS / 1000
+    const locked = lockedWindowMs(o) / 1000
     if (def.needsRedis) return { measureSec: before + (o.quick ? 0.35 : 0.8) + locked, waitSec: Math.max(0, ttl + EXPIRY_MARGIN_MS / 1000 - locked) }
     if (def.stateful) return { measureSec: before, waitSec: 0 }
     return { measureSec: before + locked, waitSec: Math.max(0, 0.75 * ttl - locked) }
@@ -260,7 +262,7 @@ export const revocation: Scenario = {
       ])
       // a window that closes at once is timed alone; one that lasts to the credential's expiry overlaps
       // other cells' measurements after its first LOCKED_WINDOW_MS (a 25 ms probe's timing is then ± a few ms)
-      await Promise.race([windows, sleep(LOCKED_WINDOW_MS)])
+      await Promise.race([windows, sleep(lockedWindowMs(ctx.options))])
       giveBack()
       const [same, other] = await windows
       if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
