@@ -27,6 +27,8 @@ export interface InstanceSpec {
   nodeArgs?: string[]
   /** Run servers/main.ts through tsx instead of the bundle: slower to start, but a CPU profile names every source file and package. */
   fromSources?: boolean
+  /** A command the server runs under (e.g. `clinic flame --`), after the CPU placement prefix. */
+  runUnder?: string[]
   readyTimeoutMs?: number
   /** Told about the process as soon as it is spawned. */
   onSpawn?: (child: ChildProcess) => void
@@ -63,7 +65,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // a child inherits the harness's own pinning (the generator's core): start it on every core instead
-    wrapper: spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', `0-${cpus().length - 1}`] : []),
+    wrapper: [...(spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', `0-${cpus().length - 1}`] : [])), ...(spec.runUnder ?? [])],
     onSpawn: spec.onSpawn,
   })
   let stderr = ''

@@ -68,6 +68,8 @@ export interface EnvSpec {
   nodeArgs?: string[]
   /** Run the TypeScript sources through tsx instead of the bundle (a profile then names every file). */
   fromSources?: boolean
+  /** A command each server runs under (e.g. `clinic flame --`): its first process is the one the harness stops. */
+  runUnder?: string[]
 }
 
 /** What a scenario drives: N instances of one strategy, and the URL(s) to send load to. */
@@ -210,6 +212,7 @@ export class Orchestrator {
       args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])], nodeArgs: [...SERVER_NODE_ARGS, ...(spec.profile === 'floor' ? FLOOR_NODE_ARGS : []), ...(spec.nodeArgs ?? [])], fromSources: spec.fromSources ?? false,
       // started on every core (instances start side by side), pinned to the server cores once ready
       pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
+      ...(spec.runUnder ? { runUnder: spec.runUnder } : {}),
       onSpawn: this.spawned('server'),
     })))
     for (const s of started) {

@@ -99,7 +99,13 @@ export interface ThroughputLevel {
 
 /** The other load generator's short measurement of a cell, or why there is none. */
 export type CrossCheckRepeat =
-  | { state: 'measured'; generator: LoadGeneratorName; connections: number; pairs: WindowPair[] }
+  | {
+    state: 'measured'; generator: LoadGeneratorName; connections: number
+    /** The other generator's pairs. */
+    pairs: WindowPair[]
+    /** The run's own generator's pairs, measured in turn with them (absent in results written before they were). */
+    primaryPairs?: WindowPair[]
+  }
   | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
 
 /** A repeat of the throughput scenario: alternating /me and /health windows at each concurrency level. */

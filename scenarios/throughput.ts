@@ -81,7 +81,7 @@ export const throughput: Scenario = {
     const top = Math.max(...o.connectionLevels)
     const other = o.generator === 'wrk' ? 'autocannon' : 'wrk'
     // the cross-check runs once per cell, at (usually) the highest level
-    const crossCheckSec = o.crossCheck ? (pairs * 2 * (o.windowSec + windowOverheadSec(other, top))) / (this.repeats?.(o) ?? o.repeats) : 0
+    const crossCheckSec = o.crossCheck ? (CROSS_CHECK_ROUNDS * 2 * (2 * o.windowSec + windowOverheadSec(other, top) + windowOverheadSec(o.generator, top))) / (this.repeats?.(o) ?? o.repeats) : 0
     const lowerLevelsWarmupSec = o.connectionLevels.filter((c) => c !== top).reduce((t, c) => t + 2 * (o.warmupSec + windowOverheadSec(o.generator, c)), 0) / o.repeats
     const warmupSec = 2 * (o.warmupSec + windowOverheadSec(o.generator, top)) * (1 + (firstWarmupFactor(o) - 1) / o.repeats) + lowerLevelsWarmupSec
     return REPEAT_FIXED_SEC + LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC + warmupSec + levelsSec + crossCheckSec
@@ -134,7 +134,7 @@ export const throughput: Scenario = {
       }
       const headline = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, [l.pairs])))!
       const crossCheck = options.crossCheck && index === crossCheckRepeat(this, options)
-        ? await runCrossCheck(env, options, plansAt, headline.connections, count, signal, ctx.status)
+        ? await runCrossCheck(env, options, generator, plansAt, headline.connections, signal, ctx.status)
         : undefined
       const after = await Promise.all(env.instances.map((i) => i.stats()))
       return {
@@ -239,14 +239,29 @@ async function measurePairs(env: CellEnv, generator: LoadGenerator, plans: Recor
 }
 
 /** The other generator's pairs at `connections`, or why it could not run (wrk not installed, several URLs). */
-async function runCrossCheck(env: CellEnv, options: Readonly<BenchOptions>, plansAt: ReturnType<typeof planCache>, connections: number, count: number, signal: AbortSignal, status: (s: string) => void): Promise<CrossCheckRepeat> {
+/**
+ * Pairs per generator in a cross-check. They are measured in turn — a pair by one generator, a pair
+ * by the other, the order turning each round — so that both ratios come from the same minutes: on
+ * this machine repeats minutes apart differ by 10–30 %, which alone would fail a 10 % check.
+ */
+export const CROSS_CHECK_ROUNDS = 4
+
+async function runCrossCheck(env: CellEnv, options: Readonly<BenchOptions>, primary: LoadGenerator, plansAt: ReturnType<typeof planCache>, connections: number, signal: AbortSignal, status: (s: string) => void): Promise<CrossCheckRepeat> {
   const other: LoadGeneratorName = options.generator === 'wrk' ? 'autocannon' : 'wrk'
   let generator: LoadGenerator | null = null
   try {
     generator = openGenerator(other)
     const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
-    const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => status(`cross-check (${other}): pair ${p}/${count}`))
-    return { state: 'measured', generator: other, connections, pairs }
+    const pairs: WindowPair[] = []
+    const primaryPairs: WindowPair[] = []
+    for (let round = 0; round < CROSS_CHECK_ROUNDS; round++) {
+      const turns = [[generator, pairs], [primary, primaryPairs]] as const
+      for (const [g, into] of round % 2 === 0 ? turns : [...turns].reverse()) {
+        const [pair] = await measurePairs(env, g, plans, 1, options.windowSec, signal, () => status(`cross-check (${other} in turn with ${options.generator}): round ${round + 1}/${CROSS_CHECK_ROUNDS}`))
+        into.push(pair!)
+      }
+    }
+    return { state: 'measured', generator: other, connections, pairs, primaryPairs }
   } catch (err) {
     if (err instanceof WrkUnavailableError) return { state: 'skipped', generator: other, reason: err.message }
     throw err
@@ -390,16 +405,17 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
   const cc = repeats.map((r) => r.crossCheck).filter((c): c is CrossCheckRepeat => c !== undefined).at(-1)
   if (!cc) return null
   if (cc.state === 'skipped') return cc
-  const primary = levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
+  // the own generator's pairs measured in turn with the other's; older results: the level's median
+  const primary = cc.primaryPairs ? hierarchicalEstimate([known(cc.primaryPairs.map((p) => p.cpuRatio))])?.median ?? null : levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
   const other = hierarchicalEstimate([known(cc.pairs.map((p) => p.cpuRatio))])
   const differenceRel = primary !== null && other !== null && primary !== 0 ? other.median / primary - 1 : null
   const disagrees = differenceRel !== null && Math.abs(differenceRel) > CROSS_CHECK_TOLERANCE_REL
   const mine = repeats[0]?.generator ?? 'autocannon'
   const level = levels.find((l) => l.connections === cc.connections)
   const load = {
-    primaryMeRequestsPerSec: level?.meRequestsPerSec?.median ?? null,
+    primaryMeRequestsPerSec: cc.primaryPairs ? median(known(cc.primaryPairs.map((p) => p.me.requestsPerSec))) : level?.meRequestsPerSec?.median ?? null,
     otherMeRequestsPerSec: median(known(cc.pairs.map((p) => p.me.requestsPerSec))),
-    primaryServerCpuShare: level?.meServerCpuShare?.median ?? null,
+    primaryServerCpuShare: cc.primaryPairs ? median(known(cc.primaryPairs.map((p) => p.me.serverCpuShare))) : level?.meServerCpuShare?.median ?? null,
     otherServerCpuShare: median(known(cc.pairs.map((p) => p.me.serverCpuShare))),
   }
   const rateRatio = load.primaryMeRequestsPerSec && load.otherMeRequestsPerSec ? load.otherMeRequestsPerSec / load.primaryMeRequestsPerSec : null

@@ -8,7 +8,7 @@ import { runSuite } from '../harness/run.ts'
 import { estimate, hierarchicalEstimate } from '../harness/stats.ts'
 import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
-import { chooseHeadlineLevel, crossCheckRepeat, levelOrder, pairsPerLevel, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
+import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, crossCheckRepeat, levelOrder, pairsPerLevel, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
@@ -151,6 +151,10 @@ describe('throughput plan', () => {
     const faster = summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 }), pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 })] } }]).crossCheck!
     expect(faster).toMatchObject({ disagrees: true, load: { primaryMeRequestsPerSec: 400, otherMeRequestsPerSec: 640, primaryServerCpuShare: 0.5, otherServerCpuShare: 0.98 } })
     expect(faster.state === 'measured' && faster.warning).toMatch(/wrk drove 1.60× the requests\/s \(server 98 % busy against 50 %\)/)
+
+    // measured in turn with the other generator's: the own generator's interleaved pairs are compared, not the level's
+    const inTurn = summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(2.5), pair(2.5)], primaryPairs: [pair(2.4), pair(2.4)] } }]).crossCheck!
+    expect(inTurn).toMatchObject({ primaryCpuRatio: 2.4, disagrees: false })
   })
 })
 
@@ -184,6 +188,9 @@ describe('throughput cells on real servers', { timeout: 120_000 }, () => {
       expect(cc.primaryCpuRatio).toBeGreaterThan(0)
       expect(cc.otherCpuRatio!.median).toBeGreaterThan(0)
       expect(cc.disagrees).toBe(cc.differenceRel !== null && Math.abs(cc.differenceRel) > 0.1)
+      // in turn: a pair by each generator per round
+      const measured = repeats.map((x) => x.crossCheck).find((x) => x?.state === 'measured')
+      expect(measured?.state === 'measured' && [measured.pairs.length, measured.primaryPairs?.length]).toEqual([CROSS_CHECK_ROUNDS, CROSS_CHECK_ROUNDS])
     } else {
       expect(cc).toMatchObject({ state: 'skipped', generator: 'wrk', reason: expect.stringMatching(/wrk not found/) })
     }
