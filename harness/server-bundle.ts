@@ -28,11 +28,11 @@ const built = new Map<string, string>()
  * per request.
  */
 export function serverBundle(): string {
-  return bundleOf(SERVER_ENTRY)
+  return bundleOf(SERVER_ENTRY, 'server')
 }
 
 /** Any entry point of ours as one ES module (see serverBundle): e.g. the mechanism loops, started once per run. */
-export function bundleOf(entry: string): string {
+export function bundleOf(entry: string, name = basename(entry).replace(/\.[^.]+$/, '')): string {
   const known = built.get(entry)
   if (known !== undefined && existsSync(known)) return known
   const out = buildSync({
@@ -49,7 +49,6 @@ export function bundleOf(entry: string): string {
     outfile: join(BUNDLE_DIR, 'server.mjs'),
   })
   const code = out.outputFiles[0]!.contents
-  const name = basename(entry).replace(/\.[^.]+$/, '')
   const file = join(BUNDLE_DIR, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true })

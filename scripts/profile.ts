@@ -5,10 +5,14 @@
  * and credential headers as throughput — on the path and then on the /health baseline, and writes
  * into results/<run>/profiles/ the V8 CPU profile (.cpuprofile: Chrome DevTools, speedscope) and a
  * table of CPU µs per request by package, for the path and for the baseline: their difference is
- * what the auth path adds, by package. (`--tool flame|doctor`, clinic, is not built yet.)
+ * what the auth path adds, by package.
+ * `--tool flame|doctor` runs the instance under clinic (optional, installed on its own into
+ * tools/clinic/ by `npm run clinic:install`) with the same login population and load on the path,
+ * and moves clinic's HTML into the same folder.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import { attribute, type Attribution, type CpuProfile } from '../harness/cpuprofile.ts'
 import { runLoad } from '../harness/load.ts'
@@ -23,6 +27,10 @@ import { STRATEGIES } from '../servers/strategies/index.ts'
 
 const TOOLS = ['cpu', 'flame', 'doctor'] as const
 const WARMUP_SEC = 2
+/** clinic, where `npm run clinic:install` puts it (it is not a dependency of authbench); AUTHBENCH_CLINIC overrides the path. */
+const CLINIC_BIN = process.env.AUTHBENCH_CLINIC || fileURLToPath(new URL('../tools/clinic/node_modules/.bin/clinic', import.meta.url))
+/** How long clinic may take, once the server has stopped, to analyse what it collected and write its HTML. */
+const CLINIC_ANALYSIS_TIMEOUT_MS = 180_000
 
 class UsageError extends Error {}
 
@@ -57,7 +65,9 @@ async function main(): Promise<number> {
   program.parse()
   const o = program.opts<{ strategy: StrategyName; profile: string; alg: JwtAlgorithm; path: string; duration: number; connections: number; users: number; tool: typeof TOOLS[number]; out: string }>()
   if (!STRATEGIES[o.strategy].profiles.includes(o.profile as never)) throw new UsageError(`${o.strategy} has no '${o.profile}' profile (it has: ${STRATEGIES[o.strategy].profiles.join(', ')})`)
-  if (o.tool !== 'cpu') return clinic(o.tool)
+  if (o.tool !== 'cpu' && !existsSync(CLINIC_BIN)) {
+    throw new UsageError(`--tool ${o.tool} needs clinic, which is optional: npm run clinic:install (clinic@13 into tools/clinic/, ≈ 690 packages); --tool cpu works without it`)
+  }
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
   const runDir = join(o.out, `${stamp}-${gitSha()?.slice(0, 7) ?? 'nogit'}-profile`)
@@ -67,6 +77,13 @@ async function main(): Promise<number> {
   pinSelf(placement)
   const orchestrator = new Orchestrator(placement, process.env.REDIS_URL || null)
   const label = `${o.strategy}-${o.profile}-${o.alg}`
+  if (o.tool !== 'cpu') {
+    try {
+      return await clinic(o.tool, o, orchestrator, dir, label)
+    } finally {
+      await orchestrator.teardown()
+    }
+  }
   try {
     const env = await orchestrator.startEnv({
       strategy: o.strategy, profile: o.profile, alg: o.alg, instances: 1, balancer: 'none', fromSources: true,
@@ -125,10 +142,44 @@ export function renderAttribution(path: string, onPath: Attribution, pathServerM
   return lines.join('\n')
 }
 
-/** clinic flame / doctor: not built yet (see the README); one line says so. */
-function clinic(tool: 'flame' | 'doctor'): number {
-  process.stderr.write(`authbench profile: --tool ${tool} (clinic) is not built yet; --tool cpu writes the V8 profile (Chrome DevTools, speedscope) and the per-package table\n`)
-  return 2
+/**
+ * clinic flame / doctor: the instance runs under clinic (NO_INSIGHT: it asks nothing, sends
+ * nothing), gets the same population and load on the path as `--tool cpu`, then a SIGINT to its
+ * process group (clinic and the server), as a terminal's Ctrl-C; clinic then analyses what it
+ * collected and writes its HTML, which lands beside the other profiles.
+ */
+async function clinic(tool: 'flame' | 'doctor', o: { strategy: StrategyName; profile: string; alg: JwtAlgorithm; path: string; duration: number; connections: number; users: number }, orchestrator: Orchestrator, dir: string, label: string): Promise<number> {
+  process.env.NO_INSIGHT = 'true'
+  const env = await orchestrator.startEnv({
+    strategy: o.strategy, profile: o.profile, alg: o.alg, instances: 1, balancer: 'none',
+    // from the sources, as --tool cpu: every frame names its file, and flame tells dependencies from our code
+    fromSources: true,
+    runUnder: [CLINIC_BIN, tool, '--open=false', `--dest=${dir}`, '--'],
+  })
+  const inst = env.instances[0]!
+  process.stdout.write(`authbench profile: ${label} under clinic ${tool}, logging in ${o.users} users\n`)
+  const creds = await loginPopulation(env.urls, o.users)
+  const plan = connectionPlans(env.urls, creds, o.connections, o.path)
+  process.stdout.write(`authbench profile: warming up ${WARMUP_SEC} s, then ${o.duration} s on ${o.path}\n`)
+  await runLoad({ connections: plan, durationSec: WARMUP_SEC })
+  await runLoad({ connections: plan, durationSec: o.duration })
+  process.stdout.write(`authbench profile: stopping the server; clinic ${tool} is analysing (this takes a while)\n`)
+  const clinicProcess = inst.process
+  const exited = new Promise<number | null>((resolve) => {
+    if (clinicProcess.exitCode !== null) return resolve(clinicProcess.exitCode)
+    const timer = setTimeout(() => resolve(null), CLINIC_ANALYSIS_TIMEOUT_MS)
+    clinicProcess.once('exit', (code) => { clearTimeout(timer); resolve(code) })
+  })
+  // as a terminal's Ctrl-C does: to clinic and the server alike (clinic flame does not relay it), then clinic analyses
+  try { process.kill(-clinicProcess.pid!, 'SIGINT') } catch { clinicProcess.kill('SIGINT') }
+  const code = await exited
+  if (code === null) throw new Error(`clinic ${tool} did not finish within ${CLINIC_ANALYSIS_TIMEOUT_MS / 1000} s: ${inst.log().trim().split('\n').pop() ?? ''}`)
+  const html = readdirSync(dir).find((f) => f.endsWith(`.clinic-${tool}.html`))
+  if (code !== 0 || html === undefined) throw new Error(`clinic ${tool} wrote no HTML (exit code ${code}): ${inst.log().trim().split('\n').slice(-3).join(' | ')}`)
+  const file = join(dir, `${label}.clinic-${tool}.html`)
+  renameSync(join(dir, html), file)
+  process.stdout.write(`profile: ${file}\n`)
+  return 0
 }
 
 main().then((code) => process.exit(code), (err: Error) => {

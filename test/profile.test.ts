@@ -3,7 +3,7 @@
  * profile), and the command end to end on a real server: a .cpuprofile and a per-package table.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -54,12 +54,23 @@ describe('npm run profile', { timeout: 120_000 }, () => {
     expect(profile.samples.length).toBeGreaterThan(100)
   })
 
-  it('refuses a bad option with one line and exit code 2, and says --tool flame is not built', () => {
+  it('refuses a bad option with one line and exit code 2, and says how to get clinic when it is missing', () => {
     const bad = spawnSync('npm', ['run', '--silent', 'profile', '--', '--strategy', 'kerberos'], { encoding: 'utf8' })
     expect(bad.status).toBe(2)
     expect(bad.stderr.trim().split('\n')).toHaveLength(1)
-    const flame = spawnSync('npm', ['run', '--silent', 'profile', '--', '--strategy', 'jwt', '--tool', 'flame'], { encoding: 'utf8' })
+    const flame = spawnSync('npm', ['run', '--silent', 'profile', '--', '--strategy', 'jwt', '--tool', 'flame'], { encoding: 'utf8', env: { ...process.env, AUTHBENCH_CLINIC: '/nonexistent/clinic' } })
     expect(flame.status).toBe(2)
-    expect(flame.stderr).toMatch(/--tool flame \(clinic\) is not built yet/)
+    expect(flame.stderr.trim().split('\n')).toHaveLength(1)
+    expect(flame.stderr).toMatch(/--tool flame needs clinic, which is optional: npm run clinic:install .*--tool cpu works without it/)
+  })
+
+  const clinicInstalled = existsSync(new URL('../tools/clinic/node_modules/.bin/clinic', import.meta.url))
+  it(`runs a strategy under clinic doctor and keeps its HTML beside the other profiles${clinicInstalled ? '' : ' (SKIPPED: clinic not installed; npm run clinic:install)'}`, { skip: !clinicInstalled }, () => {
+    const out = mkdtempSync(join(tmpdir(), 'authbench-clinic-'))
+    const r = spawnSync('npm', ['run', '--silent', 'profile', '--', '--strategy', 'jwt', '--tool', 'doctor', '--duration', '1', '--users', '200', '--out', out], { encoding: 'utf8', env: { ...process.env, REDIS_URL: '' } })
+    expect(r.status, r.stderr).toBe(0)
+    const run = readdirSync(out).find((d) => d.endsWith('-profile'))!
+    const html = join(out, run, 'profiles', 'jwt-tuned-HS256.clinic-doctor.html')
+    expect(readFileSync(html, 'utf8')).toMatch(/<html/i)
   })
 })
