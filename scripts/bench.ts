@@ -3,6 +3,7 @@
  * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (SIGINT or SIGTERM: everything finished
  * is kept, every process stopped before exit; see harness/interrupt.ts for repeated signals).
  */
+import { claimRunDir, runDirName } from '../harness/run-dir.ts'
 import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
@@ -31,12 +32,6 @@ const number = (v: string) => {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number')
   return n
-}
-
-function runDirName(now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0')
-  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`
-  return `${stamp}-${gitSha()?.slice(0, 7) ?? 'nogit'}`
 }
 
 async function main(): Promise<number> {
@@ -99,7 +94,7 @@ async function main(): Promise<number> {
 
   const placement = planPlacement(options.pin)
   pinSelf(placement)
-  const runDir = join(options.out, runDirName())
+  const runDir = claimRunDir(options.out, runDirName(gitSha()))
   const tty = process.stdout.isTTY === true
   const bar = tty
     ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)

@@ -17,6 +17,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { attribute, type Attribution, type CpuProfile } from '../harness/cpuprofile.ts'
 import { runLoad } from '../harness/load.ts'
 import { gitSha } from '../harness/machine.ts'
+import { claimRunDir, runDirName } from '../harness/run-dir.ts'
 import { BENCH_DEFAULTS } from '../harness/options.ts'
 import { Orchestrator } from '../harness/orchestrator.ts'
 import { pinSelf, planPlacement } from '../harness/placement.ts'
@@ -69,8 +70,7 @@ async function main(): Promise<number> {
     throw new UsageError(`--tool ${o.tool} needs clinic, which is optional: npm run clinic:install (clinic@13 into tools/clinic/, ≈ 690 packages); --tool cpu works without it`)
   }
 
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
-  const runDir = join(o.out, `${stamp}-${gitSha()?.slice(0, 7) ?? 'nogit'}-profile`)
+  const runDir = claimRunDir(o.out, `${runDirName(gitSha())}-profile`)
   const dir = join(runDir, 'profiles')
   mkdirSync(dir, { recursive: true })
   const placement = planPlacement(true)

@@ -8,6 +8,7 @@ import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { resolveBenchOptions } from '../harness/options.ts'
 import { PID_FILE, processStart, stopLeftovers, type PidFileContent } from '../harness/pidfile.ts'
 import { freePort } from '../harness/ports.ts'
+import { claimRunDir, runDirName } from '../harness/run-dir.ts'
 import type { CpuPlacement, RunResults } from '../harness/results.ts'
 import { runSuite } from '../harness/run.ts'
 import { SCENARIO_NAMES } from '../scenarios/index.ts'
@@ -68,6 +69,19 @@ async function interruptTrial(signal: 'SIGINT' | 'SIGTERM', delayMs: number, str
   const r = b.results()!
   return { code, status: r.status, cells: r.cells.map((c) => c.state), left: r.processes.map((p) => p.pid).filter(alive), output: b.output(), pidFileLeft: existsSync(join(b.runDir()!, PID_FILE)) }
 }
+
+describe('run folders', () => {
+  it('two runs started in the same second at the same commit get folders of their own', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'authbench-runs-')), 'results')
+    const name = runDirName('0123456789abcdef', new Date(2026, 10, 28, 9, 5, 7))
+    expect(name).toBe('20261128-090507-0123456')
+    const first = claimRunDir(out, name)
+    const second = claimRunDir(out, name)
+    const third = claimRunDir(out, name)
+    expect([first, second, third].map((d) => d.slice(out.length + 1))).toEqual([name, `${name}-2`, `${name}-3`])
+    for (const d of [first, second, third]) expect(statSync(d).isDirectory()).toBe(true)
+  })
+})
 
 describe('Ctrl-C and SIGTERM end a run properly', () => {
   it('a Ctrl-C to the whole process group of npm run bench (10 trials at different moments) saves the run as interrupted, stops every process, exits 130', async () => {
