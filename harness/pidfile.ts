@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 /**
  * Which processes a run started, on disk (`<run folder>/pids.json`), so that a later run can stop
@@ -113,6 +113,27 @@ export async function stopLeftovers(outDir: string, graceMs = 3000): Promise<Lef
   const deadline = Date.now() + graceMs
   while (found.some((p) => sameProcessAlive(p.pid, p.start)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   for (const p of found) signal(p, 'SIGKILL')
-  for (const file of files) rmSync(file, { force: true })
+  for (const file of files) {
+    markAbandoned(dirname(file))
+    rmSync(file, { force: true })
+  }
   return found
+}
+
+/**
+ * A run whose harness died without its teardown (kill -9, the OOM killer) left its results.json
+ * saying `running`, forever: once a later run finds it, it says `interrupted`, and why. Every cell it
+ * finished is kept as it was.
+ */
+function markAbandoned(runDir: string): void {
+  const path = join(runDir, 'results.json')
+  let results: { status?: string; reason?: string; finishedAt?: string | null }
+  try { results = JSON.parse(readFileSync(path, 'utf8')) } catch { return }
+  if (results.status !== 'running') return
+  results.status = 'interrupted'
+  results.reason = 'the harness died without finishing (killed: kill -9, the OOM killer, a closed CI job); marked so by a later run, which stopped what it left running'
+  results.finishedAt ??= null
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(results, null, 2) + '\n')
+  renameSync(tmp, path)
 }

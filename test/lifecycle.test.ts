@@ -200,6 +200,8 @@ describe('a new run stops what a killed run left behind', () => {
       processes: [entry(left), entry(reused, `${processStart(reused.pid!)}0`), { pid: gone.pid!, start: '1', role: 'server', command: 'node' }],
     })
     writePidFile(join(out, 'live-run'), { owner: { pid: process.pid, start: processStart(process.pid)! }, processes: [entry(ofLiveRun)] })
+    const running = { status: 'running', finishedAt: null, cells: [{ id: 'kept', state: 'completed' }] }
+    for (const run of ['killed-run', 'live-run']) writeFileSync(join(out, run, 'results.json'), JSON.stringify(running))
 
     const stopped = await stopLeftovers(out)
     expect(stopped.map((p) => p.pid)).toEqual([left.pid])
@@ -209,6 +211,10 @@ describe('a new run stops what a killed run left behind', () => {
     expect(alive(ofLiveRun.pid!)).toBe(true)
     expect(existsSync(join(out, 'killed-run', PID_FILE))).toBe(false)
     expect(existsSync(join(out, 'live-run', PID_FILE))).toBe(true)
+    // the killed run no longer says it is running, and keeps what it finished; the live one is left alone
+    const results = (run: string) => JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8'))
+    expect(results('killed-run')).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/^the harness died without finishing/), cells: running.cells })
+    expect(results('live-run')).toEqual(running)
   })
 })
 
