@@ -52,7 +52,8 @@ export function sameProcessAlive(pid: number, start: string): boolean {
   return processStart(pid) === start
 }
 
-function writeAtomic(path: string, content: PidFileContent): void {
+/** Writes JSON so that a reader sees the old file or the new one, never half of it. */
+function writeAtomic(path: string, content: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(content, null, 2) + '\n')
   renameSync(tmp, path)
@@ -133,7 +134,5 @@ function markAbandoned(runDir: string): void {
   results.status = 'interrupted'
   results.reason = 'the harness died without finishing (killed: kill -9, the OOM killer, a closed CI job); marked so by a later run, which stopped what it left running'
   results.finishedAt ??= null
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(results, null, 2) + '\n')
-  renameSync(tmp, path)
+  writeAtomic(path, results)
 }
