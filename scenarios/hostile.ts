@@ -23,9 +23,8 @@ const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 500
 /** Pause before reading the state, so that the server has closed the load's connections (their buffers are not state). */
 const SETTLE_MS = 100
 /** Unmeasured load on each of the three paths (mixed, refusing, accepting) until its CPU per request settles, and each measured window. */
-const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.15, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.3, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
 const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.3)
-const QUICK_MIXED_WARM = { minSec: 0.2, maxSec: 0.3, chunkSec: 0.1 }
 type Path = 'mixed' | 'refusing' | 'accepting'
 const PATHS: readonly Path[] = ['mixed', 'refusing', 'accepting']
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
@@ -135,7 +134,7 @@ export const hostile: Scenario = {
   // measured on the 2-core machine: 100 logins, the warm-ups (the first path pays for the cold
   // server, the others settle within a few chunks), the windows, and the anonymous requests
   // (≈ 8 000/s) with four forced GCs and two SCANs
-  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.35 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
+  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.75 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
@@ -153,9 +152,8 @@ export const hostile: Scenario = {
     const plans: Record<Path, ConnectionPlan[]> = { mixed, refusing: allBad, accepting: valid }
     ctx.status('warming up')
     const warmSec: string[] = []
-    // --quick warms the mixed load only: it runs both the refusing and the accepting code
-    for (const path of options.quick ? (['mixed'] as const) : PATHS) {
-      const warm = await warmUntilSteady(env, '/me', plans[path], options.quick ? QUICK_MIXED_WARM : warmBoundsFor(options), signal)
+    for (const path of PATHS) {
+      const warm = await warmUntilSteady(env, '/me', plans[path], warmBoundsFor(options), signal)
       warmSec.push(`${path} ${warm.sec.toFixed(2)} s${warm.steady ? '' : ' (still settling)'}`)
     }
     const once = rotated(PATHS, index)
@@ -191,7 +189,7 @@ export const hostile: Scenario = {
       heapBytesPer1kAnonymousRequests: anonymous.heapBytesPer1k,
     }, all, [
       `${bad.length} kinds of invalid credential, ${HOSTILE_SHARE * 100} % of the mixed load`,
-      `${options.quick ? 'the mixed load (both code paths) warmed up' : 'each path warmed up'} until its CPU per request settled (${warmSec.join(', ')}), then measured in ${windowSecFor(options)} s windows in this order: ${order.join(', ')}; CPU per refusal and per acceptance pooled over their windows`,
+      `each path warmed up until its CPU per request settled (${warmSec.join(', ')}), then measured in ${windowSecFor(options)} s windows in this order: ${order.join(', ')}; CPU per refusal and per acceptance pooled over their windows`,
       `state per 1 000 anonymous requests: ${anonymous.window.serverRequests} GET /me without any credential; Redis keys under the cell's prefix (SCAN) and server heap after two forced GCs, before and after`,
     ])
   },
