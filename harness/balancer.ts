@@ -20,12 +20,19 @@ export interface Balancer {
 
 export const STICKY_COOKIE = 'AB_LB'
 
-/** The installed version of one balancer, or null when it is not on PATH (or does not run). */
+const versions = new Map<'haproxy' | 'nginx', string | null>()
+
+/**
+ * The installed version of one balancer, or null when it is not on PATH (or does not run). Asked once
+ * per process: a run starts dozens of balancers, and each spawnSync stalls the load generator's thread.
+ */
 export function balancerVersion(kind: 'haproxy' | 'nginx'): string | null {
-  const r = spawnSync(kind, ['-v'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) return null
-  const text = `${r.stdout}${r.stderr}`
-  return (kind === 'haproxy' ? /HAProxy version (\S+)/ : /nginx\/(\S+)/).exec(text)?.[1] ?? text.trim()
+  if (!versions.has(kind)) {
+    const r = spawnSync(kind, ['-v'], { encoding: 'utf8' })
+    const text = `${r.stdout}${r.stderr}`
+    versions.set(kind, r.error || r.status !== 0 ? null : (kind === 'haproxy' ? /HAProxy version (\S+)/ : /nginx\/(\S+)/).exec(text)?.[1] ?? text.trim())
+  }
+  return versions.get(kind)!
 }
 
 /** Which real balancer this machine has: HAProxy first (it can do cookie-sticky routing), then nginx. */

@@ -17,6 +17,22 @@ export function parentDeathPrefix(): string[] {
   return deathPrefix
 }
 
+/**
+ * Runs a short command (taskset) and resolves when it ends, with its exit status and stderr.
+ * Not spawnSync: that blocks this thread until the child ends, and this thread is also the load
+ * generator's; with both cores busy (servers starting) one taskset took ≈ 40 ms, a stall in every
+ * window open at the time.
+ */
+export function runCommand(argv: readonly string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.once('error', (err) => resolve({ status: null, stderr: err.message }))
+    child.once('close', (status) => resolve({ status, stderr }))
+  })
+}
+
 export interface OwnedSpawnOptions {
   stdio: StdioOptions
   env?: NodeJS.ProcessEnv

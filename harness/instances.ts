@@ -1,8 +1,8 @@
-import { spawnSync, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { ProcessStats } from '../servers/instrument.ts'
-import { spawnOwned, stopChild } from './children.ts'
+import { runCommand, spawnOwned, stopChild } from './children.ts'
 import { SERVER_ENTRY, serverBundle } from './server-bundle.ts'
 
 export { SERVER_ENTRY } from './server-bundle.ts'
@@ -46,11 +46,14 @@ export interface Instance {
   stop(): Promise<void>
 }
 
-/** Pins every thread of a process to these cores (taskset -a -p); throws with taskset's reason. */
-export function pinProcess(pid: number, cores: readonly number[]): void {
-  const r = spawnSync('taskset', ['-a', '-p', '-c', cores.join(','), String(pid)], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to cores ${cores.join(',')}: ${(r.stderr || String(r.error)).trim()}`)
+/** Pins every thread of a process to these cores (taskset -a -p); rejects with taskset's reason. */
+export async function pinProcess(pid: number, cores: readonly number[]): Promise<void> {
+  const r = await runCommand(['taskset', '-a', '-p', '-c', cores.join(','), String(pid)])
+  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to cores ${cores.join(',')}: ${r.stderr.trim()}`)
 }
+
+/** Every core of this machine, asked once (os.cpus() reads /proc each time). */
+const ALL_CORES = `0-${cpus().length - 1}`
 
 /** Starts one server process on a free port and resolves when it prints its ready line. */
 export function startInstance(spec: InstanceSpec): Promise<Instance> {
@@ -65,7 +68,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // a child inherits the harness's own pinning (the generator's core): start it on every core instead
-    wrapper: [...(spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', `0-${cpus().length - 1}`] : [])), ...(spec.runUnder ?? [])],
+    wrapper: [...(spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', ALL_CORES] : [])), ...(spec.runUnder ?? [])],
     onSpawn: spec.onSpawn,
   })
   let stderr = ''
@@ -86,7 +89,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
       clearTimeout(timer)
       reject(new Error(stderr.trim().split('\n').filter(Boolean).pop() ?? `${spec.strategy} exited with code ${code} before it was ready`))
     })
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', async (line) => {
       let msg: { event?: string; port?: number; pid?: number }
       try { msg = JSON.parse(line) } catch { return }
       if (msg.event !== 'ready' || typeof msg.port !== 'number') return
@@ -94,7 +97,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
       child.removeAllListeners('exit')
       if (spec.pinCpusWhenReady?.length) {
         try {
-          pinProcess(msg.pid ?? child.pid!, spec.pinCpusWhenReady)
+          await pinProcess(msg.pid ?? child.pid!, spec.pinCpusWhenReady)
         } catch (err) {
           void stopChild(child)
           return reject(new Error(`${spec.strategy}: ${(err as Error).message}`))

@@ -91,7 +91,7 @@ export interface CellEnv {
    * Lets this env's servers run on every core until the returned function pins them back to the
    * servers' cores: for scenarios that read state, not time (memory), where one core would only queue.
    */
-  spreadOverAllCores(): () => void
+  spreadOverAllCores(): Promise<() => Promise<void>>
 }
 
 export interface RedisSource {
@@ -252,11 +252,11 @@ export class Orchestrator {
         if (redisProbe) await unlinkPrefix(redisProbe, env.AUTHBENCH_REDIS_PREFIX!).catch(() => {})
         redisProbe?.disconnect()
       },
-      spreadOverAllCores: () => {
-        if (this.placement.method !== 'taskset') return () => {}
+      spreadOverAllCores: async () => {
+        if (this.placement.method !== 'taskset') return async () => {}
         const all = Array.from({ length: cpus().length }, (_, k) => k)
-        for (const i of instances) pinProcess(i.pid, all)
-        return () => { for (const i of instances) if (i.process.exitCode === null && i.process.signalCode === null) pinProcess(i.pid, this.placement.serverCpus) }
+        await Promise.all(instances.map((i) => pinProcess(i.pid, all)))
+        return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
       },
       spec,
       instances,

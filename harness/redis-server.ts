@@ -16,10 +16,15 @@ export interface PrivateRedis {
   stop(): Promise<void>
 }
 
+const versions = new Map<string, string | null>()
+
+/** redis-server's version, or null when it is not on PATH; asked once per binary and process (failover restarts Redis). */
 export function redisServerVersion(bin = 'redis-server'): string | null {
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
-  if (r.error || r.status !== 0) return null
-  return /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()
+  if (!versions.has(bin)) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' })
+    versions.set(bin, r.error || r.status !== 0 ? null : /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim())
+  }
+  return versions.get(bin)!
 }
 
 export class RedisUnavailableError extends Error {

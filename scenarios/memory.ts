@@ -150,11 +150,11 @@ export const memory: Scenario = {
     ctx.status(`warming up: ${pop.low} logins; starting the stateless control`)
     const controlSpec: EnvSpec = { ...env.spec, strategy: CONTROL, profile: profileFor(CONTROL, options), claims: 'small', sticky: false }
     // state, not time: both servers may run on every core (the server core alone would only queue their logins)
-    const pinBack = env.spreadOverAllCores()
+    const pinBack = await env.spreadOverAllCores()
     const starting = ctx.orchestrator.startEnv(controlSpec)
-    const [warm, started] = await Promise.allSettled([warmUp(env), starting.then(async (control) => { control.spreadOverAllCores(); await warmUp(control); return control })])
+    const [warm, started] = await Promise.allSettled([warmUp(env), starting.then(async (control) => { await control.spreadOverAllCores(); await warmUp(control); return control })])
     if (started.status === 'rejected') {
-      pinBack()
+      await pinBack()
       await starting.then((c) => c.stop(), () => {})
       throw started.reason
     }
@@ -219,7 +219,7 @@ export const memory: Scenario = {
         ...(def.family === 'server-session' && !def.needsRedis ? ['in-process sessions hold the claims object the server built by reference; the 50 permissions of the large set are one array shared by every session of this server (servers/users.ts), so their own bytes are not in the large-claims figure: an app that builds claims per login would also pay for its copy'] : []),
       ])
     } finally {
-      pinBack()
+      await pinBack()
       await control.stop()
     }
   },
