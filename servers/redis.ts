@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { ConfigError } from './config.ts'
 
 /** A Redis URL fit to print or store: its password replaced by `***`. */
@@ -26,15 +26,8 @@ export async function connectRedis(url: string, keyPrefix: string, connectTimeou
     throw new ConfigError(`REDIS_URL is not a URL: '${redactUrl(url)}'`)
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got '${redactUrl(url)}'`)
-  const redis = new Redis(url, {
-    keyPrefix,
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: connectTimeoutMs,
-    retryStrategy: (times) => Math.min(times * 50, 500),
-  })
+  const { createRedisClient } = await import('./redis-client.ts')
+  const redis = createRedisClient(url, keyPrefix, connectTimeoutMs)
   redis.on('error', () => {}) // surfaced per command as 503; reconnection is automatic
   try {
     await redis.connect()

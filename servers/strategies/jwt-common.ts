@@ -1,6 +1,3 @@
-import fastifyCookie from '@fastify/cookie'
-import fastifyJwt from '@fastify/jwt'
-import { createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../users.ts'
 import { readCookie, setCookie, clearCookie } from './cookies.ts'
@@ -76,6 +73,8 @@ export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyConte
   const { options } = ctx
   const { signKey, verifyKey } = keysFor(ctx)
   const audience = options.strategy
+  // loaded here, not at the top: a server loads only its own strategy's packages (see servers/strategies/index.ts)
+  const [{ createSigner, createVerifier }, { default: fastifyJwt }, { default: fastifyCookie }] = await Promise.all([import('fast-jwt'), import('@fastify/jwt'), import('@fastify/cookie')])
   const secure = options.secureCookies
   const deliver = carrier === 'cookie'
     ? (reply: FastifyReply, token: string) => setCookie(reply, TOKEN_COOKIE, token, { maxAgeSec: ttlSec, secure })

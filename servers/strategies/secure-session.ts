@@ -1,4 +1,3 @@
-import fastifySecureSession from '@fastify/secure-session'
 import type { FastifyRequest } from 'fastify'
 import type { StrategyDefinition } from './types.ts'
 
@@ -30,6 +29,8 @@ export const secureSession: StrategyDefinition = {
   hybrid: 'session data inside an encrypted cookie',
   async setup(scope, ctx) {
     const ttlSec = ctx.options.sessionTtlSec
+    // loaded here, not at the top: a server loads only its own strategy's packages (see servers/strategies/index.ts)
+    const { default: fastifySecureSession } = await import('@fastify/secure-session')
     await scope.register(fastifySecureSession, {
       key: ctx.keys.secureSessionKey,
       cookieName: SECURE_SESSION_COOKIE,

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import fastifyCookie from '@fastify/cookie'
-import fastifySession from '@fastify/session'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../users.ts'
 import { clearCookie, readCookie, setCookie } from './cookies.ts'
@@ -95,6 +93,8 @@ export async function setupSessionStrategy(scope: FastifyInstance, ctx: Strategy
   }
 
   const tuned = options.profile === 'tuned'
+  // loaded here, not at the top: a server loads only its own strategy's packages (see servers/strategies/index.ts)
+  const [{ default: fastifyCookie }, { default: fastifySession }] = await Promise.all([import('@fastify/cookie'), import('@fastify/session')])
   await scope.register(fastifyCookie)
   await scope.register(fastifySession, {
     secret: keys.sessionSecret,
