@@ -10,13 +10,13 @@ import { envKey } from './orchestrator.ts'
 import { mechanismsSec } from './mechanism-run.ts'
 import { cpus } from 'node:os'
 
-/** Seconds to start one server instance and see its ready line (the esbuild bundle, modules, keys); measured here 0.44–0.46 s. */
-export const INSTANCE_START_SEC = 0.5
+/** Seconds to start one server instance and see its ready line (the bundle, its strategy's packages, keys); measured here 0.33–0.40 s. */
+export const INSTANCE_START_SEC = 0.4
 /**
  * Seconds per instance when --quick starts a scenario's processes all at once: the starts then keep
- * both cores busy, ≈ 0.33–0.42 s per instance measured (7, 14 and 16 instances, with balancers).
+ * both cores busy, ≈ 0.28–0.33 s per instance measured (7, 14 and 16 instances, with balancers).
  */
-export const PRESTART_SEC_PER_INSTANCE = 0.4
+export const PRESTART_SEC_PER_INSTANCE = 0.3
 /** Instances of one cell start side by side, on every core (they are pinned once ready). */
 const SERVER_START_PARALLELISM = cpus().length
 /** Seconds to start a balancer and see it forward a request. */
