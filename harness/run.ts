@@ -186,7 +186,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
 
   /**
    * --quick: every process a scenario still needs starts at once, before it measures anything, side by
-   * side on both cores (a start is ≈ 0.45 s of CPU); its cells then find them in `shared`. Full runs
+   * side on both cores (a start is ≈ 0.4 s of CPU); its cells then find them in `shared`. Full runs
    * start each cell's processes just before it. A start that fails here is tried again by its cell,
    * which then fails with the reason.
    */
