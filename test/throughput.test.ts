@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import type { Cell, CpuPlacement, RunResults, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
-import { runSuite } from '../harness/run.ts'
+import { runSuite, warningsFor } from '../harness/run.ts'
 import { estimate, hierarchicalEstimate } from '../harness/stats.ts'
 import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
@@ -217,5 +217,26 @@ describe('throughput cells on real servers', { timeout: 120_000 }, () => {
       if (before === undefined) delete process.env.AUTHBENCH_WRK
       else process.env.AUTHBENCH_WRK = before
     }
+  })
+})
+
+describe('the generator as a bottleneck, on runs measured on the 2-core machine', () => {
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/throughput-jwt-by-generator.json'), 'utf8')) as Record<'autocannon' | 'wrk', ThroughputRepeat[]>
+  const throughputScenario = SCENARIOS.find((s) => s.name === 'throughput')!
+  const advice = 'no level saturated the server without saturating autocannon'
+
+  it('says when autocannon ran out of its core before the server did at every level above the first, and names the way out', () => {
+    const s = summarizeThroughput(fixture.autocannon)
+    expect(s.headlineBasis).not.toBe('server-saturated')
+    const w = warningsFor(fixture.autocannon, throughputScenario).find((x) => x.startsWith(advice))
+    expect(w).toBeDefined()
+    expect(w).toContain('--generator wrk')
+  })
+
+  it('says nothing of the kind where wrk saturated the server and its headline is a saturated level', () => {
+    const s = summarizeThroughput(fixture.wrk)
+    expect(s.headlineBasis).toBe('server-saturated')
+    expect(s.headlineConnections).toBe(64)
+    expect(warningsFor(fixture.wrk, throughputScenario).some((x) => x.startsWith(advice))).toBe(false)
   })
 })
