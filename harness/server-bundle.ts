@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild'
@@ -105,7 +105,26 @@ export function bundleOf(entry: string, name = basename(entry).replace(/\.[^.]+$
   }
   writeAtomically(manifestPath, JSON.stringify({ key, inputs, file } satisfies Manifest))
   built.set(entry, file)
+  pruneOldBuilds(name, dir)
   return file
+}
+
+/** Builds of an entry untouched for this long are removed when it is built anew (≈ 2.3 MB each). */
+const STALE_BUILD_MS = 24 * 3600 * 1000
+
+/**
+ * Removes this entry's earlier builds (folders, and single files from before the split) not modified
+ * for a day: a run or test worker started from one within the day may still load its chunks.
+ */
+function pruneOldBuilds(name: string, keep: string): void {
+  const mine = new RegExp(`^${name.replace(/[^\w-]/g, '\\$&')}-[0-9a-f]{16}(\\.mjs)?$`)
+  for (const f of readdirSync(BUNDLE_DIR)) {
+    const path = join(BUNDLE_DIR, f)
+    if (!mine.test(f) || path === keep) continue
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_BUILD_MS) rmSync(path, { recursive: true, force: true })
+    } catch { /* another process removed it first */ }
+  }
 }
 
 /** Written under a temporary name, then renamed: concurrent test workers never see half a file. */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -55,11 +55,24 @@ describe('the server bundle', () => {
       const run = (file: string) => spawnSync(process.execPath, [file], { encoding: 'utf8' }).stdout.trim()
       expect(run(again.file)).toBe('41')
 
+      // a build of this entry left two days ago, and one left an hour ago
+      const stale = join(bundles, 'bundle-test-00000000000000aa')
+      const recent = join(bundles, 'bundle-test-00000000000000bb')
+      for (const [d, ageSec] of [[stale, 2 * 86400], [recent, 3600]] as const) {
+        mkdirSync(d, { recursive: true })
+        made.push(d)
+        const t = Date.now() / 1000 - ageSec
+        utimesSync(d, t, t)
+      }
       writeFileSync(join(dir, 'part.ts'), 'export const answer = 42\n') // an imported file, not the entry
       const changed = bundleInFreshProcess(entry)
       made.push(dirname(changed.file))
       expect(changed.file).not.toBe(first.file)
       expect(run(changed.file)).toBe('42')
+      // a new build removes this entry's builds untouched for a day, and only those
+      expect(existsSync(stale)).toBe(false)
+      expect(existsSync(recent)).toBe(true)
+      expect(existsSync(first.file)).toBe(true)
     })
   })
 })
