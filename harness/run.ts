@@ -56,7 +56,8 @@ export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario
   }
   if (s.kind !== 'throughput') return w
   if (s.generator === 'autocannon' && s.levels.length > 1 && s.headlineBasis !== 'server-saturated') {
-    w.push(`no level saturated the server without saturating autocannon (one thread): above ${s.headlineConnections ?? 'the lowest'} connection(s) its /me and /health windows ran at unequal server loads, so their ratios move with the generator's speed from run to run (headline: ${s.headlineConnections ?? '?'} connection(s)). ${GENERATOR_ADVICE}`)
+    const headline = s.headlineConnections === null ? 'the lowest level' : `${s.headlineConnections} connection${s.headlineConnections === 1 ? '' : 's'}`
+    w.push(`no level saturated the server without saturating autocannon (one thread): above ${headline}, the headline, its /me and /health windows ran at unequal server loads, so their ratios move with the generator's speed from run to run. ${GENERATOR_ADVICE}`)
   }
   if (s.crossCheck?.state === 'measured' && s.crossCheck.warning) w.push(s.crossCheck.warning)
   if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
