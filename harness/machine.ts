@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { cpus, hostname, release, totalmem, type, availableParallelism } from 'node:os'
+import { cpus, hostname, release, totalmem, type } from 'node:os'
 import { createRequire } from 'node:module'
 import type { MachineInfo } from './results.ts'
 
 export function machineInfo(): MachineInfo {
   return {
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
+    cores: cpus().length, // the machine's, not availableParallelism(): that counts only the cores this process may use, and the harness pins itself to the generator's
     memoryBytes: totalmem(),
     os: `${type()} ${release()}`,
     node: process.version,
