@@ -73,7 +73,8 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
  * briefly — a smoke run whose CIs may be wide (it says so).
  */
 export const QUICK_OVERRIDES: Readonly<Partial<BenchOptions>> = Object.freeze<Partial<BenchOptions>>({
-  durationSec: 1,
+  // two alternating pairs of 0.2 s windows per cell
+  durationSec: 0.8,
   windowSec: 0.2,
   warmupSec: 0.15,
   repeats: 1,

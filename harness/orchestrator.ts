@@ -54,6 +54,14 @@ export function envKey(spec: EnvSpec): string {
   return JSON.stringify([spec.strategy, spec.profile, spec.alg, spec.claims ?? 'small', spec.instances, spec.instances > 1 ? spec.balancer : 'none', spec.sticky ?? false, spec.serverArgs ?? [], spec.nodeArgs ?? []])
 }
 
+/**
+ * Two specs with the same key can share server instances, each with a balancer of its own in front
+ * (`Orchestrator.withBalancer`): the servers are alike, only what routes to them differs.
+ */
+export function serverKey(spec: EnvSpec): string {
+  return envKey({ ...spec, balancer: 'none', sticky: false })
+}
+
 export interface EnvSpec {
   strategy: StrategyName
   profile: string
@@ -227,13 +235,11 @@ export class Orchestrator {
       throw failed.reason
     }
     let balancer: Balancer | null = null
-    if (spec.instances > 1 && spec.balancer !== 'none') {
-      balancer = await startBalancer(spec.balancer, instances.map((i) => i.port), {
-        sticky: spec.sticky ?? false, dir: mkdtempSync(join(this.tmp, 'lb-')), wrapper: serverWrapper(this.placement),
-        onSpawn: this.spawned('balancer'),
-      })
-      this.stoppers.push(() => balancer!.stop())
-      this.record('balancer', balancer.pid, `${balancer.kind} ${balancer.url}`)
+    try {
+      balancer = await this.balancerFor(spec, instances)
+    } catch (err) {
+      await stopAll()
+      throw err
     }
     let redisProbe: Redis | null = null
     if (redisUrl) {
@@ -264,6 +270,39 @@ export class Orchestrator {
       redisProbe,
       balancer,
       logs: () => ({ ...Object.fromEntries(instances.map((i, n) => [`${label}-${n}`, i.log()])), ...logs }),
+    }
+  }
+
+  /** The balancer a spec puts in front of these instances (none for one instance or `balancer: 'none'`). */
+  private async balancerFor(spec: EnvSpec, instances: readonly Instance[]): Promise<Balancer | null> {
+    if (spec.instances <= 1 || spec.balancer === 'none') return null
+    const balancer = await startBalancer(spec.balancer, instances.map((i) => i.port), {
+      sticky: spec.sticky ?? false, dir: mkdtempSync(join(this.tmp, 'lb-')), wrapper: serverWrapper(this.placement),
+      onSpawn: this.spawned('balancer'),
+    })
+    this.stoppers.push(() => balancer.stop())
+    this.record('balancer', balancer.pid, `${balancer.kind} ${balancer.url}`)
+    return balancer
+  }
+
+  /**
+   * The servers of `base` (started without a balancer, `serverKey(spec)` equal) behind `spec`'s own
+   * balancer, if it has one: --quick hands one set of servers to cells that differ only in routing
+   * (round robin or sticky, HAProxy or direct). Stopping the result stops its balancer; and, when
+   * `owns` (its cell is the servers' last user, e.g. one that kills an instance), the servers too.
+   */
+  async withBalancer(base: CellEnv, spec: EnvSpec, owns: boolean): Promise<CellEnv> {
+    if (serverKey(base.spec) !== serverKey(spec) || base.balancer !== null) throw new Error('withBalancer: the base env must run the same servers, without a balancer')
+    const balancer = await this.balancerFor(spec, base.instances)
+    return {
+      ...base,
+      spec,
+      balancer,
+      urls: balancer ? [balancer.url] : base.urls,
+      stop: async () => {
+        await balancer?.stop()
+        if (owns) await base.stop()
+      },
     }
   }
 

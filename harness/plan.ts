@@ -6,7 +6,7 @@
 import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import type { BenchOptions } from './options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { envKey } from './orchestrator.ts'
+import { serverKey } from './orchestrator.ts'
 import { mechanismsSec } from './mechanism-run.ts'
 import { cpus } from 'node:os'
 
@@ -76,16 +76,22 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const adaptive = scenario.adaptiveRepeats
       const expectedRepeats = adaptive && adaptive.min < repeats ? (adaptive.min + repeats) / 2 : repeats
       const oneStartSec = plan.env.instances * INSTANCE_START_SEC / Math.min(plan.env.instances, SERVER_START_PARALLELISM) + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
-      const key = envKey(plan.env)
+      // --quick: servers shared by server settings (harness/run.ts), each cell's balancer its own; a
+      // cell that damages them takes them over (no later cell finds them)
+      const key = serverKey(plan.env)
+      const reuses = options.quick && started.has(key)
+      if (options.quick) {
+        if (scenario.damagesEnv) started.delete(key)
+        else started.add(key)
+      }
       const shares = options.quick && !scenario.damagesEnv
-      const starts = shares && started.has(key) ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
-      if (shares) started.add(key)
+      const balancerSec = plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0
+      const starts = reuses ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
       // --quick starts them all at the scenario's beginning, side by side (harness/run.ts prestart)
-      const startSec = shares ? plan.env.instances * PRESTART_SEC_PER_INSTANCE : oneStartSec
+      const startSec = shares ? plan.env.instances * PRESTART_SEC_PER_INSTANCE + balancerSec : oneStartSec
       const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
-      const sec = overlap
-        ? expectedRepeats * overlap.measureSec + starts * startSec
-        : expectedRepeats * scenario.estimateRepeatSec(options) + starts * startSec
+      const sec = (overlap ? expectedRepeats * overlap.measureSec : expectedRepeats * scenario.estimateRepeatSec(options))
+        + starts * startSec + (reuses ? balancerSec : 0)
       if (overlap) {
         measuredSec += sec
         lastEndSec = Math.max(lastEndSec, measuredSec + overlap.waitSec)

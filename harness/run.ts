@@ -6,7 +6,7 @@ import { STRATEGIES } from '../servers/strategies/index.ts'
 import { balancerInfo, runBalancer } from './balancer.ts'
 import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
-import { envKey, Orchestrator, type CellEnv, type EnvSpec } from './orchestrator.ts'
+import { Orchestrator, serverKey, type CellEnv, type EnvSpec } from './orchestrator.ts'
 import { PID_FILE, stopLeftovers } from './pidfile.ts'
 import { runMechanisms } from './mechanism-run.ts'
 import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runsSideBySide } from './plan.ts'
@@ -176,9 +176,11 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   const totalSec = estimate.totalSec
   let doneSec = 0
   // Full runs: every cell on fresh processes (and its own Redis key prefix, emptied when it stops).
-  // --quick shares processes between cells with the same setup: a smoke run, said so in the results.
+  // --quick shares server processes between cells with the same server settings, across scenarios,
+  // each cell with its own balancer in front (if any): a smoke run, said so in the results. The
+  // servers are started without a balancer and kept here by serverKey.
   const shared = new Map<string, CellEnv>()
-  if (options.quick) warn('--quick: cells with the same setup share server processes across scenarios (a smoke run; full runs start fresh processes for every cell)')
+  if (options.quick) warn('--quick: cells with the same server settings share server processes across scenarios, each with its own balancer (a smoke run; full runs start fresh processes for every cell)')
   const stopEnv = async (slot: Slot) => {
     const env = slot.env
     slot.env = null
@@ -186,6 +188,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     await env.stop()
     writeLogs(env)
   }
+  const serversOnly = (spec: EnvSpec): EnvSpec => ({ ...spec, balancer: 'none', sticky: false })
   // One measurement at a time: cells of an `sideBySide` scenario run side by side, and each takes
   // this lock for everything but its waits. A promise chain: whoever asks next gets it next.
   let lockTail: Promise<void> = Promise.resolve()
@@ -204,7 +207,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
    */
   const prestart = async (scenario: Scenario, mine: Slot[]) => {
     const specs = new Map<string, EnvSpec>()
-    for (const slot of mine) if (slot.env === null && !shared.has(envKey(slot.plan.env))) specs.set(envKey(slot.plan.env), slot.plan.env)
+    for (const slot of mine) if (slot.env === null && !shared.has(serverKey(slot.plan.env))) specs.set(serverKey(slot.plan.env), serversOnly(slot.plan.env))
     if (specs.size === 0 || hooks.signal.aborted) return
     appendFileSync(progressLog, `${new Date().toISOString()} ${scenario.name} starting the processes of ${specs.size} cell(s) side by side\n`)
     await Promise.all([...specs].map(async ([key, spec]) => {
@@ -225,11 +228,17 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     const lock = overlap ? exclusive : passThrough
     progress('starting')
     try {
-      if (slot.env === null && options.quick && !scenario.damagesEnv) slot.env = shared.get(envKey(plan.env)) ?? null
-      if (slot.env === null) {
-        slot.env = await lock(() => orchestrator.startEnv(plan.env))
-        if (options.quick && !scenario.damagesEnv) shared.set(envKey(plan.env), slot.env)
+      if (slot.env === null && options.quick) {
+        // the servers of an earlier cell with the same server settings; a cell that damages them
+        // (kills an instance) is their last user: it takes them over, and stops them when done
+        const key = serverKey(plan.env)
+        let base = shared.get(key)
+        if (!base) shared.set(key, (base = await lock(() => orchestrator.startEnv(serversOnly(plan.env)))))
+        if (scenario.damagesEnv) shared.delete(key)
+        const servers = base
+        slot.env = await lock(() => orchestrator.withBalancer(servers, plan.env, scenario.damagesEnv === true))
       }
+      if (slot.env === null) slot.env = await lock(() => orchestrator.startEnv(plan.env))
       const env = slot.env
       results.balancer = runBalancer(results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
       const repeat = await scenario.runRepeat({ options, orchestrator, signal: hooks.signal, status: progress, exclusive: lock }, env, plan, r)

@@ -120,6 +120,18 @@ describe('scenarios, run for about a second each', { timeout: 180_000 }, () => {
     expect(metric(r, 'jwt-denylist', 'revokedTokenAcceptedAfterRedisRestart')).toBe(1) // the denylist was lost with it
   })
 
+  it.skipIf(lb?.kind !== 'haproxy')(`--quick: scale-out's round-robin and sticky cells and then failover run on one set of servers, each behind its own balancer${lb?.kind === 'haproxy' ? '' : ' (SKIPPED: haproxy not installed)'}`, async () => {
+    const r = await run('scale-out', ['memory-session'], { scenarios: ['scale-out', 'failover'] })
+    expect(r.cells.map((c) => c.state)).toEqual(['completed', 'completed', 'completed'])
+    const roles = (role: string) => r.processes.filter((p) => p.role === role)
+    expect(roles('server')).toHaveLength(2) // one x2 set, started once
+    expect(roles('balancer')).toHaveLength(3) // round robin, sticky, failover's sticky
+    // the shared servers still behaved as their cells' layouts say, and failover killed one of them last
+    expect(metric(r, 'scale-out/memory-session/tuned/HS256/x2-roundrobin', 'authFailureShare')!).toBeGreaterThan(0.3)
+    expect(metric(r, 'scale-out/memory-session/tuned/HS256/x2-sticky', 'authFailureShare')).toBe(0)
+    expect(metric(r, 'failover/memory-session', 'lostLoginShareAfterKill')!).toBeGreaterThan(0.2)
+  })
+
   it('hostile: every invalid credential is refused with a 4xx, no 5xx, no crash', async () => {
     const r = await run('hostile', ['memory-session', 'jwt', 'secure-session'])
     for (const id of ['memory-session', 'jwt/', 'secure-session']) {
