@@ -4,7 +4,7 @@ import type { WindowMeasurement } from '../harness/results.ts'
 import type { ClaimSet } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { loginPlans, measuredLoad, median, metricsRepeat, prefixMemoryBytes, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from './types.ts'
 
 /**
  * Live credentials at the first (`low`) and last (`high`) reading of the slope, readings between
@@ -89,6 +89,91 @@ function estimateSec(o: Readonly<BenchOptions>): number {
   return 1.5 + 2 * loginsPerServer(o.quick) * 0.00035 + (pop.readings + CLAIM_SEGMENTS.length * (READINGS_PER_CLAIM_SET - 1)) * 0.2
 }
 
+interface Point { x: number; r: Reading; segment: 'small' | ClaimSet }
+/** One server's readings over a repeat, its login windows, and its failed logins. */
+interface Series { points: Point[]; windows: WindowMeasurement[]; failed: number }
+
+/**
+ * The repeat's sequence on `servers` in lockstep (the same logins, side by side, then a reading of
+ * each): the warm-up (the first `low` logins, the last of them with the typical and the large claim
+ * set, so that their paths are warm too), readings up to `high` with small claims, then
+ * `perClaimSet` logins per claim set, read READINGS_PER_CLAIM_SET − 1 times each. The first server's
+ * segment readings start at the previous segment's last reading.
+ */
+async function series(ctx: ScenarioContext, starting: ReadonlyArray<Promise<CellEnv>>, pop: ReturnType<typeof memoryPopulation>): Promise<Series[]> {
+  const { options, signal } = ctx
+  const out: Series[] = starting.map(() => ({ points: [], windows: [], failed: 0 }))
+  const logins = async (e: CellEnv, k: number, first: number, count: number, claims: ClaimSet) => {
+    const w = await measuredLoad(e, '/login', loginPlans(e.urls, first, count, options.connections, claims === 'small' ? {} : { claims }), { roundsPerConnection: 1 }, signal)
+    out[k]!.windows.push(w)
+    out[k]!.failed += w.non2xx + w.errors
+  }
+  // each server warms up as soon as it is up (a control may still be starting): all settle before anything fails
+  const small = pop.low - CLAIM_SEGMENTS.length * WARM_PER_CLAIM_SET
+  const warmed = await Promise.allSettled(starting.map(async (p, k) => {
+    const e = await p
+    await logins(e, k, 1, small, 'small')
+    for (const [j, { claims }] of CLAIM_SEGMENTS.entries()) await logins(e, k, small + 1 + j * WARM_PER_CLAIM_SET, WARM_PER_CLAIM_SET, claims)
+    return e
+  }))
+  const failed = warmed.find((w): w is PromiseRejectedResult => w.status === 'rejected')
+  if (failed) throw failed.reason
+  const servers = warmed.map((w) => (w as PromiseFulfilledResult<CellEnv>).value)
+  let next = pop.low + 1
+  const fill = async (count: number, claims: ClaimSet) => {
+    const first = next
+    next += count
+    await Promise.all(servers.map((e, k) => logins(e, k, first, count, claims)))
+  }
+  const readAt = async (x: number, segment: Point['segment']) => {
+    const rs = await Promise.all(servers.map(reading))
+    rs.forEach((r, k) => out[k]!.points.push({ x, r, segment }))
+  }
+  await readAt(pop.low, 'small')
+  const step = (pop.high - pop.low) / (pop.readings - 1)
+  for (let k = 1; k < pop.readings; k++) {
+    const x = Math.round(pop.low + k * step)
+    ctx.status(`${x} credentials`)
+    await fill(x - (next - 1), 'small')
+    await readAt(x, 'small')
+  }
+  for (const { claims } of CLAIM_SEGMENTS) {
+    ctx.status(`${claims} claims`)
+    // the segment's slope starts at the previous reading
+    for (const o of out) o.points.push({ ...o.points.at(-1)!, segment: claims })
+    for (let k = 0; k < READINGS_PER_CLAIM_SET - 1; k++) {
+      await fill(Math.round(pop.perClaimSet / (READINGS_PER_CLAIM_SET - 1)), claims)
+      await readAt(next - 1, claims)
+    }
+  }
+  return out
+}
+
+/**
+ * Starts the control (at once: its start overlaps what `fn` does meanwhile), lets it run on every core
+ * once up, hands `fn` its start, and always stops it.
+ */
+async function withControl<T>(ctx: ScenarioContext, spec: EnvSpec, fn: (control: Promise<CellEnv>) => Promise<T>): Promise<T> {
+  const starting = ctx.orchestrator.startEnv(spec)
+  const spread = starting.then(async (c) => ({ c, pinBack: await c.spreadOverAllCores() }))
+  try {
+    return await fn(spread.then((x) => x.c))
+  } finally {
+    await spread.then(async ({ c, pinBack }) => { await pinBack(); await c.stop() }, () => {})
+  }
+}
+
+/** --quick: the one control of a run's memory cells (per orchestrator, i.e. per run), its series measured once. */
+const sharedControls = new WeakMap<object, Promise<Series>>()
+function sharedControl(ctx: ScenarioContext, spec: EnvSpec, pop: ReturnType<typeof memoryPopulation>): Promise<Series> {
+  let control = sharedControls.get(ctx.orchestrator)
+  if (!control) {
+    control = withControl(ctx, spec, async (c) => (await series({ ...ctx, status: () => {} }, [c], pop))[0]!)
+    sharedControls.set(ctx.orchestrator, control)
+  }
+  return control
+}
+
 /**
  * memory — server-side state per live credential, as the slope of the server's heap (after a forced
  * GC) between two population sizes, both after a warm-up, so that what a server allocates once
@@ -128,99 +213,59 @@ export const memory: Scenario = {
   estimateSideBySide: (o) => ({ measureSec: SIDE_BY_SIDE_SHARE * estimateSec(o), waitSec: (1 - SIDE_BY_SIDE_SHARE) * estimateSec(o) }),
 
   async runRepeat(ctx, env, _cell, index) {
-    const { options, signal } = ctx
+    const { options } = ctx
     const startedAt = new Date().toISOString()
     const pop = memoryPopulation(options.quick)
-    const windows: WindowMeasurement[] = []
-    let failed = 0
-    /** Logins of users first…first+count−1 on one server; this cell's windows are kept. */
-    const logins = async (e: CellEnv, first: number, count: number, claims: ClaimSet) => {
-      const w = await measuredLoad(e, '/login', loginPlans(e.urls, first, count, options.connections, claims === 'small' ? {} : { claims }), { roundsPerConnection: 1 }, signal)
-      if (e === env) windows.push(w)
-      failed += w.non2xx + w.errors
-    }
-    /** The warm-up: the first `low` logins, the last of them with the typical and the large claim set (their paths warm too). */
-    const warmUp = async (e: CellEnv) => {
-      const small = pop.low - CLAIM_SEGMENTS.length * WARM_PER_CLAIM_SET
-      await logins(e, 1, small, 'small')
-      for (const [k, { claims }] of CLAIM_SEGMENTS.entries()) await logins(e, small + 1 + k * WARM_PER_CLAIM_SET, WARM_PER_CLAIM_SET, claims)
-    }
-
-    // the control starts while this server warms up, and gets the same warm-up as soon as it is up
-    ctx.status(`warming up: ${pop.low} logins; starting the stateless control`)
     const controlSpec: EnvSpec = { ...env.spec, strategy: CONTROL, profile: profileFor(CONTROL, options), claims: 'small', sticky: false }
-    // state, not time: both servers may run on every core (the server core alone would only queue their logins)
+    // state, not time: the servers may run on every core (the server core alone would only queue their logins)
     const pinBack = await env.spreadOverAllCores()
-    const starting = ctx.orchestrator.startEnv(controlSpec)
-    const [warm, started] = await Promise.allSettled([warmUp(env), starting.then(async (control) => { await control.spreadOverAllCores(); await warmUp(control); return control })])
-    if (started.status === 'rejected') {
-      await pinBack()
-      await starting.then((c) => c.stop(), () => {})
-      throw started.reason
-    }
-    const control = started.value
     try {
-      if (warm.status === 'rejected') throw warm.reason
-      const servers = [env, control]
-      let next = pop.low + 1
-      /** The same logins, on this cell's server and on the control, side by side. */
-      const fill = async (count: number, claims: ClaimSet) => {
-        const first = next
-        next += count
-        await Promise.all(servers.map((e) => logins(e, first, count, claims)))
+      let mine: Series
+      let theirs: Series
+      let controlNote: string
+      if (options.quick) {
+        // --quick (cells side by side): one control for every cell, given the same logins and read at
+        // the same populations beside them; a full run gives each cell a control of its own
+        ctx.status(`warming up: ${pop.low} logins (the stateless control runs beside every cell)`)
+        const [own, control] = await Promise.all([series(ctx, [Promise.resolve(env)], pop), sharedControl(ctx, controlSpec, pop)])
+        mine = own[0]!
+        theirs = control
+        controlNote = `--quick: one stateless ${CONTROL} control for all cells, given the same logins and read at the same populations beside them`
+      } else {
+        ctx.status(`warming up: ${pop.low} logins; starting the stateless control`)
+        const both = await withControl(ctx, controlSpec, (c) => series(ctx, [Promise.resolve(env), c], pop))
+        mine = both[0]!
+        theirs = both[1]!
+        controlNote = `a stateless ${CONTROL} server got the same logins beside it in this cell`
       }
-      const read = () => Promise.all(servers.map(reading))
-
-      const mine: Array<{ x: number; r: Reading }> = []
-      const theirs: Array<{ x: number; r: Reading }> = []
-      const readAt = async (x: number) => {
-        const [r, c] = await read()
-        mine.push({ x, r: r! })
-        theirs.push({ x, r: c! })
-      }
-      await readAt(pop.low)
-      const step = (pop.high - pop.low) / (pop.readings - 1)
-      for (let k = 1; k < pop.readings; k++) {
-        const x = Math.round(pop.low + k * step)
-        ctx.status(`${x} credentials`)
-        await fill(x - (next - 1), 'small')
-        await readAt(x)
-      }
-      const fit = (points: typeof mine, f: (r: Reading) => number | null) => {
+      const fit = (points: readonly Point[], f: (r: Reading) => number | null) => {
         const xy = points.flatMap(({ x, r }) => { const y = f(r); return y === null ? [] : [{ x, y }] })
         return xy.length === points.length ? robustSlope(xy) : null
       }
-      const mineSlope = fit(mine, (r) => r.heapBytes)!
-      const controlSlope = fit(theirs, (r) => r.heapBytes)!
+      const slope = (series: Series, segment: string) => series.points.filter((p) => p.segment === segment)
+      const mineSlope = fit(slope(mine, 'small'), (r) => r.heapBytes)!
+      const controlSlope = fit(slope(theirs, 'small'), (r) => r.heapBytes)!
       const metrics: Record<string, number | null> = {
         [`heapBytesPerCredentialAt${pop.high}`]: mineSlope - controlSlope,
-        [`redisBytesPerCredentialAt${pop.high}`]: fit(mine, (r) => r.redisBytes),
+        [`redisBytesPerCredentialAt${pop.high}`]: fit(slope(mine, 'small'), (r) => r.redisBytes),
         heapBytesPerCredentialSlope: mineSlope,
         controlHeapBytesPerCredentialSlope: controlSlope,
-        rssBytesPerCredentialSlope: fit(mine, (r) => r.rssBytes),
+        rssBytesPerCredentialSlope: fit(slope(mine, 'small'), (r) => r.rssBytes),
         populationLow: pop.low,
       }
       for (const { claims, suffix } of CLAIM_SEGMENTS) {
-        ctx.status(`${claims} claims`)
-        const from = mine.length - 1
-        const steps = READINGS_PER_CLAIM_SET - 1
-        for (let k = 0; k < steps; k++) {
-          const count = Math.round(pop.perClaimSet / steps)
-          await fill(count, claims)
-          await readAt(next - 1)
-        }
-        metrics[`heapBytesPerCredential${suffix}`] = fit(mine.slice(from), (r) => r.heapBytes)! - fit(theirs.slice(from), (r) => r.heapBytes)!
-        metrics[`redisBytesPerCredential${suffix}`] = fit(mine.slice(from), (r) => r.redisBytes)
+        metrics[`heapBytesPerCredential${suffix}`] = fit(slope(mine, claims), (r) => r.heapBytes)! - fit(slope(theirs, claims), (r) => r.heapBytes)!
+        metrics[`redisBytesPerCredential${suffix}`] = fit(slope(mine, claims), (r) => r.redisBytes)
       }
-      metrics.loginsFailed = failed
+      metrics.loginsFailed = mine.failed + theirs.failed
       const def = STRATEGIES[env.spec.strategy]
-      return metricsRepeat(index, startedAt, metrics, windows, [
-        `heap after two forced GCs in the server, read at ${mine.map((m) => m.x).join(', ')} live credentials (the first ${pop.low} logins are the warm-up); slope = median of the slopes between every two readings; then ${pop.perClaimSet} logins per claim set (typical, large), read ${READINGS_PER_CLAIM_SET - 1} times each, one slope each (from the previous reading on); a stateless ${CONTROL} server got the same logins beside it in this cell, and its slope (${controlSlope.toFixed(1)} B/credential) is subtracted`,
+      const xs = slope(mine, 'small').map((p) => p.x)
+      return metricsRepeat(index, startedAt, metrics, mine.windows, [
+        `heap after two forced GCs in the server, read at ${xs.join(', ')} live credentials (the first ${pop.low} logins are the warm-up); slope = median of the slopes between every two readings; then ${pop.perClaimSet} logins per claim set (typical, large), read ${READINGS_PER_CLAIM_SET - 1} times each, one slope each (from the previous reading on); ${controlNote}, and its slope (${controlSlope.toFixed(1)} B/credential) is subtracted`,
         ...(def.family === 'server-session' && !def.needsRedis ? ['in-process sessions hold the claims object the server built by reference; the 50 permissions of the large set are one array shared by every session of this server (servers/users.ts), so their own bytes are not in the large-claims figure: an app that builds claims per login would also pay for its copy'] : []),
       ])
     } finally {
       await pinBack()
-      await control.stop()
     }
   },
 
