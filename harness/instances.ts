@@ -23,7 +23,7 @@ export interface InstanceSpec {
    * several instances start side by side on every core; they are on their own cores before any load.
    */
   pinCpusWhenReady?: number[]
-  /** Node flags for the server process (e.g. --expose-gc). */
+  /** Node flags for the server process (e.g. --max-semi-space-size=64). */
   nodeArgs?: string[]
   /** Run servers/main.ts through tsx instead of the bundle: slower to start, but a CPU profile names every source file and package. */
   fromSources?: boolean

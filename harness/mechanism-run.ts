@@ -5,7 +5,7 @@ import type { CpuPlacement } from './results.ts'
 import { serverWrapper } from './placement.ts'
 import { bundleOf } from './server-bundle.ts'
 
-const MECHANISMS_ENTRY = fileURLToPath(new URL('./mechanisms.ts', import.meta.url))
+const MECHANISMS_ENTRY = fileURLToPath(new URL('./mechanisms-main.ts', import.meta.url))
 /** Longest the loops may take before the run goes on without them. */
 const MECHANISMS_TIMEOUT_MS = 60_000
 

@@ -10,7 +10,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
 import { createSigner, createVerifier } from 'fast-jwt'
 import { Redis } from 'ioredis'
 import sodium from 'sodium-native'
@@ -195,13 +194,4 @@ function cpusAllowed(): string {
   } catch {
     return 'unknown'
   }
-}
-
-// run as a child: prints one JSON line
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const timeMs = Number(process.env.AUTHBENCH_MECHANISM_TIME_MS ?? 300)
-  measureMechanisms({ timeMs, redisUrl: process.env.REDIS_URL || null }).then(
-    (m) => { process.stdout.write(JSON.stringify(m) + '\n') },
-    (err: Error) => { process.stderr.write(`authbench-mechanisms: ${err.message}\n`); process.exitCode = 1 },
-  )
 }

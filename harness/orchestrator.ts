@@ -34,11 +34,11 @@ export const HARNESS_USER_COUNT = 20_000
 
 /**
  * Node flags of every server the harness starts, whatever its scenario, so that all servers are alike
- * (and --quick can hand one process to several scenarios): `--expose-gc` lets memory and hostile
- * readings force a collection over IPC first; `--no-flush-bytecode` keeps V8 from dropping the bytecode
- * of functions idle for a while, which would show up as heap that shrinks between readings.
+ * (and --quick can hand one process to several scenarios): none. The V8 settings memory and hostile
+ * readings need (expose-gc, no-flush-bytecode) every server sets itself once ready
+ * (servers/instrument.ts applyRuntimeFlags): as node flags they cost each start ≈ 30 ms.
  */
-export const SERVER_NODE_ARGS: readonly string[] = ['--expose-gc', '--no-flush-bytecode']
+export const SERVER_NODE_ARGS: readonly string[] = []
 
 /**
  * V8 flags of `floor` servers only: a 64 MB young generation (V8's default here is 16 MB). A request

@@ -1,5 +1,32 @@
 import type { FastifyInstance } from 'fastify'
 import type { Socket } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+
+/**
+ * V8 settings every server runs with once it is ready, set at run time rather than as node flags: a
+ * node flag changes V8's flag hash, and then Node's own code cache for its built-in modules no longer
+ * matches, so each start compiles them from source (≈ 30 ms of a 0.3 s start, measured), as would the
+ * bundle's code cache (harness/server-bundle.ts). Only forced GCs and bytecode flushing need them,
+ * both long after start.
+ * - expose-gc: memory and hostile readings force a collection over IPC first (`forceGc`);
+ * - no-flush-bytecode: V8 would drop the bytecode of functions idle for a while, which would show up
+ *   as heap that shrinks between readings.
+ */
+/** Emitted on `process` when a server is ready, just before it says so: the bundle's loader then saves its code cache. */
+export const READY_EVENT = 'authbench:ready'
+
+export function applyRuntimeFlags(): void {
+  setFlagsFromString('--no-flush-bytecode')
+  setFlagsFromString('--expose-gc')
+}
+
+let gcFn: (() => void) | null = null
+/** A full, forced garbage collection (expose-gc set at run time exposes `gc` in new contexts only). */
+export function forceGc(): void {
+  gcFn ??= (typeof globalThis.gc === 'function' ? globalThis.gc : (setFlagsFromString('--expose-gc'), runInNewContext('gc') as () => void))
+  gcFn()
+}
 
 /** What the harness reads from a server process, over IPC only (never over the measured HTTP port). */
 export interface ProcessStats {
@@ -58,7 +85,7 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
     process.on('message', (msg: unknown) => {
       const m = msg as { type?: string; id?: number; gc?: boolean }
       if (m?.type !== 'stats') return
-      if (m.gc && typeof globalThis.gc === 'function') globalThis.gc()
+      if (m.gc) forceGc()
       process.send!({ type: 'stats', id: m.id, stats: read() })
     })
   }

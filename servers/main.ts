@@ -11,7 +11,7 @@ import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions
 import { connectRedis } from './redis.ts'
 import { loadKeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
-import { attachInstrumentation } from './instrument.ts'
+import { applyRuntimeFlags, attachInstrumentation, READY_EVENT } from './instrument.ts'
 
 /** How long closing may take (open connections drained, Redis quit) before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5000
@@ -67,6 +67,11 @@ async function main(): Promise<void> {
   }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.port
+  // everything a start runs has been compiled: the bundle's loader may save its code cache now,
+  // before the run-time V8 flags change the flag hash the cache is checked against
+  const emitter: NodeJS.EventEmitter = process
+  emitter.emit(READY_EVENT)
+  applyRuntimeFlags()
   process.stdout.write(JSON.stringify({
     event: 'ready', strategy: options.strategy, profile: options.profile, alg: options.alg,
     claims: options.claims, host: options.host, port, pid: process.pid,

@@ -201,6 +201,11 @@ describe('the bench command', () => {
     expect(c.repeats[0]!.bytes.meRequestBytes).toBeGreaterThan(100)
     expect(r.machine.cores).toBe(cpus().length) // the machine's cores, though the harness pinned itself to one
     expect(r.packages.fastify).toMatch(/^5\./)
+    // the mechanism loops ran in their child (bundled like the servers) and measured each mechanism
+    expect(r.warnings.filter((w) => /mechanism/.test(w))).toEqual([])
+    const mechanisms = r.mechanisms as { items?: Array<{ name: string; nsPerOp: number }> } | undefined
+    expect(mechanisms?.items?.length).toBeGreaterThan(3)
+    for (const m of mechanisms!.items!) expect(m.nsPerOp, m.name).toBeGreaterThan(0)
     expect(r.processes.length).toBe(3) // two servers and the private redis-server
     expect(r.processes.map((p) => p.pid).filter(alive)).toEqual([])
     expect(b.output()).toMatch(/complete; results in/)
