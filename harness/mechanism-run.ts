@@ -39,5 +39,5 @@ export function runMechanisms(placement: CpuPlacement, redisUrl: string | null, 
   })
 }
 
-/** Seconds the loops take: a dozen of them, `timeMs` each plus warm-up, and the process start. */
-export const mechanismsSec = (timeMs: number) => 2 + (13 * (timeMs + 100)) / 1000
+/** Seconds the loops take: a dozen of them, `timeMs` each plus warm-up (tinybench's, as set there), and the process start and set-up (≈ 1 s). */
+export const mechanismsSec = (timeMs: number) => 1 + (13 * (timeMs + Math.min(100, timeMs / 2))) / 1000
