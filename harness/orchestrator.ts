@@ -29,6 +29,9 @@ export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number
   return n
 }
 
+/** Every core of this machine, as taskset takes them. */
+const ALL_CORE_LIST: readonly number[] = Array.from({ length: cpus().length }, (_, k) => k)
+
 /** Synthetic users every harness-started server knows (login scenarios need many distinct ones). */
 export const HARNESS_USER_COUNT = 20_000
 
@@ -55,11 +58,12 @@ export function envKey(spec: EnvSpec): string {
 }
 
 /**
- * Two specs with the same key can share server instances, each with a balancer of its own in front
- * (`Orchestrator.withBalancer`): the servers are alike, only what routes to them differs.
+ * Two specs with the same key can share server instances, each taking as many as it needs (the first
+ * ones) with a balancer of its own in front (`Orchestrator.withBalancer`): the servers are alike, only
+ * how many take load and what routes to them differs.
  */
 export function serverKey(spec: EnvSpec): string {
-  return envKey({ ...spec, balancer: 'none', sticky: false })
+  return envKey({ ...spec, instances: 1, balancer: 'none', sticky: false })
 }
 
 export interface EnvSpec {
@@ -260,8 +264,7 @@ export class Orchestrator {
       },
       spreadOverAllCores: async () => {
         if (this.placement.method !== 'taskset') return async () => {}
-        const all = Array.from({ length: cpus().length }, (_, k) => k)
-        await Promise.all(instances.map((i) => pinProcess(i.pid, all)))
+        await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
         return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
       },
       spec,
@@ -286,19 +289,29 @@ export class Orchestrator {
   }
 
   /**
-   * The servers of `base` (started without a balancer, `serverKey(spec)` equal) behind `spec`'s own
-   * balancer, if it has one: --quick hands one set of servers to cells that differ only in routing
-   * (round robin or sticky, HAProxy or direct). Stopping the result stops its balancer; and, when
-   * `owns` (its cell is the servers' last user, e.g. one that kills an instance), the servers too.
+   * The first `spec.instances` servers of `base` (started without a balancer, `serverKey(spec)`
+   * equal) behind `spec`'s own balancer, if it has one: --quick hands one set of servers to cells that
+   * differ only in how many instances take load and what routes to them (one instance, two behind
+   * round robin or sticky HAProxy, or direct). Stopping the result stops its balancer; and, when `owns`
+   * (its cell is the servers' last user, e.g. one that kills an instance), the servers too.
    */
   async withBalancer(base: CellEnv, spec: EnvSpec, owns: boolean): Promise<CellEnv> {
-    if (serverKey(base.spec) !== serverKey(spec) || base.balancer !== null) throw new Error('withBalancer: the base env must run the same servers, without a balancer')
-    const balancer = await this.balancerFor(spec, base.instances)
+    if (serverKey(base.spec) !== serverKey(spec) || base.balancer !== null || base.instances.length < spec.instances) {
+      throw new Error(`withBalancer: the base env must run the same servers, at least ${spec.instances}, without a balancer`)
+    }
+    const instances = base.instances.slice(0, spec.instances)
+    const balancer = await this.balancerFor(spec, instances)
     return {
       ...base,
       spec,
+      instances,
       balancer,
-      urls: balancer ? [balancer.url] : base.urls,
+      urls: balancer ? [balancer.url] : instances.map((i) => i.url),
+      spreadOverAllCores: async () => {
+        if (this.placement.method !== 'taskset') return async () => {}
+        await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
+        return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
+      },
       stop: async () => {
         await balancer?.stop()
         if (owns) await base.stop()

@@ -19,8 +19,8 @@ export const INSTANCE_START_SEC = 0.4
 export const PRESTART_SEC_PER_INSTANCE = 0.3
 /** Instances of one cell start side by side, on every core (they are pinned once ready). */
 const SERVER_START_PARALLELISM = cpus().length
-/** Seconds to start a balancer and see it forward a request. */
-export const BALANCER_START_SEC = 0.3
+/** Seconds to start a balancer and see it forward a request (HAProxy: 0.14 s per cell measured in --quick's scale-out, where the servers were already up). */
+export const BALANCER_START_SEC = 0.15
 /** Milliseconds each mechanism loop runs (harness/mechanisms.ts), in a run with throughput cells. */
 export const MECHANISM_LOOP_MS = 300
 export const MECHANISM_LOOP_MS_QUICK = 50
@@ -52,6 +52,21 @@ export function runsSideBySide(scenario: Scenario, options: Readonly<BenchOption
   return typeof scenario.sideBySide === 'function' ? scenario.sideBySide(options) : scenario.sideBySide === true
 }
 
+/**
+ * The order a run takes its scenarios in: the registry's; --quick, whose cells share servers, takes
+ * those that damage them (failover kills an instance) last, so that every other cell finds them whole.
+ */
+export function runOrder<S extends Pick<Scenario, 'damagesEnv'>>(scenarios: readonly S[], options: Pick<BenchOptions, 'quick'>): S[] {
+  return options.quick ? [...scenarios.filter((s) => !s.damagesEnv), ...scenarios.filter((s) => s.damagesEnv)] : [...scenarios]
+}
+
+/** --quick: the instances each set of shared servers starts with, the most any of these cells takes. */
+export function sharedInstances(plans: readonly CellPlan[]): Map<string, number> {
+  const need = new Map<string, number>()
+  for (const { env } of plans) need.set(serverKey(env), Math.max(need.get(serverKey(env)) ?? 0, env.instances))
+  return need
+}
+
 export function repeatsOf(scenario: Scenario, options: Readonly<BenchOptions>): number {
   return scenario.repeats?.(options) ?? options.repeats
 }
@@ -64,7 +79,8 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
   const doneAfter = new Map<string, number>()
   const scenarioSec = new Map<string, number>()
   let total = RUN_OVERHEAD_SEC + (scenarios.some((s) => s.name === 'throughput') ? mechanismsSec(options.quick ? MECHANISM_LOOP_MS_QUICK : MECHANISM_LOOP_MS) : 0)
-  for (const scenario of scenarios) {
+  const shared = sharedInstances(cells.map((c) => c.plan))
+  for (const scenario of runOrder(scenarios, options)) {
     const before = total
     const mine = cells.filter((c) => c.scenario === scenario)
     // cells that overlap their waits: measured one after another, each then waits beside the next
@@ -87,8 +103,9 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const shares = options.quick && !scenario.damagesEnv
       const balancerSec = plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0
       const starts = reuses ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
-      // --quick starts them all at the scenario's beginning, side by side (harness/run.ts prestart)
-      const startSec = shares ? plan.env.instances * PRESTART_SEC_PER_INSTANCE + balancerSec : oneStartSec
+      // --quick starts them all at the scenario's beginning, side by side (harness/run.ts prestart),
+      // as many of each as any cell takes
+      const startSec = shares ? shared.get(key)! * PRESTART_SEC_PER_INSTANCE + balancerSec : oneStartSec
       const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
       const sec = (overlap ? expectedRepeats * overlap.measureSec : expectedRepeats * scenario.estimateRepeatSec(options))
         + starts * startSec + (reuses ? balancerSec : 0)

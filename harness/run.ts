@@ -9,7 +9,7 @@ import type { BenchOptions } from './options.ts'
 import { Orchestrator, serverKey, type CellEnv, type EnvSpec } from './orchestrator.ts'
 import { PID_FILE, stopLeftovers } from './pidfile.ts'
 import { runMechanisms } from './mechanism-run.ts'
-import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runsSideBySide } from './plan.ts'
+import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runOrder, runsSideBySide, sharedInstances } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
 
 export interface RunHooks {
@@ -188,7 +188,9 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
     await env.stop()
     writeLogs(env)
   }
-  const serversOnly = (spec: EnvSpec): EnvSpec => ({ ...spec, balancer: 'none', sticky: false })
+  // each set starts with as many instances as any of its cells takes; a cell takes the first ones
+  const instancesOf = sharedInstances(active().map((s) => s.plan))
+  const serversOnly = (spec: EnvSpec): EnvSpec => ({ ...spec, instances: instancesOf.get(serverKey(spec)) ?? spec.instances, balancer: 'none', sticky: false })
   // One measurement at a time: cells of an `sideBySide` scenario run side by side, and each takes
   // this lock for everything but its waits. A promise chain: whoever asks next gets it next.
   let lockTail: Promise<void> = Promise.resolve()
@@ -265,7 +267,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   }
 
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of runOrder(scenarios, options)) {
       if (hooks.signal.aborted) break
       const mine = active().filter((s) => s.scenario === scenario)
       const repeats = repeatsOf(scenario)

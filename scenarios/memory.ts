@@ -35,8 +35,11 @@ const WARM_PER_CLAIM_SET = 50
 const SETTLE_MS = 30
 /** Readings per claim-set segment, its first shared with the previous segment's last. */
 const READINGS_PER_CLAIM_SET = 3
-/** Share of a repeat's time one cell adds to a scenario whose cells run side by side. */
-const SIDE_BY_SIDE_SHARE = 0.55
+/**
+ * Share of a repeat's time one cell adds to a scenario whose cells run side by side (--quick only),
+ * measured on the 2-core machine: seven cells and their one shared control took 10.2–10.6 s.
+ */
+const SIDE_BY_SIDE_SHARE = 0.26
 /** The stateless control every cell measures beside its strategy: the plain JWT keeps nothing per credential. */
 const CONTROL = 'jwt'
 
@@ -86,7 +89,9 @@ function loginsPerServer(quick: boolean): number {
  */
 function estimateSec(o: Readonly<BenchOptions>): number {
   const pop = memoryPopulation(o.quick)
-  return 1.5 + 2 * loginsPerServer(o.quick) * 0.00035 + (pop.readings + CLAIM_SEGMENTS.length * (READINGS_PER_CLAIM_SET - 1)) * 0.2
+  // a cell's server and its control (--quick: its share of the one control)
+  const servers = 1 + (o.quick ? 1 / Math.max(1, o.strategies.length) : 1)
+  return 1.5 + servers * loginsPerServer(o.quick) * 0.00035 + (pop.readings + CLAIM_SEGMENTS.length * (READINGS_PER_CLAIM_SET - 1)) * 0.2
 }
 
 interface Point { x: number; r: Reading; segment: 'small' | ClaimSet }
@@ -207,9 +212,9 @@ export const memory: Scenario = {
   },
 
   estimateRepeatSec: estimateSec,
-  // side by side, the cells share the server core: on the 2-core machine seven of them took ≈ 0.55 of
-  // their time one after another (the harness's logins and the readings' pauses overlap), the last
-  // one's remainder after that
+  // side by side, the cells share both cores (and --quick's one control): on the 2-core machine seven
+  // of them took ≈ 0.26 of their time one after another (the harness's logins and the readings'
+  // pauses overlap), the last one's remainder after that
   estimateSideBySide: (o) => ({ measureSec: SIDE_BY_SIDE_SHARE * estimateSec(o), waitSec: (1 - SIDE_BY_SIDE_SHARE) * estimateSec(o) }),
 
   async runRepeat(ctx, env, _cell, index) {

@@ -120,12 +120,16 @@ describe('scenarios, run for about a second each', { timeout: 180_000 }, () => {
     expect(metric(r, 'jwt-denylist', 'revokedTokenAcceptedAfterRedisRestart')).toBe(1) // the denylist was lost with it
   })
 
-  it.skipIf(lb?.kind !== 'haproxy')(`--quick: scale-out's round-robin and sticky cells and then failover run on one set of servers, each behind its own balancer${lb?.kind === 'haproxy' ? '' : ' (SKIPPED: haproxy not installed)'}`, async () => {
-    const r = await run('scale-out', ['memory-session'], { scenarios: ['scale-out', 'failover'] })
-    expect(r.cells.map((c) => c.state)).toEqual(['completed', 'completed', 'completed'])
+  it.skipIf(lb?.kind !== 'haproxy')(`--quick: scale-out's round-robin and sticky cells, hostile's one instance, and last failover run on one set of servers, each behind its own balancer${lb?.kind === 'haproxy' ? '' : ' (SKIPPED: haproxy not installed)'}`, async () => {
+    const r = await run('scale-out', ['memory-session'], { scenarios: ['scale-out', 'failover', 'hostile'] })
+    expect(r.cells.map((c) => c.state)).toEqual(['completed', 'completed', 'completed', 'completed'])
     const roles = (role: string) => r.processes.filter((p) => p.role === role)
-    expect(roles('server')).toHaveLength(2) // one x2 set, started once
+    expect(roles('server')).toHaveLength(2) // one set of two, started once
     expect(roles('balancer')).toHaveLength(3) // round robin, sticky, failover's sticky
+    // failover, which kills an instance, ran last, though the registry lists hostile after it
+    const startedAt = (scenario: string) => Math.min(...r.cells.filter((c) => c.scenario === scenario).flatMap((c) => ('repeats' in c ? c.repeats.map((x) => Date.parse(x.startedAt)) : [])))
+    expect(startedAt('failover')).toBeGreaterThan(startedAt('hostile'))
+    expect(metric(r, 'hostile/memory-session', 'crashedInstances')).toBe(0)
     // the shared servers still behaved as their cells' layouts say, and failover killed one of them last
     expect(metric(r, 'scale-out/memory-session/tuned/HS256/x2-roundrobin', 'authFailureShare')!).toBeGreaterThan(0.3)
     expect(metric(r, 'scale-out/memory-session/tuned/HS256/x2-sticky', 'authFailureShare')).toBe(0)
