@@ -184,3 +184,17 @@ export async function holdExclusive(ctx: Pick<ScenarioContext, 'exclusive'>): Pr
   await new Promise<void>((acquired) => { void ctx.exclusive(async () => { acquired(); await held }) })
   return release
 }
+
+/**
+ * Resolves once every instance of `env` has seen all client connections close (their buffers are
+ * not state), polling its counters every few ms, or after `maxMs` whatever the count: a state reading
+ * then waits for the condition rather than a fixed pause (100 ms, where the close usually takes a few).
+ */
+export async function connectionsClosed(env: CellEnv, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs
+  while (performance.now() < deadline) {
+    const stats = await Promise.all(env.instances.map((i) => i.stats()))
+    if (stats.every((s) => s.openConnections === 0)) return
+    await sleep(5)
+  }
+}

@@ -7,7 +7,7 @@ import type { WindowMeasurement } from '../harness/results.ts'
 import { loadKeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { BenchOptions } from '../harness/options.ts'
-import { countRedisKeys, measuredLoad, metricsRepeat, pooledCpuMicrosPerRequest, pooledRequestsPerSec, profilesFor, rotated, sleep, summarizeMetrics, warmUntilSteady } from './common.ts'
+import { connectionsClosed, countRedisKeys, measuredLoad, metricsRepeat, pooledCpuMicrosPerRequest, pooledRequestsPerSec, profilesFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
 
 const HOSTILE_SHARE = 0.2
@@ -20,7 +20,7 @@ const HOSTILE_SHARE = 0.2
  */
 const anonymousRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 3_000 : 5_000)
 const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 500 : 1_000)
-/** Pause before reading the state, so that the server has closed the load's connections (their buffers are not state). */
+/** Longest wait before reading the state for the server to see the load's connections close (their buffers are not state). */
 const SETTLE_MS = 100
 /** Unmeasured load on each of the three paths (mixed, refusing, accepting) until its CPU per request settles, and each measured window. */
 const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.2, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
@@ -73,7 +73,7 @@ async function stateFromAnonymousRequests(env: CellEnv, requests: number, warmup
   const plans: ConnectionPlan[] = Array.from({ length: c }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [{ method: 'GET', path: '/me', headers: {} }] }))
   await runLoad({ connections: plans, roundsPerConnection: Math.ceil(warmupRequests / c), signal })
   const state = async () => {
-    await sleep(SETTLE_MS)
+    await connectionsClosed(env, SETTLE_MS)
     // two forced GCs: the first may leave finalisable objects behind
     await Promise.all(env.instances.map((i) => i.stats({ gc: true })))
     const stats = await Promise.all(env.instances.map((i) => i.stats({ gc: true })))
@@ -134,7 +134,7 @@ export const hostile: Scenario = {
   // measured on the 2-core machine: 100 logins, the warm-ups (the first path pays for the cold
   // server, the others settle within a few chunks), the windows, and the anonymous requests
   // (≈ 8 000/s) with four forced GCs and two SCANs
-  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.75 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * (SETTLE_MS + 60) / 1000,
+  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.75 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * 0.08,
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx

@@ -3,7 +3,7 @@ import type { BenchOptions } from '../harness/options.ts'
 import type { WindowMeasurement } from '../harness/results.ts'
 import type { ClaimSet } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { loginPlans, measuredLoad, median, metricsRepeat, prefixMemoryBytes, profileFor, sleep, summarizeMetrics } from './common.ts'
+import { connectionsClosed, loginPlans, measuredLoad, median, metricsRepeat, prefixMemoryBytes, profileFor, summarizeMetrics } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from './types.ts'
 
 /**
@@ -31,8 +31,8 @@ export function robustSlope(points: ReadonlyArray<{ x: number; y: number }>): nu
 }
 /** Logins with the typical and with the large claim set before the first reading, so that their paths are warm too. */
 const WARM_PER_CLAIM_SET = 50
-/** Pause before a reading, so that the server has closed the load's connections (their buffers are not state). */
-const SETTLE_MS = 30
+/** Longest wait before a reading for the server to see the load's connections close (their buffers are not state). */
+const SETTLE_MS = 100
 /** Readings per claim-set segment, its first shared with the previous segment's last. */
 const READINGS_PER_CLAIM_SET = 3
 /**
@@ -68,7 +68,7 @@ interface Reading { heapBytes: number; rssBytes: number; redisBytes: number | nu
  * Smaller populations or one GC were tried for --quick: memory-session's slope then came out negative.
  */
 async function reading(env: CellEnv): Promise<Reading> {
-  await sleep(SETTLE_MS)
+  await connectionsClosed(env, SETTLE_MS)
   const inst = env.instances[0]!
   await inst.stats({ gc: true })
   const s = await inst.stats({ gc: true })

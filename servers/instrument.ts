@@ -42,6 +42,8 @@ export interface ProcessStats {
   requestsTotal: number
   /** TCP connections accepted since start. */
   connectionsTotal: number
+  /** Client connections open now (the load's, until the server has seen them close). */
+  openConnections: number
   /** Time of the reading, ms since epoch. */
   atMs: number
 }
@@ -78,7 +80,7 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
     const mem = process.memoryUsage()
     return {
       cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed,
-      bytesReadTotal: r, bytesWrittenTotal: w, requestsTotal: requests, connectionsTotal: connections, atMs: Date.now(),
+      bytesReadTotal: r, bytesWrittenTotal: w, requestsTotal: requests, connectionsTotal: connections, openConnections: open.size, atMs: Date.now(),
     }
   }
   if (process.send) {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
@@ -8,10 +8,11 @@ import { balancerVersion, detectBalancer } from '../harness/balancer.ts'
 import { loginUser } from '../harness/credentials.ts'
 import { startInstance } from '../harness/instances.ts'
 import { runLoad } from '../harness/load.ts'
-import { Orchestrator } from '../harness/orchestrator.ts'
+import { Orchestrator, type CellEnv } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
 import type { CpuPlacement, RunResults } from '../harness/results.ts'
+import { connectionsClosed } from '../scenarios/common.ts'
 import { BASELINE_PATH, HEALTH_BODY } from '../servers/app.ts'
 import { validateResults } from './validate.ts'
 
@@ -63,6 +64,25 @@ describe('measurements that do not depend on the load generator', () => {
     expect(after.bytesReadTotal - before.bytesReadTotal).toBe(Buffer.byteLength(request))
     expect(after.bytesWrittenTotal - before.bytesWrittenTotal).toBe(Buffer.byteLength(received, 'latin1'))
     expect(after.requestsTotal - before.requestsTotal).toBe(1)
+  })
+
+  it('counts the client connections a server has open, and connectionsClosed waits until it has seen them close', async () => {
+    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: 'open-conn-test-secret-0123456789' } })
+    onTestFinished(() => i.stop())
+    const env = { instances: [i] } as unknown as CellEnv
+    const sockets = await Promise.all([1, 2].map(() => new Promise<Socket>((resolve, reject) => {
+      const s = connect(i.port, '127.0.0.1', () => s.write(`GET ${BASELINE_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`))
+      s.once('data', () => resolve(s)) // answered: the server has accepted it, and keeps it alive
+      s.on('error', reject)
+    })))
+    expect((await i.stats()).openConnections).toBe(2)
+    // still open: the wait gives up after its limit
+    const t0 = performance.now()
+    await connectionsClosed(env, 150)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(150)
+    for (const s of sockets) s.destroy()
+    await connectionsClosed(env, 5000)
+    expect((await i.stats()).openConnections).toBe(0)
   })
 
   it('measures one Redis command per GET /me for redis-session tuned, and more for its defaults', async () => {
