@@ -23,7 +23,7 @@ const anonymousWarmupRequestsFor = (o: Readonly<BenchOptions>) => (o.quick ? 500
 /** Longest wait before reading the state for the server to see the load's connections close (their buffers are not state). */
 const SETTLE_MS = 100
 /** Unmeasured load on each of the three paths (mixed, refusing, accepting) until its CPU per request settles, and each measured window. */
-const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.2, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
+const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.1, chunkSec: 0.1 } : { minSec: 0.3, maxSec: 1.2, chunkSec: 0.15, minRequestsPerInstance: 1500 })
 const windowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.15 : 0.3)
 type Path = 'mixed' | 'refusing' | 'accepting'
 const PATHS: readonly Path[] = ['mixed', 'refusing', 'accepting']
