@@ -134,7 +134,7 @@ export const hostile: Scenario = {
   // measured on the 2-core machine: 100 logins, the warm-ups (the first path pays for the cold
   // server, the others settle within a few chunks), the windows, and the anonymous requests
   // (≈ 8 000/s) with four forced GCs and two SCANs
-  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.75 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * 0.08,
+  estimateRepeatSec: (o) => (o.quick ? 0.1 : 0.3) + (o.quick ? 0.45 : 2.2) + (o.quick ? 3 : 6) * (windowSecFor(o) + 0.03) + (anonymousWarmupRequestsFor(o) + anonymousRequestsFor(o)) / 8000 + 2 * 0.08,
 
   async runRepeat(ctx, env, _cell, index) {
     const { options, signal } = ctx
