@@ -262,11 +262,7 @@ export class Orchestrator {
         if (redisProbe) await unlinkPrefix(redisProbe, env.AUTHBENCH_REDIS_PREFIX!).catch(() => {})
         redisProbe?.disconnect()
       },
-      spreadOverAllCores: async () => {
-        if (this.placement.method !== 'taskset') return async () => {}
-        await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
-        return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
-      },
+      spreadOverAllCores: () => this.spreadOverAllCores(instances),
       spec,
       instances,
       urls: balancer ? [balancer.url] : instances.map((i) => i.url),
@@ -274,6 +270,13 @@ export class Orchestrator {
       balancer,
       logs: () => ({ ...Object.fromEntries(instances.map((i, n) => [`${label}-${n}`, i.log()])), ...logs }),
     }
+  }
+
+  /** Lets these instances run on every core until the returned function pins the living ones back to the server cores. */
+  private async spreadOverAllCores(instances: readonly Instance[]): Promise<() => Promise<void>> {
+    if (this.placement.method !== 'taskset') return async () => {}
+    await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
+    return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
   }
 
   /** The balancer a spec puts in front of these instances (none for one instance or `balancer: 'none'`). */
@@ -307,11 +310,9 @@ export class Orchestrator {
       instances,
       balancer,
       urls: balancer ? [balancer.url] : instances.map((i) => i.url),
-      spreadOverAllCores: async () => {
-        if (this.placement.method !== 'taskset') return async () => {}
-        await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
-        return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }
-      },
+      spreadOverAllCores: () => this.spreadOverAllCores(instances),
+      // the servers' logs are written by whoever stops them: the run at its end, or this env if it owns them
+      logs: owns ? base.logs : () => ({}),
       stop: async () => {
         await balancer?.stop()
         if (owns) await base.stop()

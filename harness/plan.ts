@@ -63,7 +63,10 @@ export function runOrder<S extends Pick<Scenario, 'damagesEnv'>>(scenarios: read
 /** --quick: the instances each set of shared servers starts with, the most any of these cells takes. */
 export function sharedInstances(plans: readonly CellPlan[]): Map<string, number> {
   const need = new Map<string, number>()
-  for (const { env } of plans) need.set(serverKey(env), Math.max(need.get(serverKey(env)) ?? 0, env.instances))
+  for (const { env } of plans) {
+    const key = serverKey(env)
+    need.set(key, Math.max(need.get(key) ?? 0, env.instances))
+  }
   return need
 }
 

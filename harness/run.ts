@@ -184,8 +184,8 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   const stopEnv = async (slot: Slot) => {
     const env = slot.env
     slot.env = null
-    if (env === null || [...shared.values()].includes(env)) return
-    await env.stop()
+    if (env === null) return
+    await env.stop() // --quick: a cell's view of shared servers stops its balancer (and the servers if it took them over)
     writeLogs(env)
   }
   // each set starts with as many instances as any of its cells takes; a cell takes the first ones
