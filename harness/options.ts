@@ -10,7 +10,7 @@ export interface BenchOptions {
   profiles: Profile[]
   /** JWT algorithms for the JWT family; default HS256. */
   algs: JwtAlgorithm[]
-  /** Measured load per cell and repeat, split over the concurrency levels into alternating /me and baseline windows. Default 5 s. */
+  /** Measured load per cell and repeat, split over the concurrency levels into alternating /me and baseline windows. Default 3 s: one pair per level. */
   durationSec: number
   /** Length of one measurement window. Default 0.5 s. */
   windowSec: number
@@ -30,7 +30,7 @@ export interface BenchOptions {
   crossCheck: boolean
   /** Server instances per cell. Default 1. */
   instances: number
-  /** Repeats per throughput cell, interleaved across cells (A B C A B C …); adaptive: a cell precise after 2 stops. Default 3. */
+  /** Repeats per throughput cell, interleaved across cells (A B C A B C …), the units of its CIs; adaptive: a cell precise after 5 stops. Default 8. */
   repeats: number
   /** Repeats per cell of the other scenarios (request-size always 1: bytes are exact). Default 1, to fit the suite in 10 minutes. */
   metricsRepeats: number
@@ -51,7 +51,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
-  durationSec: 5,
+  durationSec: 3,
   windowSec: 0.5,
   warmupSec: 0.5,
   connections: 10,
@@ -59,7 +59,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   generator: 'autocannon',
   crossCheck: false,
   instances: 1,
-  repeats: 3,
+  repeats: 8,
   metricsRepeats: 1,
   users: 2000,
   balancer: 'auto',

@@ -110,7 +110,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       // as many of each as any cell takes
       const startSec = shares ? shared.get(key)! * PRESTART_SEC_PER_INSTANCE + balancerSec : oneStartSec
       const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null
-      const sec = (overlap ? expectedRepeats * overlap.measureSec : expectedRepeats * scenario.estimateRepeatSec(options))
+      const sec = (overlap ? expectedRepeats * overlap.measureSec : expectedRepeats * scenario.estimateRepeatSec(options, plan))
         + starts * startSec + (reuses ? balancerSec : 0)
       if (overlap) {
         measuredSec += sec

@@ -114,6 +114,12 @@ export interface ThroughputRepeat {
   index: number
   startedAt: string
   loginCount: number
+  /**
+   * Whether this repeat logged its population in and counted its bytes (true), or reused those of an
+   * earlier repeat of the cell on the same processes, whose credentials were still valid (false).
+   * Absent in results from before populations were reused (every repeat logged in).
+   */
+  populationLoggedIn?: boolean
   bytes: BytesCalibration
   /**
    * The pairs of this repeat's headline level (a copy of that level's pairs in `levels`, chosen by the
@@ -159,7 +165,7 @@ export interface MetricsSummary {
 
 export type CellSummary = ThroughputSummary | MetricsSummary
 
-/** Throughput at one concurrency level, over every repeat (CIs: hierarchical bootstrap, repeats then pairs). */
+/** Throughput at one concurrency level, over every repeat (CIs: Student's t over the repeats' medians). */
 export interface ThroughputLevelSummary {
   connections: number
   cpuRatio: Estimate | null

@@ -7,10 +7,10 @@ import type {
   CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
   ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
 } from '../harness/results.ts'
-import { estimate, hierarchicalEstimate, type Estimate } from '../harness/stats.ts'
+import { estimate, repeatsEstimate, type Estimate } from '../harness/stats.ts'
 import { WrkUnavailableError } from '../harness/wrk.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
-import type { StrategyName } from '../servers/config.ts'
+import { SERVER_DEFAULTS, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { VERIFY_CACHE_ENTRIES } from '../servers/strategies/jwt-common.ts'
 import type { CellPlan, MetricDecl, Scenario } from './types.ts'
@@ -41,19 +41,21 @@ export const METRICS: readonly MetricDecl[] = [
  * throughput — GET /me per strategy against GET /health on the same instance, at every concurrency
  * level of `--connections`: for Redis-backed strategies the cost per request is a curve against load
  * (ioredis auto-pipelining batches more commands per round trip as more requests are in flight).
- * Each repeat: log a fresh population in (unmeasured), warm up at the highest level, count the exact
- * bytes of one request per user at the servers' sockets, then at each level measure /me and /health
- * in alternating short windows (me-health, health-me, …) so that every CPU ratio comes from a pair
- * measured seconds apart. Levels run in ascending order in even repeats, descending in odd ones.
- * With --cross-check, the last repeat ends with a short measurement by the other load generator.
+ * A cell's first repeat logs a population in (unmeasured), warms up at the highest level and then at
+ * every other, and counts the exact bytes of one request per user at the servers' sockets; the later
+ * repeats, interleaved with the other cells' minutes apart, reuse that population while its
+ * credentials stay valid and warm up briefly. Every repeat then measures, at each level, /me and
+ * /health in alternating short windows (me-health, health-me, …) so that every CPU ratio comes from a
+ * pair measured a second apart. Levels run in ascending order in even repeats, descending in odd ones.
+ * With --cross-check, one repeat ends with a short measurement by the other load generator.
  */
 export const throughput: Scenario = {
   name: 'throughput',
   description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
-  // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after two gets no third
-  adaptiveRepeats: { min: 2, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= 0.05 },
+  // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after five stops there
+  adaptiveRepeats: { min: 5, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= 0.05 },
 
   plan(options) {
     const cells: CellPlan[] = []
@@ -75,16 +77,22 @@ export const throughput: Scenario = {
     return cells
   },
 
-  estimateRepeatSec(o) {
-    const pairs = pairsPerLevel(o)
-    const levelsSec = o.connectionLevels.reduce((t, c) => t + pairs * 2 * (o.windowSec + windowOverheadSec(o.generator, c)), 0)
+  estimateRepeatSec(o, cell) {
+    // the average repeat of a cell: the first logs its population in, counts bytes and warms every level
+    // up; the later ones reuse them (refresh's short-lived tokens: a new login about every other repeat)
+    const repeats = this.repeats?.(o) ?? o.repeats
     const top = Math.max(...o.connectionLevels)
+    const first = firstWarmupFactor(o) * o.warmupSec
+    const warmSec = (c: number, sec: number) => (sec > 0 ? 2 * (sec + windowOverheadSec(o.generator, c)) : 0)
+    const firstWarmupSec = warmSec(top, first) + o.connectionLevels.filter((c) => c !== top).reduce((t, c) => t + warmSec(c, o.warmupSec), 0)
+    const laterWarmupSec = warmSec(o.connectionLevels[0]!, o.warmupSec * REWARM_SHARE)
+    const loginSec = LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC
+    const logins = cell && !populationUsable(cell.env.strategy, 0, measuredRepeatSec(o) + 60) ? Math.ceil(repeats / 2) : 1
     const other = o.generator === 'wrk' ? 'autocannon' : 'wrk'
     // the cross-check runs once per cell, at (usually) the highest level
-    const crossCheckSec = o.crossCheck ? (CROSS_CHECK_ROUNDS * 2 * (2 * o.windowSec + windowOverheadSec(other, top) + windowOverheadSec(o.generator, top))) / (this.repeats?.(o) ?? o.repeats) : 0
-    const lowerLevelsWarmupSec = o.connectionLevels.filter((c) => c !== top).reduce((t, c) => t + 2 * (o.warmupSec + windowOverheadSec(o.generator, c)), 0) / o.repeats
-    const warmupSec = 2 * (o.warmupSec + windowOverheadSec(o.generator, top)) * (1 + (firstWarmupFactor(o) - 1) / o.repeats) + lowerLevelsWarmupSec
-    return REPEAT_FIXED_SEC + LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC + warmupSec + levelsSec + crossCheckSec
+    const crossCheckSec = o.crossCheck ? CROSS_CHECK_ROUNDS * 2 * (2 * o.windowSec + windowOverheadSec(other, top) + windowOverheadSec(o.generator, top)) : 0
+    const cellSec = firstWarmupSec + (repeats - 1) * laterWarmupSec + logins * loginSec + crossCheckSec
+    return REPEAT_FIXED_SEC + levelsSec(o) + cellSec / repeats
   },
 
   async runRepeat(ctx, env, cell, index) {
@@ -92,41 +100,49 @@ export const throughput: Scenario = {
     const startedAt = new Date().toISOString()
     const generator = openGenerator(options.generator) // wrk missing: the cell fails with that one line
     try {
-      ctx.status(`logging in ${options.users} users`)
-      const creds = await loginPopulation(env.urls, options.users, signal)
-      const plansAt = planCache(env.urls, creds)
+      // the cell's population, logged in by an earlier repeat on these processes while it is young enough
+      const earlier = POPULATIONS.get(env)
+      const reuse = earlier !== undefined && populationUsable(cell.env.strategy, (Date.now() - earlier.loggedInAtMs) / 1000, measuredRepeatSec(options))
+      if (!reuse) ctx.status(`logging in ${options.users} users`)
+      const loggedInAtMs = reuse ? earlier.loggedInAtMs : Date.now()
+      const creds = reuse ? earlier.creds : await loginPopulation(env.urls, options.users, signal)
+      const plansAt = reuse ? earlier.plansAt : planCache(env.urls, creds)
+      const order = levelOrder(options.connectionLevels, index)
       const top = Math.max(...options.connectionLevels)
       ctx.status('warming up')
-      // A fresh process (first repeat) still compiles its hot paths and fills its pools: warm it longer
-      // (not in --quick, a smoke run: there the warm-up is short, and the report says CIs may be wide).
-      const warmupSec = options.warmupSec * (index === 0 ? firstWarmupFactor(options) : 1)
-      if (warmupSec > 0) {
-        await generator.run(plansAt(top, 'me'), warmupSec, signal)
-        await generator.run(plansAt(top, 'health'), warmupSec, signal)
+      if (index === 0) {
+        // A fresh process still compiles its hot paths and fills its pools: warm it longer (not in
+        // --quick, a smoke run: there the warm-up is short, and the report says CIs may be wide)...
+        const warmupSec = options.warmupSec * firstWarmupFactor(options)
         // ...and at every other level once: the first windows at 1 connection of a process warmed at 64
         // cost 10–100 % more (code paths that only low concurrency takes, e.g. a Redis command sent
         // alone, compiled then): measured as a first-repeat bias before this
-        if (index === 0) {
-          for (const c of options.connectionLevels.filter((c) => c !== top)) {
-            await generator.run(plansAt(c, 'me'), options.warmupSec, signal)
-            await generator.run(plansAt(c, 'health'), options.warmupSec, signal)
-          }
+        const warm = warmupSec > 0 ? [[top, warmupSec], ...options.connectionLevels.filter((c) => c !== top).map((c) => [c, options.warmupSec] as const)] as const : []
+        for (const [c, sec] of warm) {
+          await generator.run(plansAt(c, 'me'), sec, signal)
+          await generator.run(plansAt(c, 'health'), sec, signal)
         }
+      } else if (options.warmupSec > 0) {
+        // a later repeat finds its process compiled but idle since its last repeat (other cells ran):
+        // a short load at the level it measures first, so that no first window pays for the idle
+        const c = order[0]!
+        await generator.run(plansAt(c, 'me'), options.warmupSec * REWARM_SHARE, signal)
+        await generator.run(plansAt(c, 'health'), options.warmupSec * REWARM_SHARE, signal)
       }
 
       // Exact bytes: every user once per path, counted at the servers' sockets (any generator sends the same bytes).
-      ctx.status('counting bytes')
+      if (!reuse) ctx.status('counting bytes')
       const bytesOf = async (path: string) => {
         const before = await takeSample(env.instances, null)
         const load = await runLoad({ connections: connectionPlans(env.urls, creds, env.urls.length * CALIBRATION_CONNECTIONS_PER_URL, path), roundsPerConnection: 1, signal })
         return measureWindow(path, before, await takeSample(env.instances, null), load)
       }
-      const meBytes = await bytesOf(PATHS.me)
-      const healthBytes = await bytesOf(PATHS.health)
+      const [meBytes, healthBytes] = reuse ? earlier.bytes : [await bytesOf(PATHS.me), await bytesOf(PATHS.health)]
+      if (!reuse) POPULATIONS.set(env, { creds, plansAt, loggedInAtMs, bytes: [meBytes, healthBytes] })
 
       const count = pairsPerLevel(options)
       const levels: ThroughputLevel[] = []
-      for (const connections of levelOrder(options.connectionLevels, index)) {
+      for (const connections of order) {
         const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
         if (levels.some((l) => l.connections === plans.me.length)) continue // a population smaller than two levels: measured once
         const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`))
@@ -142,6 +158,7 @@ export const throughput: Scenario = {
         index,
         startedAt,
         loginCount: creds.length,
+        populationLoggedIn: !reuse,
         bytes: {
           requestsPerPath: creds.length,
           meRequestBytes: meBytes.requestBytesPerRequest,
@@ -181,6 +198,15 @@ const CALIBRATION_REQUESTS_PER_SEC = 6000
 function windowOverheadSec(generator: LoadGeneratorName, connections: number): number {
   return generator === 'wrk' ? 0.03 : 0.03 + 0.0005 * connections
 }
+/** The measured windows of one repeat, every level. */
+function levelsSec(o: Readonly<BenchOptions>): number {
+  const pairs = pairsPerLevel(o)
+  return o.connectionLevels.reduce((t, c) => t + pairs * 2 * (o.windowSec + windowOverheadSec(o.generator, c)), 0)
+}
+/** An upper bound of a repeat's length once its population is logged in: its windows, its warm-up, slack for samples and slow starts. */
+function measuredRepeatSec(o: Readonly<BenchOptions>): number {
+  return 1.5 * levelsSec(o) + 2 * o.warmupSec + 1
+}
 
 /**
  * The repeat that ends with the cross-check: the last one every cell is sure to run (with adaptive
@@ -217,6 +243,28 @@ function planCache(urls: readonly string[], creds: readonly IssuedCredential[]) 
     if (!plans) cache.set(key, (plans = connectionPlans(urls, creds, connections, PATHS[which])))
     return plans
   }
+}
+
+/** What a cell's first repeat prepared on its processes, for the later repeats: the population, its plans, its exact bytes. */
+interface Population {
+  creds: IssuedCredential[]
+  plansAt: ReturnType<typeof planCache>
+  loggedInAtMs: number
+  bytes: [WindowMeasurement, WindowMeasurement]
+}
+const POPULATIONS = new WeakMap<CellEnv, Population>()
+/** A later repeat's warm-up, as a share of --warmup. */
+const REWARM_SHARE = 0.5
+
+/**
+ * Whether a population `ageSec` old still has its credentials valid through a repeat of `repeatSec`,
+ * with a fifth of their lifetime to spare: the lifetime of what /me checks (refresh's access tokens
+ * live 60 s, so its populations are logged in again every other repeat or so).
+ */
+export function populationUsable(strategy: StrategyName, ageSec: number, repeatSec: number): boolean {
+  const d = SERVER_DEFAULTS
+  const lifetimeSec = strategy === 'refresh' ? d.refreshAccessTtlSec : STRATEGIES[strategy].family === 'jwt' ? d.jwtTtlSec : d.sessionTtlSec
+  return ageSec + repeatSec < 0.8 * lifetimeSec
 }
 
 /** `count` alternating pairs of /me and /health windows (me-health, health-me, …). */
@@ -329,9 +377,9 @@ export function levelLoad(connections: number, groups: ReadonlyArray<readonly Wi
 
 type PairFigures = Omit<ThroughputLevelSummary, 'connections'>
 
-/** Every per-pair figure over pairs grouped by repeat: median and hierarchical-bootstrap CI (repeats, then pairs). */
+/** Every per-pair figure over pairs grouped by repeat: pooled median, CI over the repeats (`repeatsEstimate`). */
 function pairFigures(groups: ReadonlyArray<readonly WindowPair[]>, connections: number): PairFigures {
-  const of = (f: (p: WindowPair) => number | null | undefined): Estimate | null => hierarchicalEstimate(groups.map((g) => known(g.map(f))))
+  const of = (f: (p: WindowPair) => number | null | undefined): Estimate | null => repeatsEstimate(groups.map((g) => known(g.map(f))))
   const windows = groups.flat().flatMap((p) => [p.me, p.health])
   const load = levelLoad(connections, groups)
   return {
@@ -356,8 +404,9 @@ function pairFigures(groups: ReadonlyArray<readonly WindowPair[]>, connections: 
 
 /**
  * Pure: every level's figures over all repeats, and the headline figures at the level
- * `chooseHeadlineLevel` picks from them. CIs come from a hierarchical bootstrap (repeats, then pairs
- * within them), so a difference between repeats widens them as it should.
+ * `chooseHeadlineLevel` picks from them. CIs are Student's t over the repeats' own medians (the
+ * repeats are the independent units: minutes apart, where the pairs inside one are seconds apart),
+ * so drift between repeats widens them as it should.
  */
 export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
   const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
@@ -406,8 +455,8 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
   if (!cc) return null
   if (cc.state === 'skipped') return cc
   // the own generator's pairs measured in turn with the other's; older results: the level's median
-  const primary = cc.primaryPairs ? hierarchicalEstimate([known(cc.primaryPairs.map((p) => p.cpuRatio))])?.median ?? null : levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
-  const other = hierarchicalEstimate([known(cc.pairs.map((p) => p.cpuRatio))])
+  const primary = cc.primaryPairs ? estimate(known(cc.primaryPairs.map((p) => p.cpuRatio)))?.median ?? null : levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
+  const other = estimate(known(cc.pairs.map((p) => p.cpuRatio)))
   const differenceRel = primary !== null && other !== null && primary !== 0 ? other.median / primary - 1 : null
   const disagrees = differenceRel !== null && Math.abs(differenceRel) > CROSS_CHECK_TOLERANCE_REL
   const mine = repeats[0]?.generator ?? 'autocannon'

@@ -58,8 +58,8 @@ export interface Scenario {
   plan(options: Readonly<BenchOptions>): CellPlan[]
   runRepeat(ctx: ScenarioContext, env: CellEnv, cell: CellPlan, index: number): Promise<RepeatResult>
   summarize(repeats: readonly RepeatResult[]): CellSummary
-  /** Expected seconds for one repeat of one cell, for the progress ETA. */
-  estimateRepeatSec(options: Readonly<BenchOptions>): number
+  /** Expected seconds for one repeat of a cell (on average over its repeats), for `--plan` and the progress ETA. */
+  estimateRepeatSec(options: Readonly<BenchOptions>, cell?: CellPlan): number
   /** Repeats per cell for this scenario (default: options.repeats). */
   repeats?(options: Readonly<BenchOptions>): number
   /** Start the cell's processes afresh for every repeat (and stop them after), e.g. to measure memory from zero. */
