@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
 import type { Cell, CpuPlacement, RunResults, ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair } from '../harness/results.ts'
 import { runSuite, warningsFor } from '../harness/run.ts'
-import { estimate, repeatsEstimate } from '../harness/stats.ts'
+import { estimate, repeatsEstimate, yuenInterval } from '../harness/stats.ts'
 import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
@@ -112,6 +112,21 @@ describe('the CI of a ratio measured in pairs nested in repeats', () => {
     expect(repeatsEstimate(same)!.ci95).toEqual([1.0983333333333334, 1.0983333333333334])
     // zeros (e.g. Redis commands of a strategy without Redis): a linear scale, no log of 0
     expect(repeatsEstimate([[0, 0], [0], [0, 0, 0]])).toMatchObject({ median: 0, ci95: [0, 0] })
+  })
+
+  it("trims a disturbed repeat: Yuen's interval of the 20 %-trimmed mean from five repeats on", () => {
+    // [1 … 7, 100]: one value trimmed from each end, winsorised variance, t on 5 degrees of freedom (computed independently)
+    const [lo, hi] = yuenInterval([7, 100, 1, 2, 3, 4, 5, 6])
+    expect(lo).toBeCloseTo(1.929418, 5)
+    expect(hi).toBeCloseTo(7.070582, 5)
+    // four repeats: nothing to trim, Student's t (mean 2.5, sd 1.29, t(0.975, 3) = 3.182)
+    const [a, b] = yuenInterval([1, 2, 3, 4])
+    expect(a).toBeCloseTo(2.5 - 3.182446 * Math.sqrt(5 / 3) / 2, 5)
+    expect(b).toBeCloseTo(2.5 + 3.182446 * Math.sqrt(5 / 3) / 2, 5)
+    // a burst that tripled one repeat's ratio widens the CI of eight repeats by little
+    const calm = [1.6, 1.62, 1.58, 1.61, 1.6, 1.63, 1.57, 1.59].map((x) => [x])
+    const burst = calm.map((g, i) => (i === 2 ? [4.8] : g))
+    expect(repeatsEstimate(burst)!.ciHalfWidthRel!).toBeLessThan(2 * repeatsEstimate(calm)!.ciHalfWidthRel!)
   })
 
   it('falls back to the pairs of a single repeat, as `estimate` does', () => {
