@@ -30,7 +30,7 @@ export interface BenchOptions {
   crossCheck: boolean
   /** Server instances per cell. Default 1. */
   instances: number
-  /** Repeats per throughput cell, interleaved across cells (A B C A B C …), the units of its CIs; adaptive: a cell precise after 5 stops. Default 8. */
+  /** Repeats per throughput cell, interleaved across cells (A B C A B C …), the units of its CIs; adaptive: a cell precise after 6 stops. Default 8. */
   repeats: number
   /** Repeats per cell of the other scenarios (request-size always 1: bytes are exact). Default 1, to fit the suite in 10 minutes. */
   metricsRepeats: number
