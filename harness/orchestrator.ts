@@ -37,11 +37,15 @@ export const HARNESS_USER_COUNT = 20_000
 
 /**
  * Node flags of every server the harness starts, whatever its scenario, so that all servers are alike
- * (and --quick can hand one process to several scenarios): none. The V8 settings memory and hostile
- * readings need (expose-gc, no-flush-bytecode) every server sets itself once ready
- * (servers/instrument.ts applyRuntimeFlags): as node flags they cost each start ≈ 30 ms.
+ * (and --quick can hand one process to several scenarios). The V8 settings memory and hostile readings
+ * need (expose-gc, no-flush-bytecode) every server sets itself once ready (servers/instrument.ts
+ * applyRuntimeFlags): as node flags they cost each start ≈ 30 ms. One cannot wait: V8's memory
+ * reducer is set up with the heap, and set at run time the flag changes nothing (measured). Left on, a
+ * server idle between its cell's repeats got a memory-reducing mark-compact after ≈ 1.5–2 min that
+ * also drops compiled code and type feedback, and its next window cost 2–2.5× per /me request while
+ * V8 recompiled (see applyRuntimeFlags). A server under steady load never meets that GC.
  */
-export const SERVER_NODE_ARGS: readonly string[] = []
+export const SERVER_NODE_ARGS: readonly string[] = ['--no-memory-reducer']
 
 /**
  * V8 flags of `floor` servers only: a 64 MB young generation (V8's default here is 16 MB). A request

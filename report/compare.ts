@@ -35,9 +35,32 @@ export interface MetricChange {
   worse: boolean
 }
 
+/** One throughput level of a cell measured in both runs: is each run's CPU-ratio median inside the other's 95 % CI? */
+export interface RatioAgreement {
+  cellId: string
+  cellLabel: string
+  /** Concurrency level; null for results from before the sweep (one unnamed level). */
+  connections: number | null
+  headline: boolean
+  baseline: { median: number; ci95: [number, number] }
+  candidate: { median: number; ci95: [number, number] }
+  /** Each median inside the other run's 95 % CI. */
+  agree: boolean
+}
+
+/**
+ * Share of ratios on which two runs of the same code agree (each median inside the other's CI) when
+ * both intervals are calibrated 95 % intervals of equal width: the two medians differ by √2 times one
+ * run's spread, so P(|Z| < 1.96 / √2) ≈ 0.834. Narrower or unequal intervals agree less often; so do
+ * 21 ratios all at once: 0.834²¹ ≈ 2 %.
+ */
+export const EXPECTED_AGREEMENT_SAME_CODE = 0.834
+
 export interface Comparison {
   warnings: string[]
   changes: MetricChange[]
+  /** Every throughput level of every cell both runs measured, summarised afresh from the repeats by the current method. */
+  ratioAgreement: RatioAgreement[]
   /** Cells only one of the runs measured. */
   onlyInBaseline: string[]
   onlyInCandidate: string[]
@@ -150,9 +173,61 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
   return {
     warnings,
     changes,
+    ratioAgreement: ratioAgreement(base, cand, byName),
     onlyInBaseline: [...base.keys()].filter((k) => !cand.has(k)),
     onlyInCandidate: [...cand.keys()].filter((k) => !base.has(k)),
   }
+}
+
+/**
+ * The CPU ratio of every throughput level in both runs, each summarised afresh from its repeats (so
+ * that both runs' intervals come from the same method, whatever version wrote them).
+ */
+function ratioAgreement(base: ReadonlyMap<string, Cell>, cand: ReadonlyMap<string, Cell>, scenarios: ReadonlyMap<string, Scenario>): RatioAgreement[] {
+  const out: RatioAgreement[] = []
+  for (const [id, c1] of cand) {
+    const c0 = base.get(id)
+    const scenario = scenarios.get(c1.scenario)
+    if (!c0 || !scenario || !isMeasured(c0) || !isMeasured(c1)) continue
+    const [s0, s1] = [scenario.summarize(c0.repeats), scenario.summarize(c1.repeats)]
+    if (s0.kind !== 'throughput' || s1.kind !== 'throughput') continue
+    const levels = (s: typeof s0) => (s.levels.length ? s.levels : [{ connections: null, cpuRatio: s.cpuRatio }])
+    for (const l1 of levels(s1)) {
+      const l0 = levels(s0).find((l) => l.connections === l1.connections)
+      const [a, b] = [l0?.cpuRatio, l1.cpuRatio]
+      if (!a?.ci95 || !b?.ci95) continue
+      const inside = (x: number, ci: [number, number]) => x >= ci[0] && x <= ci[1]
+      out.push({
+        cellId: id, cellLabel: cellLabel(c1), connections: l1.connections, headline: l1.connections === s1.headlineConnections,
+        baseline: { median: a.median, ci95: a.ci95 }, candidate: { median: b.median, ci95: b.ci95 },
+        agree: inside(a.median, b.ci95) && inside(b.median, a.ci95),
+      })
+    }
+  }
+  return out
+}
+
+/**
+ * The ratio agreement in a few lines of at most `width` columns: how many, against what two runs of the
+ * same code would give, and which not. Empty without throughput cells measured in both runs.
+ */
+export function agreementLines(c: Comparison, width = 120): string[] {
+  const all = c.ratioAgreement
+  if (all.length === 0) return []
+  const head = all.filter((a) => a.headline)
+  const lines = [
+    `throughput CPU ratios, every level: ${all.filter((a) => a.agree).length} of ${all.length} medians inside each other's 95 % CI` +
+      (head.length ? ` (headline: ${head.filter((a) => a.agree).length} of ${head.length})` : ''),
+    `(two runs of the same code with calibrated intervals: about ${Math.round(EXPECTED_AGREEMENT_SAME_CODE * 100)} % of ratios)`,
+  ]
+  const off = all.filter((a) => !a.agree).map((a) => `${a.cellLabel}${a.connections === null ? '' : ` @${a.connections}`} ${fmt(a.baseline.median)} → ${fmt(a.candidate.median)}`)
+  let line = 'not inside:'
+  for (const item of off) {
+    if (line.length + item.length + 2 > width) { lines.push(line + ','); line = ' ' }
+    line += `${line.endsWith(':') || line === ' ' ? ' ' : ', '}${item}`
+  }
+  if (off.length) lines.push(line)
+  return lines
 }
 
 /** Changes significantly worse by more than `percent` %. */
@@ -179,6 +254,7 @@ export function renderCompareMarkdown(c: Comparison, baselineDir: string, candid
     `Baseline \`${baselineDir}\` → candidate \`${candidateDir}\`. Welch's t-test over per-repeat values (α = ${SIGNIFICANCE_P}); windows inside a repeat are not independent and are not used as samples.`, '',
     ...c.warnings.map((w) => `> **Warning:** ${w}`), c.warnings.length ? '' : '',
     row(CHANGE_HEADER), row(CHANGE_HEADER.map(() => '---')), ...changeRows(c).map(row), '',
+    ...(agreementLines(c).length ? [agreementLines(c).join('<br>'), ''] : []),
     ...(c.onlyInBaseline.length ? [`Only in the baseline: ${c.onlyInBaseline.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
     ...(c.onlyInCandidate.length ? [`Only in the candidate: ${c.onlyInCandidate.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
   ].join('\n')

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
-import { CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
+import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
 import { readRun, ReportError } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
     process.stdout.write(table.toString() + '\n')
     const sig = comparison.changes.filter((c) => c.significant).length
     process.stdout.write(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant change(s); ${mdPath}\n`)
+    for (const line of agreementLines(comparison)) process.stdout.write(`${line}\n`)
     if (bad.length) process.stdout.write(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}\n`)
   }
   return bad.length > 0 ? 1 : 0

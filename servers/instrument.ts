@@ -11,7 +11,14 @@ import { runInNewContext } from 'node:vm'
  * both long after start.
  * - expose-gc: memory and hostile readings force a collection over IPC first (`forceGc`);
  * - no-flush-bytecode: V8 would drop the bytecode of functions idle for a while, which would show up
- *   as heap that shrinks between readings.
+ *   as heap that shrinks between readings;
+ *
+ * One flag cannot wait, and is a node flag (harness/orchestrator.ts SERVER_NODE_ARGS): no-memory-reducer.
+ * A server idle for a while (between a cell's repeats, ≈ 25 s while the other cells run) got a
+ * memory-reducing mark-compact, which also drops compiled code and type feedback; the next window then
+ * recompiled its hot paths (four V8 helper threads busy) and cost 2–2.5× per /me request: at a process
+ * age of ≈ 2 min in every default run (memory-session +68 to +113 %, redis-session up to +155 %,
+ * jwt-cookie +25 to +50 %). The reducer is set up with the heap: set here, the flag changes nothing.
  */
 /** Emitted on `process` when a server is ready, just before it says so: the bundle's loader then saves its code cache. */
 export const READY_EVENT = 'authbench:ready'

@@ -134,6 +134,8 @@ describe('orchestration', () => {
     const pids = o.processes.map((p) => p.pid)
     expect(o.processes.map((p) => p.role).sort()).toEqual([...(lb ? ['balancer'] : []), 'redis', 'server', 'server'])
     expect(pids.every(alive)).toBe(true)
+    // every server runs with V8's memory reducer off: idle between repeats, it would drop their compiled code
+    for (const i of env.instances) expect(readFileSync(`/proc/${i.pid}/cmdline`, 'utf8').split('\0')).toContain('--no-memory-reducer')
     await o.teardown()
     await o.teardown() // idempotent
     expect(pids.filter(alive)).toEqual([])

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Cell, RunResults, ThroughputRepeat, ThroughputSummary } from '../harness/results.ts'
 import { CLAIM_RULES, clearlyLower, verdicts } from '../report/claims.ts'
-import { compareRuns, perRepeat, regressions, welchP } from '../report/compare.ts'
+import { agreementLines, compareRuns, perRepeat, regressions, welchP } from '../report/compare.ts'
 import { CSV_COLUMNS, renderCsv } from '../report/csv.ts'
 import { renderReport, writeReport } from '../report/index.ts'
 import { renderMarkdown } from '../report/markdown.ts'
@@ -175,6 +175,10 @@ describe('compare', () => {
     expect(c.changes.filter((x) => x.significant)).toEqual([])
     expect(regressions(c, 0)).toEqual([])
     expect(c.warnings).toEqual([])
+    // every throughput ratio inside the other run's CI, and the line says so with the expectation
+    expect(c.ratioAgreement.length).toBeGreaterThan(0)
+    expect(c.ratioAgreement.every((a) => a.agree)).toBe(true)
+    expect(agreementLines(c).join('\n')).toMatch(new RegExp(`^throughput CPU ratios, every level: ${c.ratioAgreement.length} of ${c.ratioAgreement.length} medians inside each other's 95 % CI[^\n]*\n[^\n]*about 83 %`))
   })
 
   it('flags the one cell made 30 % dearer, and only that one', () => {
@@ -188,6 +192,11 @@ describe('compare', () => {
     expect(ratio.changeRel).toBeCloseTo(0.3, 5)
     expect(ratio.worse).toBe(true)
     expect(c.changes.find((x) => x.cellId === target && x.metric === 'meCpuMicrosPerRequest')!.changeRel).toBeCloseTo(0.3, 5)
+    // the ratio agreement, summarised afresh from the repeats, names that cell and no other
+    const off = c.ratioAgreement.filter((a) => !a.agree)
+    expect(off.map((a) => a.cellId)).toEqual([target])
+    expect(off[0]!.candidate.median / off[0]!.baseline.median).toBeCloseTo(1.3, 5)
+    expect(agreementLines(c).at(-1)).toMatch(/^not inside: jwt\b/)
   })
 
   it('computes Welch p-values that shrink with the effect', () => {
