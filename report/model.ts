@@ -97,8 +97,11 @@ export function cellFlags(cell: Cell, scenario: Scenario | undefined): CellFlag[
   const flags: CellFlag[] = []
   if (cell.state === 'partial') flags.push('partial')
   const s = cell.summary!
+  // throughput: by the headline rule's own test (most windows of the headline level), so that a cell
+  // whose headline was chosen because the generator had room there is not flagged for a stray window
+  const headline = s.kind === 'throughput' ? (s.levels ?? []).find((l) => l.connections === s.headlineConnections) : undefined // older results: no levels
   const saturated = s.kind === 'throughput'
-    ? s.saturatedWindowShare > 0
+    ? (headline ? headline.generatorSaturated : s.saturatedWindowShare >= 0.5)
     : cell.repeats.some((r) => r.kind === 'metrics' && r.windows.some((w) => w.generatorSaturated))
   if (saturated) flags.push('gen-saturated')
   if (s.kind === 'throughput') {

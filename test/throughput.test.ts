@@ -8,7 +8,8 @@ import { runSuite, warningsFor } from '../harness/run.ts'
 import { estimate, repeatsEstimate, yuenInterval } from '../harness/stats.ts'
 import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
-import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
+import { cellFlags } from '../report/model.ts'
+import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, throughput, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
@@ -89,6 +90,27 @@ describe('the headline level', () => {
     expect(s.cpuRatio!.median).toBe(2)
     expect(s.levels.map((l) => [l.connections, l.cpuRatio!.median, l.serverSaturated, l.generatorSaturated])).toEqual([[1, 3, false, false], [10, 2, true, false], [64, 1.55, true, true]])
     expect(s.saturatedWindowShare).toBe(0) // at the headline level
+  })
+})
+
+describe('the gen-saturated flag of a throughput cell', () => {
+  const cell = (headlineSaturated: boolean): Cell => {
+    const gen = (on: boolean) => ({ serverCpuShare: 0.95, generatorSaturated: on })
+    // 64 connections: one window in six saturated (or, with 1 connection too, every one)
+    const stray = pair(2, gen(true))
+    const pairs = headlineSaturated ? [pair(2, gen(true)), pair(2, gen(true))] : [{ ...stray, health: { ...stray.health, generatorSaturated: false } }, pair(2, gen(false)), pair(2, gen(false))]
+    const low = pair(3, { serverCpuShare: 0.5, generatorSaturated: headlineSaturated })
+    const repeats = [0, 1].map((i) => repeat(i, [{ connections: 1, pairs: [low] }, { connections: 64, pairs }]))
+    return { id: 'throughput/jwt/tuned/HS256/x1', scenario: 'throughput', strategy: 'jwt', profile: 'tuned', alg: 'HS256', instances: 1, claims: [], warnings: [], state: 'completed', repeats, summary: summarizeThroughput(repeats) }
+  }
+
+  it('follows the headline rule: not raised for a stray saturated window at a level chosen because the generator had room', () => {
+    const room = cell(false)
+    expect(room.state === 'completed' && room.summary.kind === 'throughput' && [room.summary.headlineConnections, room.summary.saturatedWindowShare]).toEqual([64, 1 / 6])
+    expect(cellFlags(room, throughput)).not.toContain('gen-saturated')
+    const full = cell(true)
+    expect(full.state === 'completed' && full.summary.kind === 'throughput' && full.summary.headlineBasis).toBe('generator-saturated')
+    expect(cellFlags(full, throughput)).toContain('gen-saturated')
   })
 })
 
