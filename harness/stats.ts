@@ -69,7 +69,7 @@ export const TRIM_SHARE = 0.2
  * the per-repeat medians (Student's t on n − 2g − 1 degrees of freedom with the winsorised variance;
  * Wilcox, Introduction to Robust Estimation, §4.4), on a log scale when all are positive, noise on
  * costs being multiplicative; widened to include the pooled median. The trimming keeps one disturbed
- * repeat (a neighbour's burst doubling one window's CPU: seen in 2 of 54 repeats of one run) from
+ * repeat (a neighbour's burst: jwt-denylist's 6.54 among 3.34–3.98 in one default run) from
  * doubling the interval; below five repeats nothing is trimmed and it is Student's t. With few repeats,
  * t's small-sample width is what keeps the interval honest: a bootstrap over three repeats is about
  * half as wide and covers 86 % instead of 95 %. One group: its pairs are all there is, and the

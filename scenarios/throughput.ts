@@ -88,7 +88,8 @@ export const throughput: Scenario = {
     const firstWarmupSec = warmSec(top, first) + o.connectionLevels.filter((c) => c !== top).reduce((t, c) => t + warmSec(c, o.warmupSec), 0)
     const laterWarmupSec = warmSec(o.connectionLevels[0]!, o.warmupSec * REWARM_SHARE)
     const loginSec = LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC
-    const logins = cell && !populationUsable(cell.env.strategy, 0, measuredRepeatSec(o) + 60) ? Math.ceil(repeats / 2) : 1
+    // a population outlives the scenario (minutes) unless its credentials do not: refresh's 60 s tokens
+    const logins = cell && credentialLifetimeSec(cell.env.strategy) < 600 ? Math.ceil(repeats / 2) : 1
     const other = o.generator === 'wrk' ? 'autocannon' : 'wrk'
     // the cross-check runs once per cell, at (usually) the highest level
     const crossCheckSec = o.crossCheck ? CROSS_CHECK_ROUNDS * 2 * (2 * o.windowSec + windowOverheadSec(other, top) + windowOverheadSec(o.generator, top)) : 0
@@ -111,24 +112,19 @@ export const throughput: Scenario = {
       const order = levelOrder(options.connectionLevels, index)
       const top = Math.max(...options.connectionLevels)
       ctx.status('warming up')
-      if (index === 0) {
-        // A fresh process still compiles its hot paths and fills its pools: warm it longer (not in
-        // --quick, a smoke run: there the warm-up is short, and the report says CIs may be wide)...
-        const warmupSec = options.warmupSec * firstWarmupFactor(options)
-        // ...and at every other level once: the first windows at 1 connection of a process warmed at 64
-        // cost 10–100 % more (code paths that only low concurrency takes, e.g. a Redis command sent
-        // alone, compiled then): measured as a first-repeat bias before this
-        const warm = warmupSec > 0 ? [[top, warmupSec], ...options.connectionLevels.filter((c) => c !== top).map((c) => [c, options.warmupSec] as const)] as const : []
-        for (const [c, sec] of warm) {
-          await generator.run(plansAt(c, 'me'), sec, signal)
-          await generator.run(plansAt(c, 'health'), sec, signal)
-        }
-      } else if (options.warmupSec > 0) {
-        // a later repeat finds its process compiled but idle since its last repeat (other cells ran):
-        // a short load at the level it measures first, so that no first window pays for the idle
-        const c = order[0]!
-        await generator.run(plansAt(c, 'me'), options.warmupSec * REWARM_SHARE, signal)
-        await generator.run(plansAt(c, 'health'), options.warmupSec * REWARM_SHARE, signal)
+      // [connections, seconds per path]. A fresh process (first repeat) still compiles its hot paths and
+      // fills its pools: warm it longer at the highest level (not in --quick, a smoke run: there the
+      // warm-up is short, and the report says CIs may be wide), then at every other level once: the
+      // first windows at 1 connection of a process warmed at 64 cost 10–100 % more (code paths only low
+      // concurrency takes, e.g. a Redis command sent alone, compiled then), measured as a first-repeat
+      // bias before this. A later repeat finds its process compiled but idle since its last repeat
+      // (other cells ran): a short load at the level it measures first, so no first window pays for it.
+      const warm: Array<readonly [number, number]> = options.warmupSec <= 0 ? []
+        : index === 0 ? [[top, options.warmupSec * firstWarmupFactor(options)], ...options.connectionLevels.filter((c) => c !== top).map((c) => [c, options.warmupSec] as const)]
+        : [[order[0]!, options.warmupSec * REWARM_SHARE]]
+      for (const [c, sec] of warm) {
+        await generator.run(plansAt(c, 'me'), sec, signal)
+        await generator.run(plansAt(c, 'health'), sec, signal)
       }
 
       // Exact bytes: every user once per path, counted at the servers' sockets (any generator sends the same bytes).
@@ -263,9 +259,13 @@ const REWARM_SHARE = 0.5
  * live 60 s, so its populations are logged in again every other repeat or so).
  */
 export function populationUsable(strategy: StrategyName, ageSec: number, repeatSec: number): boolean {
+  return ageSec + repeatSec < 0.8 * credentialLifetimeSec(strategy)
+}
+
+/** The lifetime of the credential /me checks, as the harness starts its servers (their defaults). */
+function credentialLifetimeSec(strategy: StrategyName): number {
   const d = SERVER_DEFAULTS
-  const lifetimeSec = strategy === 'refresh' ? d.refreshAccessTtlSec : STRATEGIES[strategy].family === 'jwt' ? d.jwtTtlSec : d.sessionTtlSec
-  return ageSec + repeatSec < 0.8 * lifetimeSec
+  return strategy === 'refresh' ? d.refreshAccessTtlSec : STRATEGIES[strategy].family === 'jwt' ? d.jwtTtlSec : d.sessionTtlSec
 }
 
 /** `count` alternating pairs of /me and /health windows (me-health, health-me, …). */
@@ -405,9 +405,9 @@ function pairFigures(groups: ReadonlyArray<readonly WindowPair[]>, connections: 
 
 /**
  * Pure: every level's figures over all repeats, and the headline figures at the level
- * `chooseHeadlineLevel` picks from them. CIs are Student's t over the repeats' own medians (the
- * repeats are the independent units: minutes apart, where the pairs inside one are seconds apart),
- * so drift between repeats widens them as it should.
+ * `chooseHeadlineLevel` picks from them. CIs are Yuen's over the repeats' own medians
+ * (`repeatsEstimate`: the repeats are the independent units, minutes apart, where the pairs inside
+ * one are seconds apart), so drift between repeats widens them as it should.
  */
 export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
   const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
