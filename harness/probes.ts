@@ -83,5 +83,7 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
     redisCpuMicrosPerRequest: redisOk ? perReq(after.redis!.cpuMicros - before.redis!.cpuMicros) : null,
     generatorCpuShare,
     generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE * load.generatorThreads,
+    gcMajorCount: d((s) => s.gcMajorTotal),
+    gcPauseMs: d((s) => s.gcPauseMsTotal),
   }
 }

@@ -57,6 +57,12 @@ export interface WindowMeasurement {
   generatorCpuShare: number
   /** The generator was the bottleneck (≥ 90 % of each of its cores): requests/s is its ceiling, not the server's. */
   generatorSaturated: boolean
+  /**
+   * Garbage collection inside the window, summed over instances: major (mark-compact) collections, and
+   * the main-thread pause of every collection, ms. Absent in results from before it was recorded.
+   */
+  gcMajorCount?: number
+  gcPauseMs?: number
 }
 
 /** A /me window and a /health window measured seconds apart on the same instance(s). */
@@ -120,6 +126,12 @@ export interface ThroughputRepeat {
    * Absent in results from before populations were reused (every repeat logged in).
    */
   populationLoggedIn?: boolean
+  /**
+   * A later repeat's warm-up: server CPU per /me request, µs, of each slice it ran at the first level it
+   * measures, until the cost stopped falling (scenarios/throughput.ts `rewarm`). Absent for a first repeat
+   * and in results from before it was recorded.
+   */
+  rewarmCpuMicrosPerRequest?: number[]
   bytes: BytesCalibration
   /**
    * The pairs of this repeat's headline level (a copy of that level's pairs in `levels`, chosen by the

@@ -86,7 +86,8 @@ export const throughput: Scenario = {
     const first = firstWarmupFactor(o) * o.warmupSec
     const warmSec = (c: number, sec: number) => (sec > 0 ? 2 * (sec + windowOverheadSec(o.generator, c)) : 0)
     const firstWarmupSec = warmSec(top, first) + o.connectionLevels.filter((c) => c !== top).reduce((t, c) => t + warmSec(c, o.warmupSec), 0)
-    const laterWarmupSec = warmSec(o.connectionLevels[0]!, o.warmupSec * REWARM_SHARE)
+    const slice = (c: number) => o.warmupSec * REWARM_SHARE + windowOverheadSec(o.generator, c)
+    const laterWarmupSec = o.warmupSec > 0 ? (REWARM_TYPICAL_SLICES + 1) * slice(o.connectionLevels[0]!) : 0
     const loginSec = LOGIN_FIXED_SEC + o.users / LOGINS_PER_SEC + (2 * o.users) / CALIBRATION_REQUESTS_PER_SEC
     // a population outlives the scenario (minutes) unless its credentials do not: refresh's 60 s tokens
     const logins = cell && credentialLifetimeSec(cell.env.strategy) < 600 ? Math.ceil(repeats / 2) : 1
@@ -118,14 +119,16 @@ export const throughput: Scenario = {
       // first windows at 1 connection of a process warmed at 64 cost 10–100 % more (code paths only low
       // concurrency takes, e.g. a Redis command sent alone, compiled then), measured as a first-repeat
       // bias before this. A later repeat finds its process compiled but idle since its last repeat
-      // (other cells ran): a short load at the level it measures first, so no first window pays for it.
-      const warm: Array<readonly [number, number]> = options.warmupSec <= 0 ? []
-        : index === 0 ? [[top, options.warmupSec * firstWarmupFactor(options)], ...options.connectionLevels.filter((c) => c !== top).map((c) => [c, options.warmupSec] as const)]
-        : [[order[0]!, options.warmupSec * REWARM_SHARE]]
+      // (other cells ran): it is warmed at the level it measures first until its cost stops falling (`rewarm`).
+      const warm: Array<readonly [number, number]> = options.warmupSec <= 0 || index > 0 ? []
+        : [[top, options.warmupSec * firstWarmupFactor(options)], ...options.connectionLevels.filter((c) => c !== top).map((c) => [c, options.warmupSec] as const)]
       for (const [c, sec] of warm) {
         await generator.run(plansAt(c, 'me'), sec, signal)
         await generator.run(plansAt(c, 'health'), sec, signal)
       }
+      const rewarmCpuMicrosPerRequest = index > 0 && options.warmupSec > 0
+        ? await rewarm(env, generator, { me: plansAt(order[0]!, 'me'), health: plansAt(order[0]!, 'health') }, options.warmupSec * REWARM_SHARE, signal)
+        : undefined
 
       // Exact bytes: every user once per path, counted at the servers' sockets (any generator sends the same bytes).
       if (!reuse) ctx.status('counting bytes')
@@ -156,6 +159,7 @@ export const throughput: Scenario = {
         startedAt,
         loginCount: creds.length,
         populationLoggedIn: !reuse,
+        ...(rewarmCpuMicrosPerRequest?.length ? { rewarmCpuMicrosPerRequest } : {}),
         bytes: {
           requestsPerPath: creds.length,
           meRequestBytes: meBytes.requestBytesPerRequest,
@@ -250,8 +254,44 @@ interface Population {
   bytes: [WindowMeasurement, WindowMeasurement]
 }
 const POPULATIONS = new WeakMap<CellEnv, Population>()
-/** A later repeat's warm-up, as a share of --warmup. */
+/** A later repeat's warm-up slice, as a share of --warmup. */
 const REWARM_SHARE = 0.5
+/** A later repeat's warm-up stops once a /me slice costs at least this share of the slice before it (it stopped falling)… */
+export const REWARM_STEADY_SHARE = 0.95
+/** …or after this many slices. */
+export const REWARM_MAX_SLICES = 6
+/** /me slices a later repeat's warm-up ran on average, measured (two throughput runs, 92 repeats: 3.3 and 3.2; 2–5 each), for the time model. */
+const REWARM_TYPICAL_SLICES = 3.3
+
+/**
+ * A later repeat's warm-up: a process left idle while the other cells ran (≈ 20–30 s) pays for it in
+ * its next load — measured on one server idle 20 s: its first 0.25 s /me window cost 93–206 µs per
+ * request against ≈ 66 µs steady, its second up to 82 µs; idle 3–8 s, no such cost. (A plain CPU
+ * loop idle 20 s runs 20–35 % slower for its first 0.25 s too: part of it is the host's.) A fixed
+ * 0.25 s per path left a repeat's first /me window 10–25 % dear, every other repeat (the one that
+ * starts at the level it warmed). So: /me in slices of `sliceSec` until one costs no less than
+ * REWARM_STEADY_SHARE of the one before (at least two, at most REWARM_MAX_SLICES), then one /health
+ * slice. Returns each /me slice's server CPU per request, µs, kept in the results.
+ */
+async function rewarm(env: CellEnv, generator: LoadGenerator, plans: Record<keyof typeof PATHS, ConnectionPlan[]>, sliceSec: number, signal: AbortSignal): Promise<number[]> {
+  const costs: number[] = []
+  for (let k = 0; k < REWARM_MAX_SLICES; k++) {
+    const before = await takeSample(env.instances, null)
+    const load = await generator.run(plans.me, sliceSec, signal)
+    const cost = measureWindow(PATHS.me, before, await takeSample(env.instances, null), load).serverCpuMicrosPerRequest
+    if (cost === null) break // nothing answered: the measured windows will say why
+    costs.push(cost)
+    if (warmEnough(costs)) break
+  }
+  await generator.run(plans.health, sliceSec, signal)
+  return costs
+}
+
+/** Whether a warm-up's slice costs (µs per request, in order) have stopped falling: the last ≥ REWARM_STEADY_SHARE × the one before. */
+export function warmEnough(costs: readonly number[]): boolean {
+  if (costs.length < 2) return false
+  return costs[costs.length - 1]! >= REWARM_STEADY_SHARE * costs[costs.length - 2]!
+}
 
 /**
  * Whether a population `ageSec` old still has its credentials valid through a repeat of `repeatSec`,

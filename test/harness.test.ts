@@ -7,7 +7,7 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { balancerVersion, detectBalancer } from '../harness/balancer.ts'
 import { loginUser } from '../harness/credentials.ts'
 import { startInstance } from '../harness/instances.ts'
-import { runLoad } from '../harness/load.ts'
+import { runLoad, type LoadOutcome } from '../harness/load.ts'
 import { Orchestrator, type CellEnv } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/population.ts'
 import { measureWindow, takeSample } from '../harness/probes.ts'
@@ -64,6 +64,21 @@ describe('measurements that do not depend on the load generator', () => {
     expect(after.bytesReadTotal - before.bytesReadTotal).toBe(Buffer.byteLength(request))
     expect(after.bytesWrittenTotal - before.bytesWrittenTotal).toBe(Buffer.byteLength(received, 'latin1'))
     expect(after.requestsTotal - before.requestsTotal).toBe(1)
+  })
+
+  it('counts the major garbage collections and GC pause a window includes', async () => {
+    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: 'gc-count-test-secret-0123456789ab' } })
+    onTestFinished(() => i.stop())
+    const before = await i.stats()
+    await i.stats({ gc: true }) // a forced full collection: a major GC, observed after the reading it precedes
+    let after = await i.stats()
+    for (let k = 0; k < 20 && after.gcMajorTotal === before.gcMajorTotal; k++) after = await i.stats()
+    expect(after.gcMajorTotal).toBeGreaterThanOrEqual(before.gcMajorTotal + 1)
+    expect(after.gcPauseMsTotal).toBeGreaterThan(before.gcPauseMsTotal)
+    const noLoad: LoadOutcome = { statusCodes: {}, responses: 0, non2xx: 0, errors: 0, timeouts: 0, latencyMs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 }, generatorResponseBytes: 0, durationSec: 0, generatorCpuMicros: 0, generatorThreads: 1 }
+    const w = measureWindow('/hc', { servers: [before], redis: null, atMs: before.atMs }, { servers: [after], redis: null, atMs: after.atMs }, noLoad)
+    expect(w.gcMajorCount).toBe(after.gcMajorTotal - before.gcMajorTotal)
+    expect(w.gcPauseMs).toBeCloseTo(after.gcPauseMsTotal - before.gcPauseMsTotal)
   })
 
   it('counts the client connections a server has open, and connectionsClosed waits until it has seen them close', async () => {

@@ -9,7 +9,7 @@ import { estimate, repeatsEstimate, yuenInterval } from '../harness/stats.ts'
 import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 import { cellFlags } from '../report/model.ts'
-import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, throughput, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, summarizeThroughput, verifyCacheRegime } from '../scenarios/throughput.ts'
+import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, throughput, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, REWARM_MAX_SLICES, REWARM_STEADY_SHARE, summarizeThroughput, verifyCacheRegime, warmEnough } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
@@ -188,6 +188,15 @@ describe('throughput plan', () => {
     expect(crossCheckRepeat({ repeats: () => 1 }, o)).toBe(0)
   })
 
+  it('warms a later repeat until its cost per request stops falling', () => {
+    expect(warmEnough([120])).toBe(false) // one slice: nothing to compare
+    expect(warmEnough([120, 80])).toBe(false) // still falling by a third
+    expect(warmEnough([120, 80, 78])).toBe(true) // fell by 2.5 %: steady
+    expect(warmEnough([80, 80 * REWARM_STEADY_SHARE])).toBe(true)
+    expect(warmEnough([80, 80 * REWARM_STEADY_SHARE - 1])).toBe(false)
+    expect(warmEnough([70, 90])).toBe(true) // rising: not falling any more
+  })
+
   it('logs a population in again before its credentials could expire inside a repeat (refresh: 60 s access tokens)', () => {
     expect(populationUsable('refresh', 30, 10)).toBe(true)
     expect(populationUsable('refresh', 40, 10)).toBe(false)
@@ -267,6 +276,15 @@ describe('throughput cells on real servers', { timeout: 120_000 }, () => {
     const { summary, repeats } = completed(r.cells[0])
     expect(repeats.map((x) => x.populationLoggedIn)).toEqual([true, false, false])
     expect(repeats.map((x) => x.bytes)).toEqual([0, 1, 2].map(() => repeats[0]!.bytes))
+    // later repeats warm up in slices until the cost stops falling: at least two, each a measured cost, the last of them steady or the cap reached
+    expect(repeats[0]!.rewarmCpuMicrosPerRequest).toBeUndefined()
+    for (const x of repeats.slice(1)) {
+      const slices = x.rewarmCpuMicrosPerRequest!
+      expect(slices.length).toBeGreaterThanOrEqual(2)
+      expect(slices.every((c) => c > 0)).toBe(true)
+      expect(warmEnough(slices) || slices.length === REWARM_MAX_SLICES).toBe(true)
+      expect(warmEnough(slices.slice(0, -1))).toBe(false) // it stopped at the first steady slice
+    }
     expect(summary.non2xx + summary.errors).toBe(0)
     expect(summary.cpuRatioPerRepeat).toHaveLength(3)
     expect(summary.cpuRatio!.ci95).not.toBeNull() // three repeats: a t interval over their medians
