@@ -16,7 +16,7 @@ body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1d;max-width:1100px;ma
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .sub{color:#555;margin:0 0 16px}table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
 th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}th{background:#f4f4f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}table.kv th{width:9em}table.kv td{overflow-wrap:anywhere}
 .v{font-weight:bold;padding:2px 6px;border-radius:3px;white-space:nowrap}
 .v-supported{background:#d9f2d9}.v-refuted{background:#f8d7d3}.v-depends{background:#fdf0c9}.v-not-measured{background:#e6e6e6}
 .chart{margin:8px 0;overflow-x:auto}.flag{color:#c0392b;font-weight:bold}
@@ -68,19 +68,19 @@ export async function renderHtml(input: ReportInput): Promise<string> {
 
 function methodSection(input: ReportInput): string {
   const r = input.results
-  const kv = (rows: Array<[string, string]>) => `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`
+  const kv = (rows: Array<[string, string]>) => `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`
   const skipped = r.cells.filter((c) => c.state === 'skipped' || c.state === 'failed' || c.state === 'partial')
   const warnings = [...r.warnings, ...r.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
   return [
     '<h2 id="method">Method and machine</h2>',
-    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a throughput CI is Yuen\'s 95 % interval over the repeats (the 20 %-trimmed mean of the per-repeat medians, Student\'s t: the repeats, minutes apart, are the independent units, the pairs inside one only seconds apart), every other CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
+    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a throughput CI is Yuen\'s 95 % interval over the repeats (the 20 %-trimmed mean of the per-repeat medians, Student\'s t: the repeats, minutes apart, are the independent units, the pairs inside one only seconds apart; a later repeat first warms its idle server until its CPU per request stops falling), every other CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
     kv([
       ['command', `npm run bench -- ${r.command.join(' ')}`],
       ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],
       ['CPU placement', r.placement.note],
       ['Redis', `${r.redis.source}${r.redis.version ? ` ${r.redis.version}` : ''}${r.redis.note ? ` — ${r.redis.note}` : ''}`],
       ['balancer', `${r.balancer.kind}${r.balancer.version ? ` ${r.balancer.version}` : ''}`],
-      ['options', JSON.stringify(r.options)],
+      ['options', Object.entries(r.options).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ')],
       ['packages', Object.entries(r.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
       ['started / finished', `${r.startedAt} / ${r.finishedAt ?? '–'}`],
     ]),

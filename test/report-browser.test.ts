@@ -50,6 +50,11 @@ describe('report.html in a real browser', () => {
           expect(c.marks, `${s.name} chart marks`).toBeGreaterThan(10)
         }
       }
+      // nothing wider than the window: the method table's options once ran off the page as one unbroken line
+      const overflowing = await page.evaluate(() => [...document.querySelectorAll('body > *, table')]
+        .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + el.className : ''}: ${el.textContent?.slice(0, 60)}`))
+      expect(overflowing).toEqual([])
       await page.screenshot({ path: join(dir, 'report.png'), fullPage: true })
       expect(existsSync(join(dir, 'report.png'))).toBe(true)
       process.stdout.write(`report screenshot: ${join(dir, 'report.png')}\n`)
