@@ -87,3 +87,10 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
     gcPauseMs: d((s) => s.gcPauseMsTotal),
   }
 }
+
+/** One window: the servers (and Redis, when given) sampled around `load`, and what changed between. */
+export async function measureAround(instances: readonly Instance[], redis: Redis | null, path: string, load: () => Promise<LoadOutcome>): Promise<WindowMeasurement> {
+  const before = await takeSample(instances, redis)
+  const outcome = await load()
+  return measureWindow(path, before, await takeSample(instances, redis), outcome)
+}

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { runLoad, type ConnectionPlan } from '../harness/load.ts'
 import type { CellEnv } from '../harness/orchestrator.ts'
 import type { BenchOptions } from '../harness/options.ts'
-import { measureWindow, takeSample } from '../harness/probes.ts'
+import { measureAround } from '../harness/probes.ts'
 import type { MetricsRepeat, MetricsSummary, RepeatResult, WindowMeasurement } from '../harness/results.ts'
 import type { ScenarioContext } from './types.ts'
 import { estimate } from '../harness/stats.ts'
@@ -64,9 +64,7 @@ export async function prefixMemoryBytes(redis: Redis, prefix: string): Promise<n
 
 /** One measured window of load: servers, Redis and generator sampled around it. */
 export async function measuredLoad(env: CellEnv, path: string, plans: ConnectionPlan[], how: { durationSec?: number; roundsPerConnection?: number }, signal?: AbortSignal): Promise<WindowMeasurement> {
-  const before = await takeSample(env.instances, env.redisProbe)
-  const load = await runLoad({ connections: plans, ...how, ...(signal ? { signal } : {}) })
-  return measureWindow(path, before, await takeSample(env.instances, env.redisProbe), load)
+  return measureAround(env.instances, env.redisProbe, path, () => runLoad({ connections: plans, ...how, ...(signal ? { signal } : {}) }))
 }
 
 /** Connection plans for POST /login that cycle through users first…first+count-1 (`extra` joins each body, e.g. `{ claims: 'large' }`). */

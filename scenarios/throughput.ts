@@ -2,7 +2,7 @@ import { openGenerator, runLoad, type ConnectionPlan, type LoadGenerator } from 
 import type { BenchOptions } from '../harness/options.ts'
 import type { CellEnv } from '../harness/orchestrator.ts'
 import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/population.ts'
-import { measureWindow, readRedisInfo, SERVER_SATURATION_SHARE, takeSample } from '../harness/probes.ts'
+import { measureAround, readRedisInfo, SERVER_SATURATION_SHARE } from '../harness/probes.ts'
 import type {
   CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
   ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
@@ -44,7 +44,7 @@ export const METRICS: readonly MetricDecl[] = [
  * A cell's first repeat logs a population in (unmeasured), warms up at the highest level and then at
  * every other, and counts the exact bytes of one request per user at the servers' sockets; the later
  * repeats, interleaved with the other cells' minutes apart, reuse that population while its
- * credentials stay valid and warm up briefly. Every repeat then measures, at each level, /me and
+ * credentials stay valid and warm up until their cost stops falling. Every repeat then measures, at each level, /me and
  * /health in alternating short windows (me-health, health-me, …) so that every CPU ratio comes from a
  * pair measured a second apart. Levels run in ascending order in even repeats, descending in odd ones.
  * With --cross-check, one repeat ends with a short measurement by the other load generator.
@@ -133,9 +133,7 @@ export const throughput: Scenario = {
       // Exact bytes: every user once per path, counted at the servers' sockets (any generator sends the same bytes).
       if (!reuse) ctx.status('counting bytes')
       const bytesOf = async (path: string) => {
-        const before = await takeSample(env.instances, null)
-        const load = await runLoad({ connections: connectionPlans(env.urls, creds, env.urls.length * CALIBRATION_CONNECTIONS_PER_URL, path), roundsPerConnection: 1, signal })
-        return measureWindow(path, before, await takeSample(env.instances, null), load)
+        return measureAround(env.instances, null, path, () => runLoad({ connections: connectionPlans(env.urls, creds, env.urls.length * CALIBRATION_CONNECTIONS_PER_URL, path), roundsPerConnection: 1, signal }))
       }
       const [meBytes, healthBytes] = reuse ? earlier.bytes : [await bytesOf(PATHS.me), await bytesOf(PATHS.health)]
       if (!reuse) POPULATIONS.set(env, { creds, plansAt, loggedInAtMs, bytes: [meBytes, healthBytes] })
@@ -276,9 +274,7 @@ const REWARM_TYPICAL_SLICES = 3.3
 async function rewarm(env: CellEnv, generator: LoadGenerator, plans: Record<keyof typeof PATHS, ConnectionPlan[]>, sliceSec: number, signal: AbortSignal): Promise<number[]> {
   const costs: number[] = []
   for (let k = 0; k < REWARM_MAX_SLICES; k++) {
-    const before = await takeSample(env.instances, null)
-    const load = await generator.run(plans.me, sliceSec, signal)
-    const cost = measureWindow(PATHS.me, before, await takeSample(env.instances, null), load).serverCpuMicrosPerRequest
+    const cost = (await measureAround(env.instances, null, PATHS.me, () => generator.run(plans.me, sliceSec, signal))).serverCpuMicrosPerRequest
     if (cost === null) break // nothing answered: the measured windows will say why
     costs.push(cost)
     if (warmEnough(costs)) break
@@ -317,9 +313,7 @@ async function measurePairs(env: CellEnv, generator: LoadGenerator, plans: Recor
     const order = p % 2 === 0 ? (['me', 'health'] as const) : (['health', 'me'] as const)
     const w: Partial<Record<keyof typeof PATHS, WindowMeasurement>> = {}
     for (const which of order) {
-      const before = await takeSample(env.instances, env.redisProbe)
-      const load = await generator.run(plans[which], windowSec, signal)
-      w[which] = measureWindow(PATHS[which], before, await takeSample(env.instances, env.redisProbe), load)
+      w[which] = await measureAround(env.instances, env.redisProbe, PATHS[which], () => generator.run(plans[which], windowSec, signal))
     }
     const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]
     pairs.push({ me: w.me!, health: w.health!, cpuRatio: meCpu !== null && healthCpu ? meCpu / healthCpu : null })
