@@ -41,8 +41,11 @@ export interface Instance {
   process: ChildProcess
   /** Everything the server wrote to stderr so far. */
   log(): string
-  /** Asks the server for its own CPU, memory and byte counters over IPC. */
-  stats(opts?: { gc?: boolean }): Promise<ProcessStats>
+  /**
+   * Asks the server for its own CPU, memory and byte counters over IPC; `gc` forces a collection
+   * first, `speed` times the host-speed probe in the server first (servers/speed-loop.ts).
+   */
+  stats(opts?: { gc?: boolean; speed?: boolean }): Promise<ProcessStats>
   stop(): Promise<void>
 }
 
@@ -114,7 +117,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
           if (!child.connected) return rej(new Error('server process is gone'))
           const id = nextId++
           pending.set(id, res)
-          child.send({ type: 'stats', id, gc: o.gc === true })
+          child.send({ type: 'stats', id, gc: o.gc === true, speed: o.speed === true })
         }),
         stop: () => stopChild(child),
       })

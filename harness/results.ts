@@ -1,6 +1,7 @@
 import type { MechanismCosts } from './mechanisms.ts'
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import type { SpeedReading } from '../servers/speed-loop.ts'
 import type { Estimate } from './stats.ts'
 
 /**
@@ -132,6 +133,8 @@ export interface ThroughputRepeat {
    * and in results from before it was recorded.
    */
   rewarmCpuMicrosPerRequest?: number[]
+  /** The host-speed probe around this repeat's measured windows (harness/host-speed.ts). Absent in results from before it was recorded. */
+  hostSpeed?: HostSpeedProbe
   bytes: BytesCalibration
   /**
    * The pairs of this repeat's headline level (a copy of that level's pairs in `levels`, chosen by the
@@ -150,6 +153,54 @@ export interface ThroughputRepeat {
   crossCheck?: CrossCheckRepeat
   memoryAfter: ServerMemory[]
   redisUsedMemoryBytes: number | null
+}
+
+/**
+ * The host-speed probe (servers/speed-loop.ts: an integer loop and a syscall loop, each the fastest of
+ * three timed runs) just before a repeat's first measured window and just after its last: in the first
+ * server instance (the servers' core) and in the harness (the load generator's core).
+ */
+export interface HostSpeedProbe {
+  serverCore: SpeedReading[]
+  generatorCore: SpeedReading[]
+}
+
+/** One loop's readings on one core over a run, µs. */
+export interface LoopSpeed {
+  fastestMicros: number
+  medianMicros: number
+  slowestMicros: number
+  /** Readings at ≥ slowFactor × fastestMicros. */
+  slowReadings: number
+}
+
+export interface CoreSpeed {
+  cpuLoop: LoopSpeed
+  syscallLoop: LoopSpeed
+}
+
+/** How a CPU-ratio level read in repeats on a slow host against the others (harness/host-speed.ts). */
+export interface SlowHostShift {
+  connections: number
+  /** Cells with at least two repeats of each kind at this level. */
+  cells: number
+  /** Per such cell: median ratio in slow-host repeats ÷ median ratio in the others − 1. */
+  ratioShiftsRel: number[]
+  /** The same for server CPU per /health request: how much slower the host made the baseline. */
+  healthCpuShiftsRel: number[]
+}
+
+/** The host's speed under a run's throughput repeats, and what its slow phases did to the figures. */
+export interface HostSpeedSummary {
+  /** Throughput repeats with probes. */
+  repeats: number
+  serverCore: CoreSpeed
+  generatorCore: CoreSpeed
+  /** A syscall-loop reading this many times its core's fastest (in this run) counts as slow. */
+  slowFactor: number
+  /** Repeats with a slow syscall-loop reading on the servers' core: their CPU per request is the host's weather. */
+  slowRepeats: number
+  shifts: SlowHostShift[]
 }
 
 /**
@@ -347,6 +398,8 @@ export interface RunResults {
    * measured once per run that has throughput cells; the report sets it beside each cell's auth overhead.
    */
   mechanisms?: MechanismCosts | { error: string }
+  /** The host's speed under the throughput repeats (absent: no throughput repeat carried probes). */
+  hostSpeed?: HostSpeedSummary
   cells: Cell[]
 }
 

@@ -4,6 +4,7 @@ import type { CellPlan, Scenario } from '../scenarios/types.ts'
 import { redactUrl } from '../servers/redis.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { balancerInfo, runBalancer } from './balancer.ts'
+import { hostSpeedWarning, summarizeHostSpeed } from './host-speed.ts'
 import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
 import type { BenchOptions } from './options.ts'
 import { Orchestrator, serverKey, type CellEnv, type EnvSpec } from './orchestrator.ts'
@@ -128,6 +129,13 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
       const c = slot.cell
       if (c.state === 'partial' && interrupted) slot.cell = results.cells[results.cells.indexOf(c)] = { ...c, reason: `interrupted after ${c.repeats.length} of ${repeatsOf(slot.scenario)} repeats` }
       if (slot.env) writeLogs(slot.env)
+    }
+    // the host's speed under the throughput repeats, once (the forced way out may come after the normal one)
+    const hostSpeed = summarizeHostSpeed(results.cells)
+    if (hostSpeed && results.hostSpeed === undefined) {
+      results.hostSpeed = hostSpeed
+      const w = hostSpeedWarning(hostSpeed)
+      if (w) warn(w)
     }
     results.status = interrupted ? 'interrupted' : 'complete'
     if (interrupted) results.reason = reason ?? 'interrupted by signal'

@@ -6,9 +6,28 @@
  */
 import jstat from 'jstat'
 import { median } from 'simple-statistics'
-import type { Cell, RepeatResult, RunResults } from '../harness/results.ts'
+import { summarizeHostSpeed } from '../harness/host-speed.ts'
+import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results.ts'
 import type { MetricDecl, Scenario } from '../scenarios/types.ts'
 import { cellLabel, declFor, fmt, isMeasured, metricHeader } from './model.ts'
+
+/** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
+export const HOST_SPEED_DIFFERENCE_REL = 0.15
+
+/**
+ * Pure: a warning when the two runs' hosts ran at different speeds (their servers' cores' median syscall-loop reading
+ * differs by more than HOST_SPEED_DIFFERENCE_REL), or either host had slow phases; null when neither,
+ * or a run has no probes.
+ */
+export function hostSpeedDifference(base: HostSpeedSummary | null, cand: HostSpeedSummary | null): string | null {
+  if (!base || !cand) return null
+  const [a, b] = [base.serverCore.syscallLoop.medianMicros, cand.serverCore.syscallLoop.medianMicros]
+  const parts: string[] = []
+  if (Math.abs(b / a - 1) > HOST_SPEED_DIFFERENCE_REL) parts.push(`the host-speed syscall loop on the servers' core took a median of ${(a / 1000).toFixed(2)} ms in the baseline and ${(b / 1000).toFixed(2)} ms in the candidate (${(b / a).toFixed(2)}×): CPU per request and requests/s moved with the host, not only with the code`)
+  const slow = ([['baseline', base], ['candidate', cand]] as const).filter(([, h]) => h.slowRepeats > 0).map(([n, h]) => `the ${n}'s in ${h.slowRepeats} of ${h.repeats} throughput repeats`)
+  if (slow.length) parts.push(`the host ran slow (its syscall loop ≥ ${base.slowFactor}× its fastest) under ${slow.join(' and ')}: ratios read in slow phases shift (see each run's warnings)`)
+  return parts.length ? `host speed: ${parts.join('; ')}` : null
+}
 
 /** Two-sided significance level of the Welch t-test. */
 export const SIGNIFICANCE_P = 0.05
@@ -134,6 +153,8 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
   for (const [name, r] of [['baseline', baseline], ['candidate', candidate]] as const) {
     if (r.status !== 'complete') warnings.push(`the ${name} run is ${r.status}`)
   }
+  const hostSpeed = hostSpeedDifference(summarizeHostSpeed(baseline.cells), summarizeHostSpeed(candidate.cells))
+  if (hostSpeed) warnings.push(hostSpeed)
 
   const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
   const cand = new Map(candidate.cells.filter(isMeasured).map((c) => [c.id, c]))

@@ -2,6 +2,7 @@
  * report.html — one self-contained file (inline CSS and SVG, no script, no network fetch): the
  * verdict table, one section per scenario with its charts and short table, then method and machine.
  */
+import { hostSpeedLine } from '../harness/host-speed.ts'
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
 import { cellLabel, FLAG_MEANING, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
@@ -78,6 +79,7 @@ function methodSection(input: ReportInput): string {
       ['command', `npm run bench -- ${r.command.join(' ')}`],
       ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],
       ['CPU placement', r.placement.note],
+      ...(r.hostSpeed ? [['host speed', hostSpeedLine(r.hostSpeed).replace(/^host speed: /, '')] as [string, string]] : []),
       ['Redis', `${r.redis.source}${r.redis.version ? ` ${r.redis.version}` : ''}${r.redis.note ? ` — ${r.redis.note}` : ''}`],
       ['balancer', `${r.balancer.kind}${r.balancer.version ? ` ${r.balancer.version}` : ''}`],
       ['options', Object.entries(r.options).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ')],

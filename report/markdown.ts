@@ -2,6 +2,7 @@
  * report.md — GitHub-flavoured Markdown for pasting into issues and READMEs: the verdict table,
  * then one short table per scenario (at most 8 columns, units in the headers).
  */
+import { hostSpeedLine } from '../harness/host-speed.ts'
 import { verdicts } from './claims.ts'
 import { MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
@@ -18,6 +19,7 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `Run \`${r.gitSha?.slice(0, 7) ?? 'no git'}\`, ${r.startedAt} · ${r.status} · ${r.machine.cpuModel}, ${r.machine.cores} cores · Node ${r.machine.node}`,
     '',
+    ...(r.hostSpeed ? [`${hostSpeedLine(r.hostSpeed).replace(/^host/, 'Host')}.`, ''] : []),
     '## The article\'s claims',
     '',
     row(['claim', 'verdict', 'why (measured)']),

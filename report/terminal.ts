@@ -3,6 +3,7 @@
  * per scenario with short human headers and units, flags, and where the full report is.
  */
 import Table from 'cli-table3'
+import { hostSpeedLine } from '../harness/host-speed.ts'
 import { verdicts } from './claims.ts'
 import { FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
@@ -37,6 +38,7 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
   out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
   out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
+  if (input.results.hostSpeed) out.push(wrap(`${hostSpeedLine(input.results.hostSpeed).replace(/^host/, 'Host')}.`))
   const warnings = [...input.results.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`)), ...input.results.warnings]
   if (warnings.length) out.push('', 'Warnings:', ...warnings.map((w) => wrap(`! ${w}`, '    ')))
   if (files) out.push('', `report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)

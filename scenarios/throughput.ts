@@ -1,6 +1,7 @@
 import { openGenerator, runLoad, type ConnectionPlan, type LoadGenerator } from '../harness/load.ts'
 import type { BenchOptions } from '../harness/options.ts'
 import type { CellEnv } from '../harness/orchestrator.ts'
+import { probeHostSpeed } from '../harness/host-speed.ts'
 import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/population.ts'
 import { measureAround, readRedisInfo, SERVER_SATURATION_SHARE } from '../harness/probes.ts'
 import type {
@@ -140,12 +141,15 @@ export const throughput: Scenario = {
 
       const count = pairsPerLevel(options)
       const levels: ThroughputLevel[] = []
+      // the host's own speed on both cores, on either side of the measured windows (harness/host-speed.ts)
+      const speedBefore = await probeHostSpeed(env.instances)
       for (const connections of order) {
         const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
         if (levels.some((l) => l.connections === plans.me.length)) continue // a population smaller than two levels: measured once
         const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`))
         levels.push({ connections: plans.me.length, pairs })
       }
+      const speedAfter = await probeHostSpeed(env.instances)
       const headline = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, [l.pairs])))!
       const crossCheck = options.crossCheck && index === crossCheckRepeat(this, options)
         ? await runCrossCheck(env, options, generator, plansAt, headline.connections, signal, ctx.status)
@@ -158,6 +162,7 @@ export const throughput: Scenario = {
         loginCount: creds.length,
         populationLoggedIn: !reuse,
         ...(rewarmCpuMicrosPerRequest?.length ? { rewarmCpuMicrosPerRequest } : {}),
+        hostSpeed: { serverCore: [speedBefore.serverCore, speedAfter.serverCore], generatorCore: [speedBefore.generatorCore, speedAfter.generatorCore] },
         bytes: {
           requestsPerPath: creds.length,
           meRequestBytes: meBytes.requestBytesPerRequest,

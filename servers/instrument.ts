@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { readSpeed, type SpeedReading } from './speed-loop.ts'
 
 /**
  * V8 settings every server runs with once it is ready, set at run time rather than as node flags: a
@@ -57,6 +58,8 @@ export interface ProcessStats {
   gcPauseMsTotal: number
   /** Time of the reading, ms since epoch. */
   atMs: number
+  /** Asked for (`speed`): the host-speed probe timed in this process (servers/speed-loop.ts), before the reading. */
+  speed?: SpeedReading
 }
 
 /**
@@ -106,10 +109,11 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
   }
   if (process.send) {
     process.on('message', (msg: unknown) => {
-      const m = msg as { type?: string; id?: number; gc?: boolean }
+      const m = msg as { type?: string; id?: number; gc?: boolean; speed?: boolean }
       if (m?.type !== 'stats') return
       if (m.gc) forceGc()
-      process.send!({ type: 'stats', id: m.id, stats: read() })
+      const speed = m.speed ? { speed: readSpeed() } : {}
+      process.send!({ type: 'stats', id: m.id, stats: { ...read(), ...speed } })
     })
   }
   return read

@@ -81,6 +81,15 @@ describe('measurements that do not depend on the load generator', () => {
     expect(w.gcPauseMs).toBeCloseTo(after.gcPauseMsTotal - before.gcPauseMsTotal)
   })
 
+  it('times the host-speed probe in the server when asked, and only then', async () => {
+    const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: 'speed-probe-test-secret-0123456789' } })
+    onTestFinished(() => i.stop())
+    expect((await i.stats()).speed).toBeUndefined()
+    const { speed } = await i.stats({ speed: true })
+    expect(Object.keys(speed!).sort()).toEqual(['cpuLoopMicros', 'syscallLoopMicros'])
+    for (const micros of Object.values(speed!)) expect(Number.isFinite(micros) && micros > 0).toBe(true)
+  })
+
   it('counts the client connections a server has open, and connectionsClosed waits until it has seen them close', async () => {
     const i = await startInstance({ strategy: 'jwt', env: { AUTHBENCH_SECRET: 'open-conn-test-secret-0123456789' } })
     onTestFinished(() => i.stop())

@@ -10,6 +10,8 @@ import { wrkVersion } from '../harness/wrk.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
 import { cellFlags } from '../report/model.ts'
 import { chooseHeadlineLevel, CROSS_CHECK_ROUNDS, throughput, crossCheckRepeat, levelOrder, pairsPerLevel, populationUsable, REWARM_MAX_SLICES, REWARM_STEADY_SHARE, summarizeThroughput, verifyCacheRegime, warmEnough } from '../scenarios/throughput.ts'
+import { hostSpeedWarning, SLOW_HOST_FACTOR, summarizeHostSpeed } from '../harness/host-speed.ts'
+import { hostSpeedDifference } from '../report/compare.ts'
 import { validateResults } from './validate.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
@@ -234,6 +236,51 @@ describe('throughput plan', () => {
 })
 
 // A generous limit, not a timing assertion: real processes, slower on a busy machine.
+describe('the host-speed probe of a run', () => {
+  const speed = (syscallLoopMicros: number, cpuLoopMicros = 850) => ({ cpuLoopMicros, syscallLoopMicros })
+  /** A repeat measured with the servers' core's syscall loop at `syscall` µs, its ratio `ratio` and /health cost `health` µs at 1 connection. */
+  const probed = (index: number, syscall: number, ratio: number, health = 40) => repeat(index, [{ connections: 1, pairs: [pair(ratio, { serverCpuMicrosPerRequest: health })] }].map((l) => ({
+    ...l, pairs: l.pairs.map((p) => ({ ...p, me: { ...p.me, serverCpuMicrosPerRequest: health * ratio } })),
+  })), { hostSpeed: { serverCore: [speed(syscall), speed(syscall)], generatorCore: [speed(700), speed(710)] } })
+  const cell = (id: string, repeats: ThroughputRepeat[]): Cell => ({ id, scenario: 'throughput', strategy: 'jwt', profile: 'tuned', alg: 'HS256', instances: 1, claims: [], warnings: [], state: 'completed', repeats, summary: summarizeThroughput(repeats) })
+
+  it('marks the repeats whose syscall loop ran ≥ 1.25× its fastest as slow, and says how each level read in them', () => {
+    // two cells: a fast stretch at 700 µs and a slow one at 1 000 µs (1.43×), where /health costs 70 µs and the ratio reads 10 % lower
+    const a = cell('throughput/a', [probed(0, 700, 2.0), probed(1, 720, 2.0), probed(2, 1000, 1.8, 70), probed(3, 1010, 1.8, 70)])
+    const b = cell('throughput/b', [probed(0, 710, 3.0), probed(1, 1000, 2.7, 70), probed(2, 700, 3.0), probed(3, 990, 2.7, 70), probed(4, 860, 3.0)])
+    const h = summarizeHostSpeed([a, b])!
+    expect(h.repeats).toBe(9)
+    expect(h.slowFactor).toBe(SLOW_HOST_FACTOR)
+    expect(h.slowRepeats).toBe(4) // 860 µs is 1.23×: not slow
+    expect(h.serverCore.syscallLoop).toEqual({ fastestMicros: 700, medianMicros: 860, slowestMicros: 1010, slowReadings: 8 })
+    expect(h.generatorCore.syscallLoop.fastestMicros).toBe(700)
+    expect(h.shifts).toHaveLength(1)
+    expect(h.shifts[0]!.cells).toBe(2)
+    expect(h.shifts[0]!.ratioShiftsRel.map((x) => Number(x.toFixed(6)))).toEqual([-0.1, -0.1])
+    expect(h.shifts[0]!.healthCpuShiftsRel.map((x) => Number(x.toFixed(6)))).toEqual([0.75, 0.75])
+    const w = hostSpeedWarning(h)!
+    expect(w).toMatch(/^the host ran slow during 4 of 9 throughput repeats: a syscall loop on the servers' core took up to 1\.44× its fastest/)
+    expect(w).toContain('at 1 connection the CPU ratio read −10 % (median of 2 cells; −10 % to −10 %), CPU per /health +75 %')
+  })
+
+  it('says nothing of a host that kept its speed, and nothing at all without probes', () => {
+    const steady = cell('throughput/a', [probed(0, 700, 2.0), probed(1, 760, 2.1), probed(2, 720, 1.9)])
+    const h = summarizeHostSpeed([steady])!
+    expect(h.slowRepeats).toBe(0)
+    expect(hostSpeedWarning(h)).toBeNull()
+    expect(summarizeHostSpeed([cell('throughput/old', [repeat(0, [{ connections: 1, pairs: [pair(2)] }])])])).toBeNull()
+  })
+
+  it('tells compare when two runs ran on a host of different speed, or on a slow one', () => {
+    const at = (syscall: number) => summarizeHostSpeed([cell('throughput/a', [probed(0, syscall, 2), probed(1, syscall, 2)])])!
+    expect(hostSpeedDifference(at(700), at(760))).toBeNull() // +9 %
+    expect(hostSpeedDifference(at(700), at(900))).toMatch(/^host speed: the host-speed syscall loop on the servers' core took a median of 0\.70 ms in the baseline and 0\.90 ms in the candidate \(1\.29×\)/)
+    expect(hostSpeedDifference(at(700), null)).toBeNull()
+    const slow = summarizeHostSpeed([cell('throughput/a', [probed(0, 700, 2), probed(1, 1000, 2)])])!
+    expect(hostSpeedDifference(at(850), slow)).toMatch(/the host ran slow \(its syscall loop ≥ 1\.25× its fastest\) under the candidate's in 1 of 2 throughput repeats/)
+  })
+})
+
 describe('throughput cells on real servers', { timeout: 120_000 }, () => {
   it('measure every concurrency level, with the server\'s utilisation in each window, and cross-check with the other generator', async () => {
     const r = await run(['jwt'], { connectionLevels: [1, 8], crossCheck: true })
@@ -288,6 +335,17 @@ describe('throughput cells on real servers', { timeout: 120_000 }, () => {
     expect(summary.non2xx + summary.errors).toBe(0)
     expect(summary.cpuRatioPerRepeat).toHaveLength(3)
     expect(summary.cpuRatio!.ci95).not.toBeNull() // three repeats: a t interval over their medians
+    // the host-speed probe on either side of every repeat's windows, on both cores, and the run's summary of it
+    for (const x of repeats) {
+      for (const reading of [...x.hostSpeed!.serverCore, ...x.hostSpeed!.generatorCore]) {
+        expect(reading.cpuLoopMicros).toBeGreaterThan(0)
+        expect(reading.syscallLoopMicros).toBeGreaterThan(0)
+      }
+      expect([x.hostSpeed!.serverCore.length, x.hostSpeed!.generatorCore.length]).toEqual([2, 2])
+    }
+    expect(r.hostSpeed).toEqual(summarizeHostSpeed(r.cells))
+    expect(r.hostSpeed!.repeats).toBe(3)
+    expect(r.hostSpeed!.serverCore.syscallLoop.fastestMicros).toBe(Math.min(...repeats.flatMap((x) => x.hostSpeed!.serverCore.map((y) => y.syscallLoopMicros))))
   })
 
   it(`drives a cell with wrk and cross-checks it with autocannon${unlessWrk}`, { skip: !hasWrk }, async () => {
