@@ -33,6 +33,7 @@ function loopSpeed(micros: readonly number[], factor: number): LoopSpeed {
   return { fastestMicros: fastest, medianMicros: medianOf(micros), slowestMicros: Math.max(...micros), slowReadings: micros.filter((m) => m >= factor * fastest).length }
 }
 
+type Probed = ThroughputRepeat & { hostSpeed: HostSpeedProbe }
 const finite = (xs: readonly number[]) => xs.filter((x) => Number.isFinite(x) && x > 0)
 const pairMedian = (pairs: readonly WindowPair[], f: (p: WindowPair) => number | null | undefined): number | null => {
   const xs = pairs.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
@@ -47,7 +48,7 @@ const pairMedian = (pairs: readonly WindowPair[], f: (p: WindowPair) => number |
 export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FACTOR): HostSpeedSummary | null {
   const byCell = cells
     .filter((c) => c.scenario === 'throughput' && 'repeats' in c)
-    .map((c) => (c as Extract<Cell, { repeats: unknown }>).repeats.filter((r): r is ThroughputRepeat & { hostSpeed: HostSpeedProbe } => r.kind === 'throughput' && r.hostSpeed !== undefined))
+    .map((c) => (c as Extract<Cell, { repeats: unknown }>).repeats.filter((r): r is Probed => r.kind === 'throughput' && r.hostSpeed !== undefined))
     .filter((rs) => rs.length > 0)
   const all = byCell.flat()
   const readings = (core: keyof HostSpeedProbe, loop: keyof SpeedReading) => finite(all.flatMap((r) => r.hostSpeed[core].map((x) => x[loop])))
@@ -57,13 +58,20 @@ export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FA
   }
   const [serverCore, generatorCore] = [coreSpeed('serverCore'), coreSpeed('generatorCore')]
   if (!serverCore || !generatorCore) return null
-  const slow = (r: ThroughputRepeat & { hostSpeed: HostSpeedProbe }) => r.hostSpeed.serverCore.some((x) => x.syscallLoopMicros >= factor * serverCore.syscallLoop.fastestMicros)
+  const slowReading = (x: SpeedReading | undefined) => x !== undefined && x.syscallLoopMicros >= factor * serverCore.syscallLoop.fastestMicros
+  const slow = (r: Probed) => r.hostSpeed.serverCore.some(slowReading)
+  /** The readings on either side of a level's windows (older layouts: every reading of the repeat). */
+  const slowAt = (r: Probed, connections: number) => {
+    const k = (r.levels ?? []).findIndex((l) => l.connections === connections)
+    const readings = r.hostSpeed.serverCore
+    return readings.length === (r.levels?.length ?? 0) + 1 && k !== -1 ? slowReading(readings[k]) || slowReading(readings[k + 1]) : slow(r)
+  }
   const levels = [...new Set(all.flatMap((r) => (r.levels ?? []).map((l) => l.connections)))].sort((a, b) => a - b)
   const shifts: SlowHostShift[] = levels.map((connections) => {
     const shift: SlowHostShift = { connections, cells: 0, ratioShiftsRel: [], healthCpuShiftsRel: [] }
     for (const repeats of byCell) {
       const at = (rs: typeof repeats, f: (p: WindowPair) => number | null | undefined) => finite(rs.map((r) => pairMedian(r.levels?.find((l) => l.connections === connections)?.pairs ?? [], f) ?? Number.NaN))
-      const [slowRs, fastRs] = [repeats.filter(slow), repeats.filter((r) => !slow(r))]
+      const [slowRs, fastRs] = [repeats.filter((r) => slowAt(r, connections)), repeats.filter((r) => !slowAt(r, connections))]
       const [slowRatio, fastRatio] = [at(slowRs, (p) => p.cpuRatio), at(fastRs, (p) => p.cpuRatio)]
       if (slowRatio.length < 2 || fastRatio.length < 2) continue
       const [slowHealth, fastHealth] = [at(slowRs, (p) => p.health.serverCpuMicrosPerRequest), at(fastRs, (p) => p.health.serverCpuMicrosPerRequest)]

@@ -157,8 +157,9 @@ export interface ThroughputRepeat {
 
 /**
  * The host-speed probe (servers/speed-loop.ts: an integer loop and a syscall loop, each the fastest of
- * three timed runs) just before a repeat's first measured window and just after its last: in the first
- * server instance (the servers' core) and in the harness (the load generator's core).
+ * three timed runs) in the first server instance (the servers' core) and in the harness (the load
+ * generator's core), read before each level's windows and after the last level's: reading k and k + 1
+ * bracket `levels[k]`, so each core has one reading more than the repeat has levels.
  */
 export interface HostSpeedProbe {
   serverCore: SpeedReading[]
@@ -182,7 +183,7 @@ export interface CoreSpeed {
 /** How a CPU-ratio level read in repeats on a slow host against the others (harness/host-speed.ts). */
 export interface SlowHostShift {
   connections: number
-  /** Cells with at least two repeats of each kind at this level. */
+  /** Cells with at least two repeats of each kind at this level: slow when a reading bracketing the level's windows was slow. */
   cells: number
   /** Per such cell: median ratio in slow-host repeats ÷ median ratio in the others − 1. */
   ratioShiftsRel: number[]
@@ -198,7 +199,7 @@ export interface HostSpeedSummary {
   generatorCore: CoreSpeed
   /** A syscall-loop reading this many times its core's fastest (in this run) counts as slow. */
   slowFactor: number
-  /** Repeats with a slow syscall-loop reading on the servers' core: their CPU per request is the host's weather. */
+  /** Repeats with a slow syscall-loop reading on the servers' core: their CPU per request is partly the host's weather. */
   slowRepeats: number
   shifts: SlowHostShift[]
 }

@@ -141,15 +141,16 @@ export const throughput: Scenario = {
 
       const count = pairsPerLevel(options)
       const levels: ThroughputLevel[] = []
-      // the host's own speed on both cores, on either side of the measured windows (harness/host-speed.ts)
-      const speedBefore = await probeHostSpeed(env.instances)
+      // the host's own speed on both cores before each level's windows and after the last (harness/host-speed.ts)
+      const speed = [await probeHostSpeed(env.instances)]
       for (const connections of order) {
         const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
         if (levels.some((l) => l.connections === plans.me.length)) continue // a population smaller than two levels: measured once
+        if (levels.length > 0) speed.push(await probeHostSpeed(env.instances))
         const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`))
         levels.push({ connections: plans.me.length, pairs })
       }
-      const speedAfter = await probeHostSpeed(env.instances)
+      speed.push(await probeHostSpeed(env.instances))
       const headline = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, [l.pairs])))!
       const crossCheck = options.crossCheck && index === crossCheckRepeat(this, options)
         ? await runCrossCheck(env, options, generator, plansAt, headline.connections, signal, ctx.status)
@@ -162,7 +163,7 @@ export const throughput: Scenario = {
         loginCount: creds.length,
         populationLoggedIn: !reuse,
         ...(rewarmCpuMicrosPerRequest?.length ? { rewarmCpuMicrosPerRequest } : {}),
-        hostSpeed: { serverCore: [speedBefore.serverCore, speedAfter.serverCore], generatorCore: [speedBefore.generatorCore, speedAfter.generatorCore] },
+        hostSpeed: { serverCore: speed.map((x) => x.serverCore), generatorCore: speed.map((x) => x.generatorCore) },
         bytes: {
           requestsPerPath: creds.length,
           meRequestBytes: meBytes.requestBytesPerRequest,
