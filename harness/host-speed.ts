@@ -87,11 +87,11 @@ export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FA
 const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)} %`
 const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`
 
-/** One line on the host's speed, for the method text: each loop's range on each core. */
+/** The host's speed in one line (to follow "host speed, "), for the method text: each loop's range on each core. */
 export function hostSpeedLine(h: HostSpeedSummary): string {
   const loop = (l: LoopSpeed) => `${ms(l.fastestMicros)}–${ms(l.slowestMicros)} (median ${ms(l.medianMicros)}, ${(l.slowestMicros / l.fastestMicros).toFixed(2)}× at worst)`
   const core = (c: CoreSpeed) => `syscall loop ${loop(c.syscallLoop)}, integer loop ${loop(c.cpuLoop)}`
-  return `host speed, timed around each of ${h.repeats} throughput repeats: on the servers' core ${core(h.serverCore)}; on the load generator's core ${core(h.generatorCore)}; slow host (syscall loop ≥ ${h.slowFactor}× its fastest on the servers' core) in ${h.slowRepeats} repeats`
+  return `timed around each of ${h.repeats} throughput repeats: on the servers' core ${core(h.serverCore)}; on the load generator's core ${core(h.generatorCore)}; slow host (syscall loop ≥ ${h.slowFactor}× its fastest on the servers' core) in ${h.slowRepeats} repeats`
 }
 
 /** The warning for a run whose servers' core ran slow in some repeats (null: it never did). */

@@ -19,7 +19,7 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `Run \`${r.gitSha?.slice(0, 7) ?? 'no git'}\`, ${r.startedAt} · ${r.status} · ${r.machine.cpuModel}, ${r.machine.cores} cores · Node ${r.machine.node}`,
     '',
-    ...(r.hostSpeed ? [`${hostSpeedLine(r.hostSpeed).replace(/^host/, 'Host')}.`, ''] : []),
+    ...(r.hostSpeed ? [`Host speed, ${hostSpeedLine(r.hostSpeed)}.`, ''] : []),
     '## The article\'s claims',
     '',
     row(['claim', 'verdict', 'why (measured)']),

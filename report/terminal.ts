@@ -38,7 +38,7 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
   out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
   out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
-  if (input.results.hostSpeed) out.push(wrap(`${hostSpeedLine(input.results.hostSpeed).replace(/^host/, 'Host')}.`))
+  if (input.results.hostSpeed) out.push(wrap(`Host speed, ${hostSpeedLine(input.results.hostSpeed)}.`))
   const warnings = [...input.results.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`)), ...input.results.warnings]
   if (warnings.length) out.push('', 'Warnings:', ...warnings.map((w) => wrap(`! ${w}`, '    ')))
   if (files) out.push('', `report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
