@@ -5,6 +5,7 @@
  * every path alike. Each throughput repeat times the probe on both sides of its windows; this module
  * reads those probes into a summary for results.json, a warning, and compare.
  */
+import { median } from 'simple-statistics'
 import { readSpeed, type SpeedReading } from '../servers/speed-loop.ts'
 import type { Instance } from './instances.ts'
 import type { Cell, CoreSpeed, HostSpeedProbe, HostSpeedSummary, LoopSpeed, SlowHostShift, ThroughputRepeat, WindowPair } from './results.ts'
@@ -22,22 +23,16 @@ export async function probeHostSpeed(instances: readonly Instance[]): Promise<{ 
   return { serverCore: server.speed ?? { cpuLoopMicros: Number.NaN, syscallLoopMicros: Number.NaN }, generatorCore: readSpeed() }
 }
 
-const medianOf = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const n = s.length
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2
-}
-
 function loopSpeed(micros: readonly number[], factor: number): LoopSpeed {
   const fastest = Math.min(...micros)
-  return { fastestMicros: fastest, medianMicros: medianOf(micros), slowestMicros: Math.max(...micros), slowReadings: micros.filter((m) => m >= factor * fastest).length }
+  return { fastestMicros: fastest, medianMicros: median(micros), slowestMicros: Math.max(...micros), slowReadings: micros.filter((m) => m >= factor * fastest).length }
 }
 
 type Probed = ThroughputRepeat & { hostSpeed: HostSpeedProbe }
 const finite = (xs: readonly number[]) => xs.filter((x) => Number.isFinite(x) && x > 0)
 const pairMedian = (pairs: readonly WindowPair[], f: (p: WindowPair) => number | null | undefined): number | null => {
   const xs = pairs.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
-  return xs.length ? medianOf(xs) : null
+  return xs.length ? median(xs) : null
 }
 
 /**
@@ -63,8 +58,8 @@ export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FA
   /** The readings on either side of a level's windows (older layouts: every reading of the repeat). */
   const slowAt = (r: Probed, connections: number) => {
     const k = (r.levels ?? []).findIndex((l) => l.connections === connections)
-    const readings = r.hostSpeed.serverCore
-    return readings.length === (r.levels?.length ?? 0) + 1 && k !== -1 ? slowReading(readings[k]) || slowReading(readings[k + 1]) : slow(r)
+    const server = r.hostSpeed.serverCore
+    return server.length === (r.levels?.length ?? 0) + 1 && k !== -1 ? slowReading(server[k]) || slowReading(server[k + 1]) : slow(r)
   }
   const levels = [...new Set(all.flatMap((r) => (r.levels ?? []).map((l) => l.connections)))].sort((a, b) => a - b)
   const shifts: SlowHostShift[] = levels.map((connections) => {
@@ -76,8 +71,8 @@ export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FA
       if (slowRatio.length < 2 || fastRatio.length < 2) continue
       const [slowHealth, fastHealth] = [at(slowRs, (p) => p.health.serverCpuMicrosPerRequest), at(fastRs, (p) => p.health.serverCpuMicrosPerRequest)]
       shift.cells++
-      shift.ratioShiftsRel.push(medianOf(slowRatio) / medianOf(fastRatio) - 1)
-      if (slowHealth.length && fastHealth.length) shift.healthCpuShiftsRel.push(medianOf(slowHealth) / medianOf(fastHealth) - 1)
+      shift.ratioShiftsRel.push(median(slowRatio) / median(fastRatio) - 1)
+      if (slowHealth.length && fastHealth.length) shift.healthCpuShiftsRel.push(median(slowHealth) / median(fastHealth) - 1)
     }
     return shift
   })
@@ -98,8 +93,8 @@ export function hostSpeedLine(h: HostSpeedSummary): string {
 export function hostSpeedWarning(h: HostSpeedSummary): string | null {
   if (h.slowRepeats === 0) return null
   const effects = h.shifts.filter((s) => s.cells > 0).map((s) => {
-    const r = medianOf(s.ratioShiftsRel)
-    const health = s.healthCpuShiftsRel.length ? `, CPU per /health ${pct(medianOf(s.healthCpuShiftsRel))}` : ''
+    const r = median(s.ratioShiftsRel)
+    const health = s.healthCpuShiftsRel.length ? `, CPU per /health ${pct(median(s.healthCpuShiftsRel))}` : ''
     return `at ${s.connections} connection${s.connections === 1 ? '' : 's'} the CPU ratio read ${pct(r)} (median of ${s.cells} cell${s.cells === 1 ? '' : 's'}; ${pct(Math.min(...s.ratioShiftsRel))} to ${pct(Math.max(...s.ratioShiftsRel))})${health}`
   })
   const c = h.serverCore
