@@ -3,8 +3,38 @@ import { createJwtEngine, principalOf } from './jwt-common.ts'
 import type { StrategyDefinition } from './types.ts'
 
 /**
+ * Seconds of clock difference allowed between the servers and Redis: index entries are pruned, and
+ * revoke-all's denials kept, this long past their token's `exp` (a server whose clock lags still
+ * accepts a token that Redis's clock already sees expired).
+ */
+const CLOCK_SKEW_SEC = 60
+
+/**
+ * revoke-all in one step: deny every token of the user's index that has not expired and delete the
+ * index. Logins add to the index in one MULTI, so each login lands either before this script (its
+ * token is denied) or after it (in a fresh index, which the next revoke-all reaches): no login can
+ * slip between reading the index and deleting it. KEYS[1] = the index; ARGV[1] = the key prefix
+ * (deny keys are derived here, so the client's prefix is applied by hand); returns how many tokens
+ * were still valid.
+ */
+const REVOKE_ALL = `
+local now = tonumber(redis.call('TIME')[1])
+local entries = redis.call('ZRANGEBYSCORE', KEYS[1], now - ${CLOCK_SKEW_SEC}, '+inf', 'WITHSCORES')
+local n = 0
+for i = 1, #entries, 2 do
+  local exp = tonumber(entries[i + 1])
+  redis.call('SET', ARGV[1] .. 'deny:' .. entries[i], '1', 'EXAT', exp + ${CLOCK_SKEW_SEC})
+  if exp > now then n = n + 1 end
+end
+redis.call('DEL', KEYS[1])
+return n
+`
+
+/**
  * `jwt` plus a Redis revocation list: `deny:<jti>` lives until the token would have expired.
- * `ujti:<userId>` lists a user's live `jti:exp` pairs so that revoke-all can deny them all.
+ * `utok:<userId>` is a sorted set of the user's tokens (member jti, score exp) so that revoke-all can
+ * deny them all; login prunes expired entries and logout removes its own, so it holds the live
+ * tokens only. /me reads one key, `deny:<jti>`: revoke-all's guarantee costs it nothing.
  * Redis down → the request fails closed with 503 (a revocable token whose revocation cannot be
  * checked is not accepted). That choice is deliberate and reported by the failover scenario.
  */
@@ -22,16 +52,21 @@ export const jwtDenylist: StrategyDefinition = {
     const redis = ctx.redis!
     const ttlSec = ctx.options.jwtTtlSec
     const engine = await createJwtEngine(scope, ctx, 'bearer', ttlSec)
-    const deny = (jti: string, expSec: number) => {
-      const ttlMs = expSec * 1000 - Date.now()
-      return ttlMs > 0 ? redis.set(`deny:${jti}`, '1', 'PX', ttlMs) : null
-    }
+    redis.defineCommand('authbenchRevokeTokens', { numberOfKeys: 1, lua: REVOKE_ALL })
+    const revokeTokens = (redis as unknown as { authbenchRevokeTokens(index: string, prefix: string): Promise<number> }).authbenchRevokeTokens.bind(redis)
+    const prefix = redis.options.keyPrefix ?? ''
+    const indexOf = (userId: number | string) => `utok:${userId}`
     return {
       async login(_request, _reply, user) {
         const jti = randomBytes(12).toString('base64url')
         const accessToken = await engine.sign({ sub: String(user.userId), role: user.role, jti, ...ctx.users.extraClaims(user) })
-        const expSec = Math.floor(Date.now() / 1000) + ttlSec
-        await redis.multi().sadd(`ujti:${user.userId}`, `${jti}:${expSec}`).expire(`ujti:${user.userId}`, ttlSec + 1).exec()
+        const nowSec = Math.floor(Date.now() / 1000)
+        const index = indexOf(user.userId)
+        await redis.multi()
+          .zremrangebyscore(index, '-inf', `(${nowSec - CLOCK_SKEW_SEC}`)
+          .zadd(index, nowSec + ttlSec, jti)
+          .expire(index, ttlSec + CLOCK_SKEW_SEC)
+          .exec()
         return { accessToken }
       },
       async authenticate(request) {
@@ -41,24 +76,13 @@ export const jwtDenylist: StrategyDefinition = {
       },
       async logout(request) {
         const claims = await engine.verify(request)
-        if (claims?.jti !== undefined) await deny(claims.jti, claims.exp)
+        if (claims?.jti === undefined) return
+        const ttlMs = claims.exp * 1000 - Date.now()
+        const tx = redis.multi().zrem(indexOf(claims.sub), claims.jti)
+        if (ttlMs > 0) tx.set(`deny:${claims.jti}`, '1', 'PX', ttlMs)
+        await tx.exec()
       },
-      async revokeAll(userId) {
-        const entries = await redis.smembers(`ujti:${userId}`)
-        const pipeline = redis.pipeline()
-        let n = 0
-        for (const entry of entries) {
-          const [jti, exp] = entry.split(':')
-          const ttlMs = Number(exp) * 1000 - Date.now()
-          if (jti && ttlMs > 0) {
-            pipeline.set(`deny:${jti}`, '1', 'PX', ttlMs)
-            n++
-          }
-        }
-        pipeline.del(`ujti:${userId}`)
-        await pipeline.exec()
-        return n
-      },
+      revokeAll: (userId) => revokeTokens(indexOf(userId), prefix),
     }
   },
 }

@@ -61,9 +61,14 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
   }, sweepEveryMs)
   sweeper.unref()
 
-  /** Replaces a live session by its tombstone; true when it was live. */
-  function kill(sid: string): boolean {
+  /**
+   * Replaces a live session by its tombstone; true when it was live. `unsaved: 'tombstone'` (ids from
+   * our own index only) also buries an id whose session is not saved yet: @fastify/session indexes a
+   * login's new id in the handler and saves the session after it, when the reply is sent.
+   */
+  function kill(sid: string, unsaved: 'ignore' | 'tombstone' = 'ignore'): boolean {
     const entry = sessions.get(sid)
+    if (entry === undefined && unsaved === 'tombstone') sessions.set(sid, { data: null, expiresAtMs: Date.now() + ttlMs })
     if (entry === undefined || entry.data === null) return false
     unindex(sid, entry)
     if (entry.expiresAtMs <= Date.now()) {
@@ -101,7 +106,7 @@ export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): Sess
       const set = byUser.get(userId)
       if (set === undefined) return 0
       let n = 0
-      for (const sid of [...set]) if (kill(sid)) n++
+      for (const sid of [...set]) if (kill(sid, 'tombstone')) n++
       byUser.delete(userId)
       return n
     },
@@ -124,35 +129,61 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[3] == '1' then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
 `
-/** Turn live session keys (KEYS) into tombstones; returns how many were live. */
-const KILL = `
+/**
+ * Destroy one session (KEYS[1]) and take it out of its user's index. ARGV: tombstone TTL (ms), the key
+ * prefix (the index key is derived from the session's data, and ioredis prefixes only KEYS), the id.
+ */
+const DESTROY = `
+local v = redis.call('GET', KEYS[1])
+if not v or v == '${TOMBSTONE}' then return 0 end
+redis.call('SET', KEYS[1], '${TOMBSTONE}', 'PX', ARGV[1])
+local ok, data = pcall(cjson.decode, v)
+if ok and type(data) == 'table' and type(data.userId) == 'number' then
+  redis.call('SREM', ARGV[2] .. 'usess:' .. string.format('%d', data.userId), ARGV[3])
+end
+return 1
+`
+/**
+ * revoke-all in one step: bury every id in the user's index (KEYS[1]) and delete the index; returns
+ * how many sessions were live. An id not saved yet is buried too (@fastify/session indexes a login's
+ * id before it saves the session), so its pending save writes nothing. A login indexes its id in one
+ * command, so it lands either before this script (ended) or after it (in a fresh index, which the
+ * next revoke-all reaches). ARGV: tombstone TTL (ms), the key prefix.
+ */
+const REVOKE_USER = `
 local n = 0
-for _, k in ipairs(KEYS) do
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local k = ARGV[2] .. 'sess:' .. sid
   local v = redis.call('GET', k)
-  if v and v ~= '${TOMBSTONE}' then
+  if v ~= '${TOMBSTONE}' then
+    if v then n = n + 1 end
     redis.call('SET', k, '${TOMBSTONE}', 'PX', ARGV[1])
-    n = n + 1
   end
 end
+redis.call('DEL', KEYS[1])
 return n
 `
 
 type ScriptedRedis = Redis & {
   authbenchSessionSave(sessKey: string, indexKey: string, json: string, ttlMs: number, indexed: '0' | '1'): Promise<number>
-  authbenchSessionKill(...args: Array<string | number>): Promise<number>
+  authbenchSessionDestroy(sessKey: string, ttlMs: number, prefix: string, sid: string): Promise<number>
+  authbenchSessionRevokeUser(indexKey: string, ttlMs: number, prefix: string): Promise<number>
 }
 
 /**
  * Redis store: `sess:<sid>` → JSON with a TTL (or the tombstone); `usess:<userId>` → set of sids,
  * whose expiry every save of one of its sessions extends, so revoke-all finds a session however
- * long it has been rolling. Saves and destroys are Lua scripts: atomic against each other.
+ * long it has been rolling; a destroy (logout) takes its id out, so after logouts the index holds the
+ * live sessions (and those that expired unused, until the index itself expires or a revoke-all).
+ * Saves, destroys and revoke-all are Lua scripts: atomic against each other.
  */
 export function createRedisBackend(redis: Redis, ttlSec: number): SessionBackend {
   const ttlMs = ttlSec * 1000
   redis.defineCommand('authbenchSessionSave', { numberOfKeys: 2, lua: SAVE })
-  redis.defineCommand('authbenchSessionKill', { lua: KILL }) // numkeys given per call
+  redis.defineCommand('authbenchSessionDestroy', { numberOfKeys: 1, lua: DESTROY })
+  redis.defineCommand('authbenchSessionRevokeUser', { numberOfKeys: 1, lua: REVOKE_USER })
   const r = redis as ScriptedRedis
-  const kill = (sids: string[]) => r.authbenchSessionKill(sids.length, ...sids.map((sid) => `sess:${sid}`), ttlMs)
+  const prefix = redis.options.keyPrefix ?? ''
   return {
     async get(sid) {
       const raw = await redis.get(`sess:${sid}`)
@@ -163,18 +194,12 @@ export function createRedisBackend(redis: Redis, ttlSec: number): SessionBackend
       await r.authbenchSessionSave(`sess:${sid}`, `usess:${indexed ? data.userId : 0}`, JSON.stringify(data), ttlMs, indexed ? '1' : '0')
     },
     async destroy(sid) {
-      await kill([sid])
+      await r.authbenchSessionDestroy(`sess:${sid}`, ttlMs, prefix, sid)
     },
     async index(userId, sid) {
       await redis.multi().sadd(`usess:${userId}`, sid).pexpire(`usess:${userId}`, ttlMs).exec()
     },
-    async revokeUser(userId) {
-      const sids = await redis.smembers(`usess:${userId}`)
-      if (sids.length === 0) return 0
-      const live = await kill(sids)
-      await redis.srem(`usess:${userId}`, ...sids)
-      return live
-    },
+    revokeUser: (userId) => r.authbenchSessionRevokeUser(`usess:${userId}`, ttlMs, prefix),
     size: () => null,
     close: () => {},
   }
