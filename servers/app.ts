@@ -50,10 +50,11 @@ export function originForm(url: string): string {
 }
 
 /**
- * onRequest guard for cookie-carried credentials: a body must be JSON (415 otherwise: no
- * `text/plain` or form posts, which a page on another origin can send without a preflight), and a
- * browser's own headers must show a same-origin request (403 otherwise). Non-browser clients send
- * neither `Origin` nor `Sec-Fetch-Site` and pass.
+ * onRequest guard for routes that read a credential from a cookie: a body must be JSON (415
+ * otherwise: no `text/plain` or form posts, which a page on another origin can send without a
+ * preflight), and a browser's own headers must show a same-origin request (403 otherwise): an
+ * `Origin` of this server's own scheme, host and port, and a `Sec-Fetch-Site` of same-origin or none.
+ * Non-browser clients send neither `Origin` nor `Sec-Fetch-Site` and pass.
  */
 export function refuseCrossSite(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   const type = request.headers['content-type']
@@ -63,16 +64,19 @@ export function refuseCrossSite(request: FastifyRequest, reply: FastifyReply, do
   }
   const site = request.headers['sec-fetch-site']
   const origin = request.headers.origin
-  if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && !isSameOrigin(origin, request.headers.host))) {
+  if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && !isSameOrigin(origin, request))) {
     void reply.code(403).send({ error: 'cross-origin request refused' })
     return
   }
   done()
 }
 
-function isSameOrigin(origin: string, host: string | undefined): boolean {
+/** An origin is scheme + host + port (RFC 6454): `https://host:port` is not the http server at host:port. */
+function isSameOrigin(origin: string, request: FastifyRequest): boolean {
+  const host = request.host // the Host header (HTTP/2: :authority)
+  if (!host) return false
   try {
-    return host !== undefined && new URL(origin).host === host
+    return new URL(origin).origin === new URL(`${request.protocol}://${host}`).origin
   } catch {
     return false // 'null' (sandboxed frames, file:) or garbage
   }
@@ -105,7 +109,9 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
     rewriteUrl: (req: { url?: string }) => originForm(req.url ?? '/'),
     // --secure-cookies means TLS ends at a proxy in front (on loopback): believe its X-Forwarded-Proto.
     trustProxy: options.secureCookies ? ('loopback' as const) : false,
-    ajv: { customOptions: { validateSchema: false, code: { optimize: false } } },
+    // coerceTypes off: fastify's default ('array') turned `{"username": ["user5"]}` into "user5"; a
+    // credential that is not a string is refused (400), never coerced into one
+    ajv: { customOptions: { validateSchema: false, coerceTypes: false, code: { optimize: false } } },
   }
   const app = (options.http2 ? Fastify({ ...fastifyOptions, http2: true }) : Fastify(fastifyOptions)) as unknown as FastifyInstance
   app.setErrorHandler(errorHandler)
@@ -116,9 +122,10 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
   const users = createUserDirectory(options.userCount, options.claims)
   await app.register(async (scope) => {
     const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
-    // A browser attaches cookies by itself: state-changing requests of cookie strategies must come from
-    // our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another port post).
-    const onRequest = strategy.carrier === 'cookie' ? refuseCrossSite : []
+    // A browser attaches cookies by itself: state-changing requests of strategies that read a cookie
+    // must come from our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another
+    // port post). refresh reads its refresh token from a cookie on /refresh and /logout.
+    const onRequest = strategy.readsCookies ? refuseCrossSite : []
 
     scope.post('/login', { onRequest, schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
       const { username, password, claims } = request.body as { username: string; password: string; claims?: ClaimSet }
@@ -141,7 +148,7 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
       return reply.code(204).send()
     })
 
-    scope.post('/refresh', async (request, reply) => {
+    scope.post('/refresh', { onRequest }, async (request, reply) => {
       if (auth.refresh === undefined) return reply.code(404).send({ error: `${strategy.name} issues no refresh tokens` })
       const tokens = await auth.refresh(request, reply)
       if (tokens === null) return reply.code(401).send(UNAUTHORIZED)

@@ -8,6 +8,7 @@ export const jwtCookie: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'cookie',
+  readsCookies: true,
   canRevokeAll: false,
   family: 'jwt',
   hybrid: 'JWT inside secure cookies',

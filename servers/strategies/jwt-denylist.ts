@@ -45,6 +45,7 @@ export const jwtDenylist: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'bearer',
+  readsCookies: false,
   canRevokeAll: true,
   family: 'jwt',
   hybrid: 'JWT plus a revocation list',

@@ -8,6 +8,7 @@ export const jwt: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'bearer',
+  readsCookies: false,
   canRevokeAll: false,
   family: 'jwt',
   hybrid: null,

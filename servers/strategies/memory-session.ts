@@ -9,6 +9,7 @@ export const memorySession: StrategyDefinition = {
   needsRedis: false,
   stateful: true,
   carrier: 'cookie',
+  readsCookies: true,
   canRevokeAll: true,
   family: 'server-session',
   hybrid: null,

@@ -9,6 +9,7 @@ export const redisSession: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'cookie',
+  readsCookies: true,
   canRevokeAll: true,
   family: 'server-session',
   hybrid: null,

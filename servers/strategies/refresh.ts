@@ -86,6 +86,7 @@ export const refresh: StrategyDefinition = {
   needsRedis: true,
   stateful: true,
   carrier: 'bearer',
+  readsCookies: true,
   canRevokeAll: true,
   family: 'jwt',
   hybrid: 'refresh token systems',

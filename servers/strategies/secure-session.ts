@@ -24,6 +24,7 @@ export const secureSession: StrategyDefinition = {
   needsRedis: false,
   stateful: false,
   carrier: 'cookie',
+  readsCookies: true,
   canRevokeAll: false,
   family: 'encrypted-cookie',
   hybrid: 'session data inside an encrypted cookie',

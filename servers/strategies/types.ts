@@ -44,6 +44,12 @@ export interface StrategyDefinition {
   stateful: boolean
   /** Where the client carries the credential. */
   carrier: 'cookie' | 'bearer'
+  /**
+   * Some route reads a credential from a cookie, which a browser attaches by itself: every cookie
+   * carrier, and refresh (whose refresh token may come in a cookie). Its state-changing routes get
+   * the cross-site guard (servers/app.ts).
+   */
+  readsCookies: boolean
   /** `POST /users/:id/revoke-all` can end every credential of a user (else it answers 501). */
   canRevokeAll: boolean
   /**
