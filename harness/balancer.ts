@@ -2,7 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
-import { spawnOwned, stopChild } from './children.ts'
+import { spawnOwned, stopChild, type ChildOwner } from './children.ts'
 import type { BalancerInfo } from './results.ts'
 
 export type BalancerKind = 'auto' | 'haproxy' | 'nginx'
@@ -115,7 +115,7 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
  * Starts a real load balancer in front of the given ports with a config generated for this run,
  * round-robin or (HAProxy only) cookie-sticky, and waits until it forwards a request.
  */
-export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; onSpawn?: (child: ChildProcess) => void }): Promise<Balancer> {
+export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; owner?: ChildOwner }): Promise<Balancer> {
   const found = kind === 'auto' ? detectBalancer() : (() => { const v = balancerVersion(kind); return v ? { kind, version: v } : null })()
   if (!found) throw new Error(kind === 'auto' ? 'no load balancer found: install haproxy or nginx' : `${kind} not found on PATH`)
   if (opts.sticky && found.kind === 'nginx') throw new Error('sticky sessions need HAProxy (open-source nginx has no cookie stickiness): install haproxy')
@@ -123,7 +123,7 @@ export async function startBalancer(kind: BalancerKind, backends: number[], opts
   const cfg = join(opts.dir, `${found.kind}.conf`)
   writeFileSync(cfg, found.kind === 'haproxy' ? haproxyConfig(port, backends, opts.sticky) : nginxConfig(port, backends, opts.dir))
   const argv = found.kind === 'haproxy' ? ['haproxy', '-db', '-f', cfg] : ['nginx', '-e', join(opts.dir, 'error.log'), '-p', opts.dir, '-c', cfg, '-g', 'daemon off;']
-  const child = spawnOwned(argv, { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], onSpawn: opts.onSpawn })
+  const child = spawnOwned(argv, { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], ...(opts.owner ? { owner: opts.owner } : {}) })
   let log = ''
   child.stderr!.on('data', (d: Buffer) => { log += d.toString() })
   const url = `http://127.0.0.1:${port}`

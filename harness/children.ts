@@ -38,8 +38,18 @@ export interface OwnedSpawnOptions {
   env?: NodeJS.ProcessEnv
   /** CPU placement prefix (e.g. ['taskset', '-c', '1']): runs after the parent-death prefix, before the command. */
   wrapper?: string[]
-  /** Told about the child at once, before it is ready (the run records it in its pid file). */
-  onSpawn?: (child: ChildProcess) => void
+  /** Who owns the child: told of it at once, and the marker it inherits. */
+  owner?: ChildOwner
+}
+
+/**
+ * The run that starts a child: told about it at once, before it is ready (the run records it in its
+ * pid file), and handing it a file descriptor to inherit, the run's ownership marker (null: none),
+ * by which a later run can prove that authbench started it (harness/pidfile.ts).
+ */
+export interface ChildOwner {
+  onSpawn(child: ChildProcess): void
+  markerFd: number | null
 }
 
 /**
@@ -49,8 +59,11 @@ export interface OwnedSpawnOptions {
  */
 export function spawnOwned(argv: readonly string[], opts: OwnedSpawnOptions): ChildProcess {
   const [cmd, ...args] = [...parentDeathPrefix(), ...(opts.wrapper ?? []), ...argv]
-  const child = spawn(cmd!, args, { stdio: opts.stdio, env: opts.env ?? process.env, detached: true })
-  if (child.pid !== undefined) opts.onSpawn?.(child)
+  // the marker goes after the given stdio: the child holds it at fd 3, 4, …, whatever it does not use
+  const marker = opts.owner?.markerFd ?? null
+  const stdio = marker === null ? opts.stdio : [...(Array.isArray(opts.stdio) ? opts.stdio : [opts.stdio, opts.stdio, opts.stdio]), marker]
+  const child = spawn(cmd!, args, { stdio, env: opts.env ?? process.env, detached: true })
+  if (child.pid !== undefined) opts.owner?.onSpawn(child)
   return child
 }
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { ProcessStats } from '../servers/instrument.ts'
-import { runCommand, spawnOwned, stopChild } from './children.ts'
+import { runCommand, spawnOwned, stopChild, type ChildOwner } from './children.ts'
 import { SERVER_ENTRY, serverBundle } from './server-bundle.ts'
 
 export { SERVER_ENTRY } from './server-bundle.ts'
@@ -31,7 +31,7 @@ export interface InstanceSpec {
   runUnder?: string[]
   readyTimeoutMs?: number
   /** Told about the process as soon as it is spawned. */
-  onSpawn?: (child: ChildProcess) => void
+  owner?: ChildOwner
 }
 
 export interface Instance {
@@ -72,7 +72,7 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // a child inherits the harness's own pinning (the generator's core): start it on every core instead
     wrapper: [...(spec.wrapper ?? (spec.pinCpusWhenReady?.length ? ['taskset', '-c', ALL_CORES] : [])), ...(spec.runUnder ?? [])],
-    onSpawn: spec.onSpawn,
+    ...(spec.owner ? { owner: spec.owner } : {}),
   })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })

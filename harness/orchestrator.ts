@@ -9,7 +9,7 @@ import { redactUrl } from '../servers/redis.ts'
 import { generateJwtKeyPair } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
-import { killGroupNow } from './children.ts'
+import { killGroupNow, type ChildOwner } from './children.ts'
 import { pinProcess, startInstance, type Instance } from './instances.ts'
 import { PidFile, processStart } from './pidfile.ts'
 import { redisWrapper, serverWrapper } from './placement.ts'
@@ -152,11 +152,16 @@ export class Orchestrator {
     this.pids = opts.pidFile ? new PidFile(opts.pidFile) : null
   }
 
-  /** Tracks a child from the moment it is spawned. */
-  private readonly spawned = (role: 'server' | 'redis' | 'balancer') => (child: ChildProcess): void => {
-    this.children.add(child)
-    child.once('exit', () => this.children.delete(child))
-    this.pids?.track(child, role)
+  /** Tracks a child from the moment it is spawned; with a pid file, the child also inherits the run's ownership marker. */
+  private owner(role: 'server' | 'redis' | 'balancer'): ChildOwner {
+    return {
+      onSpawn: (child) => {
+        this.children.add(child)
+        child.once('exit', () => this.children.delete(child))
+        this.pids?.track(child, role)
+      },
+      markerFd: this.pids?.markerFd() ?? null,
+    }
   }
 
   /** Starts the private redis-server on first use (or adopts REDIS_URL). Never throws: says why not. */
@@ -176,7 +181,7 @@ export class Orchestrator {
         }
       }
       try {
-        this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), onSpawn: this.spawned('redis') })
+        this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), owner: this.owner('redis') })
         this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url}`)
         return { source: 'private', url: this.privateRedis.url, version: this.privateRedis.version }
       } catch (err) {
@@ -229,7 +234,7 @@ export class Orchestrator {
       // started on every core (instances start side by side), pinned to the server cores once ready
       pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
       ...(spec.runUnder ? { runUnder: spec.runUnder } : {}),
-      onSpawn: this.spawned('server'),
+      owner: this.owner('server'),
     })))
     for (const s of started) {
       if (s.status === 'fulfilled') {
@@ -288,7 +293,7 @@ export class Orchestrator {
     if (spec.instances <= 1 || spec.balancer === 'none') return null
     const balancer = await startBalancer(spec.balancer, instances.map((i) => i.port), {
       sticky: spec.sticky ?? false, dir: mkdtempSync(join(this.tmp, 'lb-')), wrapper: serverWrapper(this.placement),
-      onSpawn: this.spawned('balancer'),
+      owner: this.owner('balancer'),
     })
     this.stoppers.push(() => balancer.stop())
     this.record('balancer', balancer.pid, `${balancer.kind} ${balancer.url}`)
@@ -336,7 +341,7 @@ export class Orchestrator {
     await old.stop()
     const downAtMs = performance.now()
     await new Promise((r) => setTimeout(r, downMs))
-    this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), port: old.port, onSpawn: this.spawned('redis') })
+    this.privateRedis = await startPrivateRedis({ wrapper: redisWrapper(this.placement), port: old.port, owner: this.owner('redis') })
     this.record('redis', this.privateRedis.pid, `redis-server ${this.privateRedis.url} (restarted)`)
     return { downAtMs, upAtMs: performance.now() }
   }

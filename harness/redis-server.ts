@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { spawnOwned, stopChild } from './children.ts'
+import { spawnOwned, stopChild, type ChildOwner } from './children.ts'
 import { freePort } from './ports.ts'
 
 /** A private redis-server this process started: loopback, free port, no persistence. */
@@ -35,7 +35,7 @@ export class RedisUnavailableError extends Error {
  * Starts redis-server on a free loopback port with persistence off and waits until it answers PING.
  * Throws RedisUnavailableError (with how to install it) when redis-server is not on PATH.
  */
-export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number; wrapper?: string[]; onSpawn?: (child: ChildProcess) => void } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: number; port?: number; wrapper?: string[]; owner?: ChildOwner } = {}): Promise<PrivateRedis> {
   const bin = opts.bin ?? 'redis-server'
   const version = redisServerVersion(bin)
   if (version === null) {
@@ -47,7 +47,7 @@ export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: n
     const child = spawnOwned([bin,
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-    ], { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], onSpawn: opts.onSpawn })
+    ], { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], ...(opts.owner ? { owner: opts.owner } : {}) })
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
     const url = `redis://127.0.0.1:${port}`

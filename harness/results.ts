@@ -1,6 +1,5 @@
 import type { MechanismCosts } from './mechanisms.ts'
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { writeFileAtomic } from './atomic-file.ts'
 import type { SpeedReading } from '../servers/speed-loop.ts'
 import type { Estimate } from './stats.ts'
 
@@ -406,8 +405,5 @@ export interface RunResults {
 
 /** Writes atomically (temp file, then rename), so a reader or an interruption never sees half a file. */
 export function writeResults(path: string, results: RunResults): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.results.json.${process.pid}.tmp`)
-  writeFileSync(tmp, JSON.stringify(results, null, 2) + '\n')
-  renameSync(tmp, path)
+  writeFileAtomic(path, JSON.stringify(results, null, 2) + '\n', { mkdir: true })
 }

@@ -83,7 +83,7 @@ export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario
 export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks): Promise<RunResults> {
   const scenarios = hooks.scenarios.filter((s) => options.scenarios.includes(s.name))
   // only a run folder inside the results folder (as npm run bench makes it) looks at its siblings
-  const leftovers = dirname(resolve(hooks.runDir)) === resolve(options.out) ? await stopLeftovers(options.out) : []
+  const leftovers = dirname(resolve(hooks.runDir)) === resolve(options.out) ? await stopLeftovers(options.out) : { stopped: [], warnings: [] }
   const orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })
   const resultsPath = join(hooks.runDir, 'results.json')
   const progressLog = join(hooks.runDir, 'progress.log')
@@ -112,9 +112,10 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   }
   const save = () => writeResults(resultsPath, results)
   orchestrator.onProcess = save
-  if (leftovers.length) {
-    warn(`stopped ${leftovers.length} process(es) that an earlier, killed run left running: ${leftovers.map((p) => `${p.role} ${p.pid} (${p.runDir})`).join(', ')}`)
+  if (leftovers.stopped.length) {
+    warn(`stopped ${leftovers.stopped.length} process(es) that an earlier, killed run left running: ${leftovers.stopped.map((p) => `${p.role} ${p.pid} (${p.runDir})`).join(', ')}`)
   }
+  for (const w of leftovers.warnings) warn(w)
 
   type Slot = { plan: CellPlan; scenario: Scenario; cell: Cell; env: CellEnv | null }
   const slots: Slot[] = []

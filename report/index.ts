@@ -2,8 +2,9 @@
  * The reading side: a run in, files out. Every renderer is a pure function of results.json (and the
  * scenarios' metric declarations); none starts a process or times anything.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../harness/atomic-file.ts'
 import type { RunResults } from '../harness/results.ts'
 import type { Scenario } from '../scenarios/types.ts'
 import { renderCsv } from './csv.ts'
@@ -47,8 +48,7 @@ export async function writeReport(runDir: string, scenarios: readonly Scenario[]
   const paths = {} as Record<keyof typeof REPORT_FILES, string>
   for (const key of Object.keys(REPORT_FILES) as Array<keyof typeof REPORT_FILES>) {
     const path = join(runDir, REPORT_FILES[key])
-    writeFileSync(`${path}.tmp`, rendered[key])
-    renameSync(`${path}.tmp`, path)
+    writeFileAtomic(path, rendered[key]) // never through a symlink a copied or shared run folder holds
     paths[key] = path
   }
   return paths

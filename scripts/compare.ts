@@ -4,10 +4,10 @@
  * repeats. Writes compare.md into the candidate run folder. Exit 1 with --fail-on-regression when a
  * cell is significantly worse by more than that percentage; 2 on bad input.
  */
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
+import { writeFileAtomic } from '../harness/atomic-file.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
 import { readRun, ReportError } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   const o = program.opts<{ failOnRegression?: number; json?: boolean }>()
   const comparison = compareRuns(readRun(baselineDir), readRun(candidateDir), SCENARIOS)
   const mdPath = join(candidateDir, 'compare.md')
-  writeFileSync(mdPath, renderCompareMarkdown(comparison, baselineDir, candidateDir))
+  writeFileAtomic(mdPath, renderCompareMarkdown(comparison, baselineDir, candidateDir)) // never through a symlink in the run folder
   const bad = o.failOnRegression === undefined ? [] : regressions(comparison, o.failOnRegression)
   if (o.json) {
     process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { detectBalancer } from '../harness/balancer.ts'
 import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
 import { resolveBenchOptions } from '../harness/options.ts'
-import { PID_FILE, processStart, stopLeftovers, type PidFileContent } from '../harness/pidfile.ts'
+import { markedOwner, PID_FILE, processStart, type PidFileContent } from '../harness/pidfile.ts'
 import { freePort } from '../harness/ports.ts'
 import { claimRunDir, runDirName } from '../harness/run-dir.ts'
 import type { CpuPlacement, RunResults } from '../harness/results.ts'
@@ -169,53 +169,15 @@ describe('nothing outlives the harness', () => {
     if (lb) expect(names).toContain(lb.kind)
     expect(names.filter((n) => n === 'node').length).toBeGreaterThanOrEqual(2) // the two servers
     for (const p of recorded) expect(started.map((t) => t.pid)).toContain(p.pid)
+    // each holds the run's ownership marker, naming this harness: what lets a later run prove it may stop it
+    const pidFile = JSON.parse(readFileSync(join(b.runDir()!, PID_FILE), 'utf8')) as PidFileContent
+    for (const p of recorded) expect(markedOwner(p.pid, b.runDir()!), `${p.role} ${p.pid}`).toEqual(pidFile.owner)
     process.kill(harness, 'SIGKILL') // the harness alone, as the OOM killer or kill -9 would
     const deadline = Date.now() + 5000
     const survivors = () => started.filter((p) => processStart(p.pid) === p.start)
     while (survivors().length > 0 && Date.now() < deadline) await sleep(50)
     expect(survivors().map((p) => `${p.name} ${p.pid}`)).toEqual([])
   }, 60_000)
-})
-
-describe('a new run stops what a killed run left behind', () => {
-  function sleeper(): ChildProcess {
-    const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' })
-    onTestFinished(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-    return child
-  }
-  const exitOf = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)))
-  function writePidFile(dir: string, content: PidFileContent) {
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, PID_FILE), JSON.stringify(content))
-  }
-
-  it('stops exactly the recorded processes whose identity matches, never a reused pid, and nothing of a run still alive', async () => {
-    const out = tempDir('authbench-leftovers-')
-    const gone = spawn('true')
-    await exitOf(gone)
-    const [left, reused, ofLiveRun] = [sleeper(), sleeper(), sleeper()]
-    const entry = (c: ChildProcess, start = processStart(c.pid!)!) => ({ pid: c.pid!, start, role: 'redis', command: 'sleep 60' })
-    writePidFile(join(out, 'killed-run'), {
-      owner: { pid: gone.pid!, start: 'whatever it was' },
-      processes: [entry(left), entry(reused, `${processStart(reused.pid!)}0`), { pid: gone.pid!, start: '1', role: 'server', command: 'node' }],
-    })
-    writePidFile(join(out, 'live-run'), { owner: { pid: process.pid, start: processStart(process.pid)! }, processes: [entry(ofLiveRun)] })
-    const running = { status: 'running', finishedAt: null, cells: [{ id: 'kept', state: 'completed' }] }
-    for (const run of ['killed-run', 'live-run']) writeFileSync(join(out, run, 'results.json'), JSON.stringify(running))
-
-    const stopped = await stopLeftovers(out)
-    expect(stopped.map((p) => p.pid)).toEqual([left.pid])
-    await exitOf(left)
-    expect(left.signalCode).toBe('SIGTERM')
-    expect(alive(reused.pid!)).toBe(true)
-    expect(alive(ofLiveRun.pid!)).toBe(true)
-    expect(existsSync(join(out, 'killed-run', PID_FILE))).toBe(false)
-    expect(existsSync(join(out, 'live-run', PID_FILE))).toBe(true)
-    // the killed run no longer says it is running, and keeps what it finished; the live one is left alone
-    const results = (run: string) => JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8'))
-    expect(results('killed-run')).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/^the harness died without finishing/), cells: running.cells })
-    expect(results('live-run')).toEqual(running)
-  })
 })
 
 describe('REDIS_URL with a password', () => {
