@@ -278,12 +278,12 @@ export function stateless(results: RunResults): Verdict {
   const sessions = readLargest(results, 'memory', 'heapBytesPerCredentialAt', defs().filter((d) => isSession(d) && !d.needsRedis))
   const stateful = defs().filter((d) => d.family === 'jwt' && d.stateful)
   const keys = read(results, 'revocation', 'revocationKeysPerLiveCredential', stateful)
-  const perLogout = read(results, 'revocation', 'revocationKeysAddedPerLogout', stateful)
+  const perLogout = read(results, 'revocation', 'revocationKeysLeftPerLogout', stateful)
   const bytes = readLargest(results, 'memory', 'redisBytesPerCredentialAt', stateful)
   const values = [show(jwt, 'B heap per credential'), ...sessions.map((r) => show(r, 'B heap per credential')),
-    ...keys.map((r) => show(r, 'Redis keys per live credential')), ...perLogout.map((r) => show(r, 'keys added per logout')), ...bytes.map((r) => show(r, 'B Redis per credential'))]
+    ...keys.map((r) => show(r, 'Redis keys per live credential')), ...perLogout.map((r) => show(r, 'keys left per logout')), ...bytes.map((r) => show(r, 'B Redis per credential'))]
   const back = [...keys.filter((k) => k.e.median > 0).map((k) => `${k.strategy} ${fmt(k.e.median)} Redis key(s) per live credential`),
-    ...perLogout.filter((k) => k.e.median > 0).map((k) => `${k.strategy} ${fmt(k.e.median)} per logout`),
+    ...perLogout.filter((k) => k.e.median > 0).map((k) => `${k.strategy} ${fmt(k.e.median)} left per logout`),
     ...bytes.filter((k) => k.e.median > 0).map((k) => `${k.strategy} ${fmt(k.e.median)} B of Redis per credential`)]
   const backText = back.length ? `, but every revocable variant brings storage back: ${back.join(', ')}` : ''
   if (sessions.length > 0 && sessions.every((s) => jwt.e.median >= s.e.median)) {

@@ -95,7 +95,8 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'revokeAllLatencyMs', label: 'revoke-all latency', unit: 'ms', meaning: 'latency of POST /users/:id/revoke-all', better: 'lower' },
   { name: 'revokeAllRevokedCount', label: 'revoked by revoke-all', unit: 'count', meaning: 'credentials the server says it revoked', better: 'neither' },
   { name: 'revocationKeysPerLiveCredential', label: 'Redis keys per credential', unit: 'keys', meaning: 'Redis keys a live credential holds', better: 'lower' },
-  { name: 'revocationKeysAddedPerLogout', label: 'keys per logout', unit: 'keys', meaning: 'Redis keys a logout adds (denylist entries)', better: 'lower' },
+  { name: 'revocationKeysAddedPerLogout', label: 'keys per logout', unit: 'keys', meaning: 'net change of Redis keys per logout: what it adds (denylist entries) less what it removes (the user\'s emptied index)', better: 'lower' },
+  { name: 'revocationKeysLeftPerLogout', label: 'keys left per logout', unit: 'keys', meaning: 'Redis keys a logged-out credential leaves behind until they expire (denylist entries, session tombstones, spent refresh tokens): keys after the logouts less keys before the logins', better: 'lower' },
   { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds: MEMORY USAGE summed over the cell\'s own keys (its key prefix), before and after the logouts, so that other cells\' keys do not count', better: 'lower' },
   { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
 ]
@@ -201,7 +202,7 @@ export const revocation: Scenario = {
       latenciesMs.sort((x, y) => x - y)
 
       // (e) revocation state in Redis: keys per live credential, keys and bytes added per logout
-      let state: { keysPerCredential: number; keysAddedPerLogout: number; redisBytesPerLogout: number } | null = null
+      let state: { keysPerCredential: number; keysAddedPerLogout: number; keysLeftPerLogout: number; redisBytesPerLogout: number } | null = null
       if (env.redisProbe) {
         ctx.status('revocation state')
         const redis = env.redisProbe
@@ -214,7 +215,7 @@ export const revocation: Scenario = {
         for (const c of live) await status(a, '/logout', c.headers)
         const k2 = await countRedisKeys(redis, env.redisPrefix)
         const mem2 = await prefixMemoryBytes(redis, env.redisPrefix)
-        state = { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, redisBytesPerLogout: (mem2 - mem1) / M }
+        state = { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, keysLeftPerLogout: (k2 - k0) / M, redisBytesPerLogout: (mem2 - mem1) / M }
       }
 
       // (d) mass revocation: one user holding K credentials, logged in alternately on a and b; each is
@@ -298,6 +299,7 @@ export const revocation: Scenario = {
         revokeAllStillAcceptedOtherInstanceShare: stillAcceptedOther,
         revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
         revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
+        revocationKeysLeftPerLogout: state?.keysLeftPerLogout ?? null,
         revocationRedisBytesPerLogout: state?.redisBytesPerLogout ?? null,
         revocationKeysLeftAfterExpiry: keysLeftAfterExpiry,
       }, [], [...notes, ...(def.stateful ? [] : ['stateless: nothing on the server to invalidate'])])

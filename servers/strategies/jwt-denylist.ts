@@ -3,9 +3,9 @@ import { createJwtEngine, principalOf } from './jwt-common.ts'
 import type { StrategyDefinition } from './types.ts'
 
 /**
- * Seconds of clock difference allowed between the servers and Redis: index entries are pruned, and
- * revoke-all's denials kept, this long past their token's `exp` (a server whose clock lags still
- * accepts a token that Redis's clock already sees expired).
+ * Seconds of clock difference allowed between servers: login prunes index entries only this long
+ * after their token's `exp` (a server whose clock lags still accepts a token that another server's
+ * clock already sees expired).
  */
 const CLOCK_SKEW_SEC = 60
 
@@ -14,17 +14,20 @@ const CLOCK_SKEW_SEC = 60
  * index. Logins add to the index in one MULTI, so each login lands either before this script (its
  * token is denied) or after it (in a fresh index, which the next revoke-all reaches): no login can
  * slip between reading the index and deleting it. KEYS[1] = the index; ARGV[1] = the key prefix
- * (deny keys are derived here, so the client's prefix is applied by hand); returns how many tokens
- * were still valid.
+ * (deny keys are derived here, so the client's prefix is applied by hand), ARGV[2] = the server's
+ * clock in ms (a denial lives until the token's exp by the clock that verifies it, as logout's
+ * does); returns how many tokens were still valid.
  */
 const REVOKE_ALL = `
-local now = tonumber(redis.call('TIME')[1])
-local entries = redis.call('ZRANGEBYSCORE', KEYS[1], now - ${CLOCK_SKEW_SEC}, '+inf', 'WITHSCORES')
+local nowMs = tonumber(ARGV[2])
+local entries = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. math.floor(nowMs / 1000), '+inf', 'WITHSCORES')
 local n = 0
 for i = 1, #entries, 2 do
-  local exp = tonumber(entries[i + 1])
-  redis.call('SET', ARGV[1] .. 'deny:' .. entries[i], '1', 'EXAT', exp + ${CLOCK_SKEW_SEC})
-  if exp > now then n = n + 1 end
+  local ttlMs = tonumber(entries[i + 1]) * 1000 - nowMs
+  if ttlMs > 0 then
+    redis.call('SET', ARGV[1] .. 'deny:' .. entries[i], '1', 'PX', ttlMs)
+    n = n + 1
+  end
 end
 redis.call('DEL', KEYS[1])
 return n
@@ -54,7 +57,7 @@ export const jwtDenylist: StrategyDefinition = {
     const ttlSec = ctx.options.jwtTtlSec
     const engine = await createJwtEngine(scope, ctx, 'bearer', ttlSec)
     redis.defineCommand('authbenchRevokeTokens', { numberOfKeys: 1, lua: REVOKE_ALL })
-    const revokeTokens = (redis as unknown as { authbenchRevokeTokens(index: string, prefix: string): Promise<number> }).authbenchRevokeTokens.bind(redis)
+    const revokeTokens = (redis as unknown as { authbenchRevokeTokens(index: string, prefix: string, nowMs: number): Promise<number> }).authbenchRevokeTokens.bind(redis)
     const prefix = redis.options.keyPrefix ?? ''
     const indexOf = (userId: number | string) => `utok:${userId}`
     return {
@@ -66,7 +69,7 @@ export const jwtDenylist: StrategyDefinition = {
         await redis.multi()
           .zremrangebyscore(index, '-inf', `(${nowSec - CLOCK_SKEW_SEC}`)
           .zadd(index, nowSec + ttlSec, jti)
-          .expire(index, ttlSec + CLOCK_SKEW_SEC)
+          .expire(index, ttlSec + 1) // outlives every token it lists
           .exec()
         return { accessToken }
       },
@@ -83,7 +86,7 @@ export const jwtDenylist: StrategyDefinition = {
         if (ttlMs > 0) tx.set(`deny:${claims.jti}`, '1', 'PX', ttlMs)
         await tx.exec()
       },
-      revokeAll: (userId) => revokeTokens(indexOf(userId), prefix),
+      revokeAll: (userId) => revokeTokens(indexOf(userId), prefix, Date.now()),
     }
   },
 }

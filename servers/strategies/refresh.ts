@@ -119,7 +119,7 @@ export const refresh: StrategyDefinition = {
           .set(`rt:${hashToken(tokens.refreshToken)}`, String(user.userId), 'PX', familyTtlMs)
           .zremrangebyscore(index, '-inf', `(${nowMs - CLOCK_SKEW_MS}`)
           .zadd(index, nowMs + familyTtlMs, fam)
-          .pexpire(index, familyTtlMs + CLOCK_SKEW_MS)
+          .pexpire(index, familyTtlMs) // as long as the family it adds, the longest-lived of its families
           .exec()
         return tokens
       },
