@@ -193,7 +193,7 @@ export const throughput: Scenario = {
 /**
  * Time model of a repeat, fitted on the 2-core reference machine (`estimateRepeatSec` feeds the ETA
  * and `--plan`). Each window costs its length plus the generator's start and stop and the two
- * samples around it; autocannon starts one instance per connection, wrk a process and stops on its 100 ms tick.
+ * samples around it; autocannon starts one instance per URL, wrk a process and stops on its 100 ms tick.
  */
 const REPEAT_FIXED_SEC = 0.15
 const LOGIN_FIXED_SEC = 0.1
