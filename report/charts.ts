@@ -5,9 +5,9 @@
  */
 import * as vega from 'vega'
 import { compile, type TopLevelSpec } from 'vega-lite'
-import type { Cell, ThroughputLevelSummary } from '../harness/results.ts'
-import type { Estimate } from '../harness/stats.ts'
-import type { Scenario } from '../scenarios/types.ts'
+import type { Cell, ThroughputLevelSummary } from '../harness/results/results.ts'
+import type { Estimate } from '../harness/measure/stats.ts'
+import type { Scenario } from '../harness/run/scenario.ts'
 import { cellFlags, cellLabel, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
 
 /** One bar: a category on x, an optional group within it, a value with its CI, and flags. */

@@ -3,8 +3,8 @@
  * Every rule is a pure function of results.json; a claim whose cells are missing is
  * "not measured in this run" — never guessed, never defaulted.
  */
-import type { Cell, RunResults } from '../harness/results.ts'
-import type { Estimate } from '../harness/stats.ts'
+import type { Cell, RunResults } from '../harness/results/results.ts'
+import type { Estimate } from '../harness/measure/stats.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { StrategyDefinition } from '../servers/strategies/types.ts'
 import { fmt, fmtEstimate, isMeasured, metricOf } from './model.ts'

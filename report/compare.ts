@@ -6,9 +6,9 @@
  */
 import jstat from 'jstat'
 import { median } from 'simple-statistics'
-import { summarizeHostSpeed } from '../harness/host-speed.ts'
-import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results.ts'
-import type { MetricDecl, Scenario } from '../scenarios/types.ts'
+import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
+import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
+import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { cellLabel, declFor, fmt, isMeasured, metricHeader } from './model.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */

@@ -2,7 +2,7 @@
  * report.html — one self-contained file (inline CSS and SVG, no script, no network fetch): the
  * verdict table, one section per scenario with its charts and short table, then method and machine.
  */
-import { hostSpeedLine } from '../harness/host-speed.ts'
+import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
 import { cellLabel, FLAG_MEANING, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'

@@ -4,9 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../harness/atomic-file.ts'
-import type { RunResults } from '../harness/results.ts'
-import type { Scenario } from '../scenarios/types.ts'
+import { writeFileAtomic } from '../harness/results/atomic-file.ts'
+import type { RunResults } from '../harness/results/results.ts'
+import type { Scenario } from '../harness/run/scenario.ts'
 import { renderCsv } from './csv.ts'
 import { renderHtml } from './html.ts'
 import { renderMarkdown } from './markdown.ts'

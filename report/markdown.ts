@@ -2,7 +2,7 @@
  * report.md — GitHub-flavoured Markdown for pasting into issues and READMEs: the verdict table,
  * then one short table per scenario (at most 8 columns, units in the headers).
  */
-import { hostSpeedLine } from '../harness/host-speed.ts'
+import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts } from './claims.ts'
 import { MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 

@@ -2,9 +2,9 @@
  * Reading results.json: which metric a name is, its value in a cell, how a cell is labelled and
  * flagged. Pure functions of the results and the scenarios' metric declarations; nothing here measures.
  */
-import type { Cell, RunResults } from '../harness/results.ts'
-import type { Estimate } from '../harness/stats.ts'
-import type { MetricDecl, Scenario } from '../scenarios/types.ts'
+import type { Cell, RunResults } from '../harness/results/results.ts'
+import type { Estimate } from '../harness/measure/stats.ts'
+import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { StrategyName } from '../servers/config.ts'
 
@@ -199,7 +199,7 @@ export function cellDetail(cell: MeasuredCell): string | null {
 }
 
 /**
- * The loops of harness/mechanisms.ts that make up a cell's per-request credential check (summed),
+ * The loops of harness/measure/mechanisms.ts that make up a cell's per-request credential check (summed),
  * and whether the match is only approximate (no loop models that exact path).
  */
 export function mechanismsOf(strategy: string, profile: string, alg: string, regime: string | null): { names: string[]; approximate: boolean } {

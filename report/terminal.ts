@@ -3,7 +3,7 @@
  * per scenario with short human headers and units, flags, and where the full report is.
  */
 import Table from 'cli-table3'
-import { hostSpeedLine } from '../harness/host-speed.ts'
+import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts } from './claims.ts'
 import { FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 

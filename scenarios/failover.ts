@@ -1,9 +1,9 @@
-import { detectBalancer, STICKY_COOKIE } from '../harness/balancer.ts'
-import { loginUser, type Credential } from '../harness/credentials.ts'
-import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
+import { detectBalancer, STICKY_COOKIE } from '../harness/processes/balancer.ts'
+import { loginUser, type Credential } from '../harness/load/credentials.ts'
+import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 /** Users logged in before the kill (each probed before and after it). */
 const usersFor = (quick: boolean) => (quick ? 50 : 100)

@@ -1,14 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import type { Credential } from '../harness/credentials.ts'
-import { runLoad, type ConnectionPlan } from '../harness/load.ts'
-import type { CellEnv } from '../harness/orchestrator.ts'
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import type { WindowMeasurement } from '../harness/results.ts'
+import type { Credential } from '../harness/load/credentials.ts'
+import { runLoad, type ConnectionPlan } from '../harness/load/load.ts'
+import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
+import type { WindowMeasurement } from '../harness/results/results.ts'
 import { loadKeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import type { BenchOptions } from '../harness/options.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
 import { connectionsClosed, countRedisKeys, measuredLoad, metricsRepeat, pooledCpuMicrosPerRequest, pooledRequestsPerSec, profilesFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 const HOSTILE_SHARE = 0.2
 /**

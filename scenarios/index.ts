@@ -6,7 +6,7 @@ import { requestSize } from './request-size.ts'
 import { revocation } from './revocation.ts'
 import { scaleOut } from './scale-out.ts'
 import { throughput } from './throughput.ts'
-import type { Scenario } from './types.ts'
+import type { Scenario } from '../harness/run/scenario.ts'
 
 /** Every scenario, in the order `npm run bench` runs them. */
 export const SCENARIOS: readonly Scenario[] = [throughput, requestSize, login, revocation, memory, scaleOut, failover, hostile]

@@ -1,8 +1,8 @@
-import type { BenchOptions } from '../harness/options.ts'
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import type { WindowMeasurement } from '../harness/results.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
+import type { WindowMeasurement } from '../harness/results/results.ts'
 import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, median, metricsRepeat, pooledCpuMicrosPerRequest, pooledPerRequest, pooledRequestsPerSec, profileFor, rotated, summarizeMetrics, warmUntilSteady, warmUp } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 /** Unmeasured logins until their CPU per login settles (it falls ≈ 2.5× over the first thousands), and each measured window. */
 const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.2, chunkSec: 0.1 } : { minSec: 0.45, maxSec: 1.5, chunkSec: 0.15, minRequestsPerInstance: 2000 })

@@ -1,10 +1,10 @@
-import type { CellEnv, EnvSpec } from '../harness/orchestrator.ts'
-import type { BenchOptions } from '../harness/options.ts'
-import type { WindowMeasurement } from '../harness/results.ts'
+import type { CellEnv, EnvSpec } from '../harness/processes/orchestrator.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import type { WindowMeasurement } from '../harness/results/results.ts'
 import type { ClaimSet } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { connectionsClosed, loginPlans, measuredLoad, median, metricsRepeat, prefixMemoryBytes, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 
 /**
  * Live credentials at the first (`low`) and last (`high`) reading of the slope, readings between

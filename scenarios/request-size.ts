@@ -1,11 +1,11 @@
-import { loginUser, type Credential } from '../harness/credentials.ts'
-import { h2Close, h2Connect, h2Login, h2Request } from '../harness/h2.ts'
-import type { CellEnv } from '../harness/orchestrator.ts'
-import type { ConnectionPlan } from '../harness/load.ts'
-import type { BenchOptions } from '../harness/options.ts'
+import { loginUser, type Credential } from '../harness/load/credentials.ts'
+import { h2Close, h2Connect, h2Login, h2Request } from '../harness/load/h2.ts'
+import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { ConnectionPlan } from '../harness/load/load.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
 import { CLAIM_SETS } from '../servers/config.ts'
 import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 
 /** Users whose credentials are counted (byte counts are exact: fewer users only narrow the userId lengths averaged over). */
 const usersFor = (quick: boolean) => (quick ? 30 : 100)

@@ -1,9 +1,9 @@
-import { loginUser, type Credential } from '../harness/credentials.ts'
-import type { EnvSpec } from '../harness/orchestrator.ts'
-import type { BenchOptions } from '../harness/options.ts'
+import { loginUser, type Credential } from '../harness/load/credentials.ts'
+import type { EnvSpec } from '../harness/processes/orchestrator.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { countRedisKeys, holdExclusive, prefixMemoryBytes, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 const PROBE_EVERY_MS = 25
 /** Credentials of one user for revoke-all, logged in alternately on the two instances. */

@@ -1,12 +1,12 @@
-import { detectBalancer } from '../harness/balancer.ts'
-import type { ConnectionPlan } from '../harness/load.ts'
-import type { CellEnv } from '../harness/orchestrator.ts'
-import type { BenchOptions } from '../harness/options.ts'
-import { loginPopulation, type IssuedCredential } from '../harness/population.ts'
-import type { WindowMeasurement } from '../harness/results.ts'
+import { detectBalancer } from '../harness/processes/balancer.ts'
+import type { ConnectionPlan } from '../harness/load/load.ts'
+import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
+import type { WindowMeasurement } from '../harness/results/results.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { measuredLoad, median, metricsRepeat, profileFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 interface Layout { instances: number; sticky: boolean }
 

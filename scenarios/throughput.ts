@@ -1,20 +1,20 @@
-import { openGenerator, runLoad, type ConnectionPlan, type LoadGenerator } from '../harness/load.ts'
-import type { BenchOptions } from '../harness/options.ts'
-import type { CellEnv } from '../harness/orchestrator.ts'
-import { probeHostSpeed } from '../harness/host-speed.ts'
-import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/population.ts'
-import { measureAround, readRedisInfo, SERVER_SATURATION_SHARE } from '../harness/probes.ts'
+import { openGenerator, runLoad, type ConnectionPlan, type LoadGenerator } from '../harness/load/load.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import { probeHostSpeed } from '../harness/measure/host-speed.ts'
+import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
+import { measureAround, readRedisInfo, SERVER_SATURATION_SHARE } from '../harness/measure/probes.ts'
 import type {
   CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
   ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
-} from '../harness/results.ts'
-import { estimate, repeatsEstimate, type Estimate } from '../harness/stats.ts'
-import { WrkUnavailableError } from '../harness/wrk.ts'
+} from '../harness/results/results.ts'
+import { estimate, repeatsEstimate, type Estimate } from '../harness/measure/stats.ts'
+import { WrkUnavailableError } from '../harness/load/wrk.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
 import { SERVER_DEFAULTS, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { VERIFY_CACHE_ENTRIES } from '../servers/strategies/jwt-common.ts'
-import type { CellPlan, MetricDecl, Scenario } from './types.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
 // the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
 const PATHS = { me: '/me', health: BASELINE_PATH } as const
@@ -141,7 +141,7 @@ export const throughput: Scenario = {
 
       const count = pairsPerLevel(options)
       const levels: ThroughputLevel[] = []
-      // the host's own speed on both cores before each level's windows and after the last (harness/host-speed.ts)
+      // the host's own speed on both cores before each level's windows and after the last (harness/measure/host-speed.ts)
       const speed = [await probeHostSpeed(env.instances)]
       for (const connections of order) {
         const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }

@@ -1,21 +1,21 @@
 /**
  * `npm run bench`: runs the benchmark suite and writes results/<date>-<time>-<sha>/results.json.
  * Exit codes: 0 done, 1 failed, 2 bad option, 130 interrupted (SIGINT or SIGTERM: everything finished
- * is kept, every process stopped before exit; see harness/interrupt.ts for repeated signals).
+ * is kept, every process stopped before exit; see harness/run/interrupt.ts for repeated signals).
  */
-import { claimRunDir, runDirName } from '../harness/run-dir.ts'
+import { claimRunDir, runDirName } from '../harness/run/run-dir.ts'
 import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
-import { FORCE_AFTER_MS, interruptPolicy } from '../harness/interrupt.ts'
-import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/options.ts'
-import { pinSelf, planPlacement } from '../harness/placement.ts'
-import { listCells, planSuite, renderPlan } from '../harness/plan.ts'
-import { checkGenerator } from '../harness/wrk.ts'
-import { redisServerVersion } from '../harness/redis-server.ts'
-import { redactUrls, runSuite } from '../harness/run.ts'
-import type { RunResults } from '../harness/results.ts'
-import { gitSha } from '../harness/machine.ts'
+import { FORCE_AFTER_MS, interruptPolicy } from '../harness/run/interrupt.ts'
+import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/run/options.ts'
+import { pinSelf, planPlacement } from '../harness/processes/placement.ts'
+import { listCells, planSuite, renderPlan } from '../harness/run/plan.ts'
+import { checkGenerator } from '../harness/load/wrk.ts'
+import { redisServerVersion } from '../harness/processes/redis-server.ts'
+import { redactUrls, runSuite } from '../harness/run/run.ts'
+import type { RunResults } from '../harness/results/results.ts'
+import { gitSha } from '../harness/measure/machine.ts'
 import { verdicts } from '../report/claims.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
 import { renderTerminal, wrap } from '../report/terminal.ts'

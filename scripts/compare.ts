@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
-import { writeFileAtomic } from '../harness/atomic-file.ts'
+import { writeFileAtomic } from '../harness/results/atomic-file.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
 import { readRun, ReportError } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'

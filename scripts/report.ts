@@ -3,7 +3,7 @@
  * from its results.json alone (default: the newest run under results/). Same input, same bytes.
  */
 import { Command } from 'commander'
-import { BENCH_DEFAULTS } from '../harness/options.ts'
+import { BENCH_DEFAULTS } from '../harness/run/options.ts'
 import { latestRun, ReportError, writeReport } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 

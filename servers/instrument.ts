@@ -9,13 +9,13 @@ import { readSpeed, type SpeedReading } from './speed-loop.ts'
  * V8 settings every server runs with once it is ready, set at run time rather than as node flags: a
  * node flag changes V8's flag hash, and then Node's own code cache for its built-in modules no longer
  * matches, so each start compiles them from source (≈ 30 ms of a 0.3 s start, measured), as would the
- * bundle's code cache (harness/server-bundle.ts). Only forced GCs and bytecode flushing need them,
+ * bundle's code cache (harness/processes/server-bundle.ts). Only forced GCs and bytecode flushing need them,
  * both long after start.
  * - expose-gc: memory and hostile readings force a collection over IPC first (`forceGc`);
  * - no-flush-bytecode: V8 would drop the bytecode of functions idle for a while, which would show up
  *   as heap that shrinks between readings;
  *
- * One flag cannot wait, and is a node flag (harness/orchestrator.ts SERVER_NODE_ARGS): no-memory-reducer.
+ * One flag cannot wait, and is a node flag (harness/processes/orchestrator.ts SERVER_NODE_ARGS): no-memory-reducer.
  * A server idle for a while (between a cell's repeats, ≈ 25 s while the other cells run) got a
  * memory-reducing mark-compact, which also drops compiled code and type feedback; the next window then
  * recompiled its hot paths (four V8 helper threads busy) and cost 2–2.5× per /me request: at a process

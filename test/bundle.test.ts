@@ -4,13 +4,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildSync } from 'esbuild'
-import { SERVER_ENTRY, serverBundle } from '../harness/server-bundle.ts'
+import { SERVER_ENTRY, serverBundle } from '../harness/processes/server-bundle.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Runs bundleOf(entry) in a fresh process (the bundle cache of a process remembers its first answer). */
 function bundleInFreshProcess(entry: string, name = 'bundle-test'): { file: string } {
-  const code = `import { bundleOf } from ${JSON.stringify(join(ROOT, 'harness/server-bundle.ts'))}
+  const code = `import { bundleOf } from ${JSON.stringify(join(ROOT, 'harness/processes/server-bundle.ts'))}
 console.log(JSON.stringify({ file: bundleOf(${JSON.stringify(entry)}, ${JSON.stringify(name)}) }))`
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' })
   expect(r.status, r.stderr).toBe(0)

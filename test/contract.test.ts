@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { credentialFrom } from '../harness/credentials.ts'
+import { credentialFrom } from '../harness/load/credentials.ts'
 import { BASELINE_PATH, HEALTH_BODY } from '../servers/app.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES, strategyProfiles } from '../servers/strategies/index.ts'

@@ -5,7 +5,7 @@
  * login refuses credentials that are not strings instead of coercing them.
  */
 import { describe, expect, it } from 'vitest'
-import { credentialFrom, type Credential } from '../harness/credentials.ts'
+import { credentialFrom, type Credential } from '../harness/load/credentials.ts'
 import { STRATEGIES, strategyProfiles } from '../servers/strategies/index.ts'
 import { me, post, startServer } from './helpers.ts'
 

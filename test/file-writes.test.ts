@@ -8,7 +8,7 @@ import { copyFileSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { writeFileAtomic } from '../harness/atomic-file.ts'
+import { writeFileAtomic } from '../harness/results/atomic-file.ts'
 import { REPORT_FILES, writeReport } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 

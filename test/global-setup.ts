@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node'
-import { startPrivateRedis } from '../harness/redis-server.ts'
+import { startPrivateRedis } from '../harness/processes/redis-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import fastifySecureSession from '@fastify/secure-session'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { credentialFrom } from '../harness/credentials.ts'
+import { credentialFrom } from '../harness/load/credentials.ts'
 import { STRATEGIES, strategyProfiles } from '../servers/strategies/index.ts'
 import { me, post, request, startServer, TEST_JWT_SECRET } from './helpers.ts'
 

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { spawnOwned } from '../harness/children.ts'
-import { OWNER_MARKER, PID_FILE, PidFile, processStart, stopLeftovers, type PidFileContent } from '../harness/pidfile.ts'
+import { spawnOwned } from '../harness/processes/children.ts'
+import { OWNER_MARKER, PID_FILE, PidFile, processStart, stopLeftovers, type PidFileContent } from '../harness/processes/pidfile.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const alive = (pid: number) => processStart(pid) !== null

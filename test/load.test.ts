@@ -1,10 +1,10 @@
 import { createServer, type Socket } from 'node:net'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { runLoad } from '../harness/load.ts'
-import { Orchestrator } from '../harness/orchestrator.ts'
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { measureWindow, takeSample } from '../harness/probes.ts'
-import type { CpuPlacement } from '../harness/results.ts'
+import { runLoad } from '../harness/load/load.ts'
+import { Orchestrator } from '../harness/processes/orchestrator.ts'
+import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
+import { measureWindow, takeSample } from '../harness/measure/probes.ts'
+import type { CpuPlacement } from '../harness/results/results.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { credentialFrom } from '../harness/credentials.ts'
-import type { Cell, CpuPlacement, MetricsRepeat, RunResults } from '../harness/results.ts'
+import { credentialFrom } from '../harness/load/credentials.ts'
+import type { Cell, CpuPlacement, MetricsRepeat, RunResults } from '../harness/results/results.ts'
 import { rotated } from '../scenarios/common.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { memoryPopulation, robustSlope } from '../scenarios/memory.ts'

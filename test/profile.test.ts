@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { attribute, categoryOf, type CpuProfile } from '../harness/cpuprofile.ts'
+import { attribute, categoryOf, type CpuProfile } from '../harness/measure/cpuprofile.ts'
 
 describe('CPU profile attribution', () => {
   it('names packages, node internals, GC and our own code', () => {

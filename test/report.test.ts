@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Cell, RunResults, ThroughputRepeat, ThroughputSummary } from '../harness/results.ts'
+import type { Cell, RunResults, ThroughputRepeat, ThroughputSummary } from '../harness/results/results.ts'
 import { CLAIM_RULES, clearlyLower, verdicts } from '../report/claims.ts'
 import { agreementLines, compareRuns, perRepeat, regressions, welchP } from '../report/compare.ts'
 import { CSV_COLUMNS, renderCsv } from '../report/csv.ts'

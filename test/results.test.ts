@@ -2,20 +2,20 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createGenerator } from 'ts-json-schema-generator'
 import { describe, expect, it } from 'vitest'
-import type { RunResults, ThroughputRepeat, WindowMeasurement, WindowPair } from '../harness/results.ts'
-import { estimate } from '../harness/stats.ts'
+import type { RunResults, ThroughputRepeat, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
+import { estimate } from '../harness/measure/stats.ts'
 import { renderTerminal } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeThroughput } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
 
 const root = join(import.meta.dirname, '..')
-const schema = JSON.parse(readFileSync(join(root, 'harness', 'results.schema.json'), 'utf8'))
+const schema = JSON.parse(readFileSync(join(root, 'harness', 'results', 'results.schema.json'), 'utf8'))
 const fixture = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'results-quick.json'), 'utf8')) as RunResults
 
 describe('results.json schema', () => {
   it('is the one generated from the TypeScript types (run `npm run schema` after changing them)', () => {
-    const generated = createGenerator({ path: join(root, 'harness', 'results.ts'), type: 'RunResults', tsconfig: join(root, 'tsconfig.json'), topRef: false }).createSchema('RunResults')
+    const generated = createGenerator({ path: join(root, 'harness', 'results', 'results.ts'), type: 'RunResults', tsconfig: join(root, 'tsconfig.json'), topRef: false }).createSchema('RunResults')
     expect(JSON.parse(JSON.stringify(generated))).toEqual(schema)
   })
 

@@ -3,7 +3,7 @@
  * same user, and per-user indexes that logout must keep at the live count. Real HTTP, real Redis.
  */
 import { describe, expect, it } from 'vitest'
-import { credentialFrom, type Credential } from '../harness/credentials.ts'
+import { credentialFrom, type Credential } from '../harness/load/credentials.ts'
 import type { StrategyName } from '../servers/config.ts'
 import { STRATEGIES, strategyProfiles } from '../servers/strategies/index.ts'
 import { me, post, startServer, type TestServer } from './helpers.ts'

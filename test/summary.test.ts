@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Cell, MetricsRepeat, RunResults } from '../harness/results.ts'
+import type { Cell, MetricsRepeat, RunResults } from '../harness/results/results.ts'
 import { renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeMetrics } from '../scenarios/common.ts'

@@ -1,11 +1,11 @@
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { runLoad } from '../harness/load.ts'
-import { OptionError } from '../harness/options.ts'
-import { Orchestrator } from '../harness/orchestrator.ts'
-import { connectionPlans, loginPopulation } from '../harness/population.ts'
-import { measureWindow, takeSample } from '../harness/probes.ts'
-import type { CpuPlacement } from '../harness/results.ts'
-import { checkGenerator, rawRequest, WrkGenerator, WrkUnavailableError, wrkThreads, wrkVersion } from '../harness/wrk.ts'
+import { runLoad } from '../harness/load/load.ts'
+import { OptionError } from '../harness/run/options.ts'
+import { Orchestrator } from '../harness/processes/orchestrator.ts'
+import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
+import { measureWindow, takeSample } from '../harness/measure/probes.ts'
+import type { CpuPlacement } from '../harness/results/results.ts'
+import { checkGenerator, rawRequest, WrkGenerator, WrkUnavailableError, wrkThreads, wrkVersion } from '../harness/load/wrk.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 const hasWrk = wrkVersion() !== null

@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ConnectionPlan, LoadGenerator, LoadOutcome } from './load.ts'
-import type { BenchOptions } from './options.ts'
-import { OptionError } from './options.ts'
+import type { ConnectionPlan, LoadGenerator, LoadOutcome } from './types.ts'
+import type { BenchOptions } from '../run/options.ts'
+import { OptionError } from '../run/options.ts'
 
 /** The Lua script that rotates credentials (see its header). */
 export const WRK_SCRIPT = join(import.meta.dirname, 'wrk-rotate.lua')
@@ -95,7 +95,7 @@ const WRK_TICK_SEC = 0.1
 /**
  * Drives load with wrk (Debian's `wrk` package) through the same connection plans as autocannon:
  * the plans are split over wrk's threads, each thread cycling through its plans' raw requests
- * (harness/wrk-rotate.lua), written once per plan set to a temporary folder. wrk's `-d` takes whole
+ * (harness/load/wrk-rotate.lua), written once per plan set to a temporary folder. wrk's `-d` takes whole
  * seconds, so a window is ended with SIGINT once wrk has installed its handler (`-d` stays as the
  * bound, and a SIGKILL follows if even that fails). wrk notices the stop on its next 100 ms tick,
  * so the signal goes half a tick early (windows last their length on average); its own run time,

@@ -6,7 +6,7 @@ let deathPrefix: string[] | null = null
 /**
  * Command prefix that makes the kernel send SIGTERM to a child the moment this process dies, even
  * by SIGKILL: util-linux `setpriv --pdeathsig` (node cannot call prctl(PR_SET_PDEATHSIG) itself).
- * Empty where setpriv is missing (macOS): there the next run stops the leftovers (harness/pidfile.ts).
+ * Empty where setpriv is missing (macOS): there the next run stops the leftovers (harness/processes/pidfile.ts).
  * The kernel ties the signal to the *thread* that spawned the child: spawn from the main thread.
  */
 export function parentDeathPrefix(): string[] {
@@ -45,7 +45,7 @@ export interface OwnedSpawnOptions {
 /**
  * The run that starts a child: told about it at once, before it is ready (the run records it in its
  * pid file), and handing it a file descriptor to inherit, the run's ownership marker (null: none),
- * by which a later run can prove that authbench started it (harness/pidfile.ts).
+ * by which a later run can prove that authbench started it (harness/processes/pidfile.ts).
  */
 export interface ChildOwner {
   onSpawn(child: ChildProcess): void

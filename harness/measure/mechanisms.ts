@@ -5,7 +5,7 @@
  * the loop cost of the mechanism it runs, so that the in-server inflation (allocation, cache misses,
  * the event loop between calls) is measured rather than assumed.
  *
- * `npm run bench` runs this file as a child (`node --import tsx harness/mechanisms.ts`), which prints
+ * `npm run bench` runs this file as a child (`node --import tsx harness/measure/mechanisms.ts`), which prints
  * one JSON line: MechanismCosts.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
@@ -14,10 +14,10 @@ import { createSigner, createVerifier } from 'fast-jwt'
 import { Redis } from 'ioredis'
 import sodium from 'sodium-native'
 import { Bench } from 'tinybench'
-import { JWT_ALGORITHMS, type JwtAlgorithm } from '../servers/config.ts'
-import { generateJwtKeyPair } from '../servers/secrets.ts'
-import { REQUIRED_CLAIMS } from '../servers/strategies/jwt-common.ts'
-import { isSessionId, newSessionId } from '../servers/strategies/session-strategy.ts'
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../../servers/config.ts'
+import { generateJwtKeyPair } from '../../servers/secrets.ts'
+import { REQUIRED_CLAIMS } from '../../servers/strategies/jwt-common.ts'
+import { isSessionId, newSessionId } from '../../servers/strategies/session-strategy.ts'
 
 export interface MechanismCost {
   /** e.g. `jwt-verify-HS256-uncached`. */

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { cpus } from 'node:os'
 import { createInterface } from 'node:readline'
-import type { ProcessStats } from '../servers/instrument.ts'
+import type { ProcessStats } from '../../servers/instrument.ts'
 import { runCommand, spawnOwned, stopChild, type ChildOwner } from './children.ts'
 import { SERVER_ENTRY, serverBundle } from './server-bundle.ts'
 

@@ -1,7 +1,7 @@
-import type { MechanismCosts } from './mechanisms.ts'
+import type { MechanismCosts } from '../measure/mechanisms.ts'
 import { writeFileAtomic } from './atomic-file.ts'
-import type { SpeedReading } from '../servers/speed-loop.ts'
-import type { Estimate } from './stats.ts'
+import type { SpeedReading } from '../../servers/speed-loop.ts'
+import type { Estimate } from '../measure/stats.ts'
 
 /**
  * results.json: the contract between measuring and reporting (schema: harness/results.schema.json).
@@ -132,7 +132,7 @@ export interface ThroughputRepeat {
    * and in results from before it was recorded.
    */
   rewarmCpuMicrosPerRequest?: number[]
-  /** The host-speed probe around this repeat's measured windows (harness/host-speed.ts). Absent in results from before it was recorded. */
+  /** The host-speed probe around this repeat's measured windows (harness/measure/host-speed.ts). Absent in results from before it was recorded. */
   hostSpeed?: HostSpeedProbe
   bytes: BytesCalibration
   /**
@@ -179,7 +179,7 @@ export interface CoreSpeed {
   syscallLoop: LoopSpeed
 }
 
-/** How a CPU-ratio level read in repeats on a slow host against the others (harness/host-speed.ts). */
+/** How a CPU-ratio level read in repeats on a slow host against the others (harness/measure/host-speed.ts). */
 export interface SlowHostShift {
   connections: number
   /** Cells with at least two repeats of each kind at this level: slow when a reading bracketing the level's windows was slow. */
@@ -394,7 +394,7 @@ export interface RunResults {
   /** Every process the run started (all stopped at its end), for the record and for checking teardown. */
   processes: Array<{ role: 'server' | 'redis' | 'balancer'; pid: number; label: string }>
   /**
-   * Each mechanism's credential check alone, in a tinybench loop on the servers' core (harness/mechanisms.ts),
+   * Each mechanism's credential check alone, in a tinybench loop on the servers' core (harness/measure/mechanisms.ts),
    * measured once per run that has throughput cells; the report sets it beside each cell's auth overhead.
    */
   mechanisms?: MechanismCosts | { error: string }

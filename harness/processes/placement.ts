@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import type { CpuPlacement } from './results.ts'
+import type { CpuPlacement } from '../results/results.ts'
 
 function hasTaskset(): boolean {
   const r = spawnSync('taskset', ['--version'], { encoding: 'utf8' })

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
 import { spawnOwned, stopChild, type ChildOwner } from './children.ts'
-import type { BalancerInfo } from './results.ts'
+import type { BalancerInfo } from '../results/results.ts'
 
 export type BalancerKind = 'auto' | 'haproxy' | 'nginx'
 

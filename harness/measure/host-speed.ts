@@ -6,9 +6,9 @@
  * reads those probes into a summary for results.json, a warning, and compare.
  */
 import { median } from 'simple-statistics'
-import { readSpeed, type SpeedReading } from '../servers/speed-loop.ts'
-import type { Instance } from './instances.ts'
-import type { Cell, CoreSpeed, HostSpeedProbe, HostSpeedSummary, LoopSpeed, SlowHostShift, ThroughputRepeat, WindowPair } from './results.ts'
+import { readSpeed, type SpeedReading } from '../../servers/speed-loop.ts'
+import type { Instance } from '../processes/instances.ts'
+import type { Cell, CoreSpeed, HostSpeedProbe, HostSpeedSummary, LoopSpeed, SlowHostShift, ThroughputRepeat, WindowPair } from '../results/results.ts'
 
 /**
  * A syscall-loop reading at this many times its core's fastest in the run marks a slow host: on the

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
-import type { ProcessStats } from '../servers/instrument.ts'
-import type { Instance } from './instances.ts'
-import type { LoadOutcome } from './load.ts'
-import type { WindowMeasurement } from './results.ts'
+import type { ProcessStats } from '../../servers/instrument.ts'
+import type { Instance } from '../processes/instances.ts'
+import type { LoadOutcome } from '../load/load.ts'
+import type { WindowMeasurement } from '../results/results.ts'
 
 export interface RedisInfo {
   totalCommands: number

@@ -1,4 +1,4 @@
-import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type Profile, type StrategyName } from '../servers/config.ts'
+import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type Profile, type StrategyName } from '../../servers/config.ts'
 
 /** Every benchmark option, with its unit and default. */
 export interface BenchOptions {

@@ -1,6 +1,6 @@
-import type { CellEnv, EnvSpec, Orchestrator } from '../harness/orchestrator.ts'
-import type { BenchOptions } from '../harness/options.ts'
-import type { CellSummary, RepeatResult } from '../harness/results.ts'
+import type { CellEnv, EnvSpec, Orchestrator } from '../processes/orchestrator.ts'
+import type { BenchOptions } from './options.ts'
+import type { CellSummary, RepeatResult } from '../results/results.ts'
 
 export interface ScenarioContext {
   options: Readonly<BenchOptions>

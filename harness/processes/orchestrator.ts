@@ -4,17 +4,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import type { JwtAlgorithm, StrategyName } from '../servers/config.ts'
-import { redactUrl } from '../servers/redis.ts'
-import { generateJwtKeyPair } from '../servers/secrets.ts'
-import { STRATEGIES } from '../servers/strategies/index.ts'
+import type { JwtAlgorithm, StrategyName } from '../../servers/config.ts'
+import { redactUrl } from '../../servers/redis.ts'
+import { generateJwtKeyPair } from '../../servers/secrets.ts'
+import { STRATEGIES } from '../../servers/strategies/index.ts'
 import { startBalancer, type Balancer, type BalancerKind } from './balancer.ts'
 import { killGroupNow, type ChildOwner } from './children.ts'
 import { pinProcess, startInstance, type Instance } from './instances.ts'
 import { PidFile, processStart } from './pidfile.ts'
 import { redisWrapper, serverWrapper } from './placement.ts'
 import { RedisUnavailableError, startPrivateRedis, type PrivateRedis } from './redis-server.ts'
-import type { CpuPlacement } from './results.ts'
+import type { CpuPlacement } from '../results/results.ts'
 
 /** Deletes every key under `prefix` (SCAN + UNLINK: never blocks Redis as KEYS or DEL of a huge set would). */
 export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number> {
@@ -121,7 +121,7 @@ export interface RedisSource {
  * Owns every process and temporary file of a run: a private redis-server (or REDIS_URL), the
  * server instances with one generated run secret and key pair, balancers. `teardown()` stops all of
  * them whatever happened; it is safe to call twice. Every child runs in its own process group under
- * a parent-death signal (harness/children.ts), so none outlives the harness even when it is
+ * a parent-death signal (harness/processes/children.ts), so none outlives the harness even when it is
  * SIGKILLed; with `pidFile`, each is also recorded on disk the moment it is spawned.
  */
 export class Orchestrator {

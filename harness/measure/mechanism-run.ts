@@ -1,20 +1,20 @@
 import { fileURLToPath } from 'node:url'
-import { spawnOwned, stopChild, type ChildOwner } from './children.ts'
+import { spawnOwned, stopChild, type ChildOwner } from '../processes/children.ts'
 import type { MechanismCosts } from './mechanisms.ts'
-import type { CpuPlacement } from './results.ts'
-import { serverWrapper } from './placement.ts'
-import { bundleOf } from './server-bundle.ts'
+import type { CpuPlacement } from '../results/results.ts'
+import { serverWrapper } from '../processes/placement.ts'
+import { bundleOf } from '../processes/server-bundle.ts'
 
 const MECHANISMS_ENTRY = fileURLToPath(new URL('./mechanisms-main.ts', import.meta.url))
 /** Longest the loops may take before the run goes on without them. */
 const MECHANISMS_TIMEOUT_MS = 60_000
 
 /**
- * Runs harness/mechanisms.ts as a child on the servers' cores (nothing else runs meanwhile) and
+ * Runs harness/measure/mechanisms.ts as a child on the servers' cores (nothing else runs meanwhile) and
  * returns what it measured: about `timeMs` per loop, a dozen loops.
  */
 export function runMechanisms(placement: CpuPlacement, redisUrl: string | null, timeMs: number, owner?: ChildOwner): Promise<MechanismCosts> {
-  // bundled like the servers (harness/server-bundle.ts): it starts in a fraction of tsx's time
+  // bundled like the servers (harness/processes/server-bundle.ts): it starts in a fraction of tsx's time
   const child = spawnOwned([process.execPath, bundleOf(MECHANISMS_ENTRY)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, REDIS_URL: redisUrl ?? '', AUTHBENCH_MECHANISM_TIME_MS: String(timeMs), NODE_NO_WARNINGS: '1' },

@@ -1,17 +1,17 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import type { CellPlan, Scenario } from '../scenarios/types.ts'
-import { redactUrl } from '../servers/redis.ts'
-import { STRATEGIES } from '../servers/strategies/index.ts'
-import { balancerInfo, runBalancer } from './balancer.ts'
-import { hostSpeedWarning, summarizeHostSpeed } from './host-speed.ts'
-import { gitSha, machineInfo, packageVersions, toolVersion } from './machine.ts'
+import type { CellPlan, Scenario } from './scenario.ts'
+import { redactUrl } from '../../servers/redis.ts'
+import { STRATEGIES } from '../../servers/strategies/index.ts'
+import { balancerInfo, runBalancer } from '../processes/balancer.ts'
+import { hostSpeedWarning, summarizeHostSpeed } from '../measure/host-speed.ts'
+import { gitSha, machineInfo, packageVersions, toolVersion } from '../measure/machine.ts'
 import type { BenchOptions } from './options.ts'
-import { Orchestrator, serverKey, type CellEnv, type EnvSpec } from './orchestrator.ts'
-import { PID_FILE, stopLeftovers } from './pidfile.ts'
-import { runMechanisms } from './mechanism-run.ts'
+import { Orchestrator, serverKey, type CellEnv, type EnvSpec } from '../processes/orchestrator.ts'
+import { PID_FILE, stopLeftovers } from '../processes/pidfile.ts'
+import { runMechanisms } from '../measure/mechanism-run.ts'
 import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runOrder, runsSideBySide, sharedInstances } from './plan.ts'
-import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from './results.ts'
+import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from '../results/results.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -78,7 +78,7 @@ export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario
  * Runs the suite: plans every scenario's cells, then repeats them interleaved (A B C A B C …).
  * After every finished repeat the whole results.json is rewritten atomically, so an interruption
  * keeps everything finished. Always tears down every process it started. First stops what earlier
- * runs in the same results folder left running when they were killed (see harness/pidfile.ts).
+ * runs in the same results folder left running when they were killed (see harness/processes/pidfile.ts).
  */
 export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks): Promise<RunResults> {
   const scenarios = hooks.scenarios.filter((s) => options.scenarios.includes(s.name))

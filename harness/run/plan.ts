@@ -3,11 +3,11 @@
  * scenario, their repeats, and an estimate that `npm run bench -- --plan` prints and the progress
  * bar's ETA uses. Pure: no process is started.
  */
-import type { CellPlan, Scenario } from '../scenarios/types.ts'
+import type { CellPlan, Scenario } from './scenario.ts'
 import type { BenchOptions } from './options.ts'
-import { STRATEGIES } from '../servers/strategies/index.ts'
-import { serverKey } from './orchestrator.ts'
-import { mechanismsSec } from './mechanism-run.ts'
+import { STRATEGIES } from '../../servers/strategies/index.ts'
+import { serverKey } from '../processes/orchestrator.ts'
+import { mechanismsSec } from '../measure/mechanism-run.ts'
 import { cpus } from 'node:os'
 
 /** Seconds to start one server instance and see its ready line (the bundle, its strategy's packages, keys); measured here 0.33–0.40 s. */
@@ -21,7 +21,7 @@ export const PRESTART_SEC_PER_INSTANCE = 0.3
 const SERVER_START_PARALLELISM = cpus().length
 /** Seconds to start a balancer and see it forward a request (HAProxy: 0.14 s per cell measured in --quick's scale-out, where the servers were already up). */
 export const BALANCER_START_SEC = 0.15
-/** Milliseconds each mechanism loop runs (harness/mechanisms.ts), in a run with throughput cells. */
+/** Milliseconds each mechanism loop runs (harness/measure/mechanisms.ts), in a run with throughput cells. */
 export const MECHANISM_LOOP_MS = 300
 export const MECHANISM_LOOP_MS_QUICK = 50
 
@@ -95,7 +95,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const adaptive = scenario.adaptiveRepeats
       const expectedRepeats = adaptive && adaptive.min < repeats ? (adaptive.min + repeats) / 2 : repeats
       const oneStartSec = plan.env.instances * INSTANCE_START_SEC / Math.min(plan.env.instances, SERVER_START_PARALLELISM) + (plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0)
-      // --quick: servers shared by server settings (harness/run.ts), each cell's balancer its own; a
+      // --quick: servers shared by server settings (harness/run/run.ts), each cell's balancer its own; a
       // cell that damages them takes them over (no later cell finds them)
       const key = serverKey(plan.env)
       const reuses = options.quick && started.has(key)
@@ -106,7 +106,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
       const shares = options.quick && !scenario.damagesEnv
       const balancerSec = plan.env.instances > 1 && plan.env.balancer !== 'none' ? BALANCER_START_SEC : 0
       const starts = reuses ? 0 : scenario.freshEnvPerRepeat && !shares ? expectedRepeats : 1
-      // --quick starts them all at the scenario's beginning, side by side (harness/run.ts prestart),
+      // --quick starts them all at the scenario's beginning, side by side (harness/run/run.ts prestart),
       // as many of each as any cell takes
       const startSec = shares ? shared.get(key)! * PRESTART_SEC_PER_INSTANCE + balancerSec : oneStartSec
       const overlap = runsSideBySide(scenario, options) && scenario.estimateSideBySide ? scenario.estimateSideBySide(options, plan) : null

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus, hostname, release, totalmem, type } from 'node:os'
 import { createRequire } from 'node:module'
-import type { MachineInfo } from './results.ts'
+import type { MachineInfo } from '../results/results.ts'
 
 export function machineInfo(): MachineInfo {
   return {
@@ -41,5 +41,5 @@ export function packageVersions(): Record<string, string> {
 }
 
 export function toolVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 }

@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild'
-import { READY_EVENT } from '../servers/instrument.ts'
+import { READY_EVENT } from '../../servers/instrument.ts'
 
 /** The server's TypeScript entry point (`npm run server` runs it through tsx). */
-export const SERVER_ENTRY = fileURLToPath(new URL('../servers/main.ts', import.meta.url))
+export const SERVER_ENTRY = fileURLToPath(new URL('../../servers/main.ts', import.meta.url))
 
 /** Where bundles go: inside node_modules, so that the bundle's own `import`s of packages resolve as the sources' do. */
-const BUNDLE_DIR = fileURLToPath(new URL('../node_modules/.cache/authbench/', import.meta.url))
+const BUNDLE_DIR = fileURLToPath(new URL('../../node_modules/.cache/authbench/', import.meta.url))
 
 /**
  * Native addons and packages that load files by path at run time: left as imports, not bundled.
@@ -27,7 +27,7 @@ const LOADER_FILE = 'start.cjs'
  * by that time), atomically. AUTHBENCH_CODE_CACHE_LOG=1 says on stderr whether the cache was used.
  */
 const LOADER = `'use strict'
-// authbench (harness/server-bundle.ts): runs main.cjs from V8's code cache, and writes that cache when missing.
+// authbench (harness/processes/server-bundle.ts): runs main.cjs from V8's code cache, and writes that cache when missing.
 const { readFileSync, renameSync, writeFileSync } = require('node:fs')
 const { createHash } = require('node:crypto')
 const { join } = require('node:path')
