@@ -26,13 +26,13 @@ async function status(url: string, path: string, headers: Record<string, string>
   return res.status
 }
 
-/** Seconds from `t0` until `/me` first refuses the credential; the cap when it never did. */
-async function windowUntilRefused(url: string, headers: Record<string, string>, t0: number, capSec: number): Promise<{ sec: number; refused: boolean }> {
-  for (;;) {
+/** Seconds from `t0` until `/me` first refuses the credential (the cap when it never did), and how many probes it accepted before. */
+async function windowUntilRefused(url: string, headers: Record<string, string>, t0: number, capSec: number): Promise<{ sec: number; refused: boolean; acceptedProbes: number }> {
+  for (let acceptedProbes = 0; ; acceptedProbes++) {
     const code = await status(url, '/me', headers)
     const sec = (performance.now() - t0) / 1000
-    if (code !== 200) return { sec, refused: true }
-    if (sec >= capSec) return { sec, refused: false }
+    if (code !== 200) return { sec, refused: true, acceptedProbes }
+    if (sec >= capSec) return { sec, refused: false, acceptedProbes: acceptedProbes + 1 }
     await sleep(PROBE_EVERY_MS)
   }
 }
@@ -81,6 +81,8 @@ const ttlFor = (o: Readonly<BenchOptions>) => (o.quick ? 2 : 4)
 export const METRICS: readonly MetricDecl[] = [
   { name: 'windowSameInstanceSec', label: 'valid after logout', unit: 's', meaning: 'how long a copied credential still works on the same instance after the logout answer (null: it was never refused)', better: 'lower', headline: true },
   { name: 'windowSameInstanceShareOfTtl', label: 'valid after logout, share of lifetime', unit: 'share', meaning: 'that window over the lifetime the credential had left at logout (from its JWT exp, whole seconds; else the configured lifetime from login): 0 = refused at once, 1 = works until it expires', better: 'lower' },
+  { name: 'probesAcceptedAfterLogout', label: 'probes accepted after logout', unit: 'count', meaning: '/me probes (one every 25 ms from the logout answer) the same instance accepted before it first refused the credential: 0 = refused at the first request after logout', better: 'lower' },
+  { name: 'probesAcceptedAfterLogoutOtherInstance', label: 'probes accepted after logout, other instance', unit: 'count', meaning: 'the same, on the other instance (null where it never accepted the credential)', better: 'lower' },
   { name: 'windowOtherInstanceSec', label: 'valid after logout, other instance', unit: 's', meaning: 'the same, probed on the other instance', better: 'lower' },
   { name: 'windowOtherInstanceShareOfTtl', label: 'valid after logout, other instance, share of lifetime', unit: 'share', meaning: 'the other instance\'s window over the lifetime left at logout', better: 'lower' },
   { name: 'credentialLifetimeLeftAtLogoutSec', label: 'lifetime left at logout', unit: 's', meaning: 'from the logout answer to the credential\'s own end (JWT exp, else login + configured lifetime)', better: 'neither' },
@@ -289,6 +291,8 @@ export const revocation: Scenario = {
         logoutLatencyMaxMs: latenciesMs.at(-1)!,
         windowSameInstanceSec: same.refused ? same.sec : null,
         windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
+        probesAcceptedAfterLogout: same.acceptedProbes,
+        probesAcceptedAfterLogoutOtherInstance: other ? other.acceptedProbes : null,
         windowOtherInstanceSec: other?.refused ? other.sec : null,
         windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
         acceptedOnOtherInstance: acceptedOnOther ? 1 : 0,

@@ -48,7 +48,7 @@ export interface JsonResponse {
 export async function request(url: string, init: RequestInit = {}): Promise<JsonResponse> {
   const res = await fetch(url, init)
   const text = await res.text()
-  let body: Record<string, unknown> | null = null
+  let body: Record<string, unknown> | null
   try { body = text ? JSON.parse(text) : null } catch { body = null }
   return { status: res.status, body, setCookies: res.headers.getSetCookie(), contentType: res.headers.get('content-type') }
 }

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { credentialFrom } from '../harness/load/credentials.ts'
-import type { Cell, CpuPlacement, MetricsRepeat, RunResults } from '../harness/results/results.ts'
+import type { Cell, MetricsRepeat, RunResults } from '../harness/results/results.ts'
 import { rotated } from '../scenarios/common.ts'
-import { SCENARIOS } from '../scenarios/index.ts'
 import { memoryPopulation, robustSlope } from '../scenarios/memory.ts'
 import { credentialEndMs, jwtTimes } from '../scenarios/revocation.ts'
 import { scaleOutLayouts } from '../scenarios/scale-out.ts'
-import type { StrategyName } from '../servers/config.ts'
 import { runScenario } from './run-scenario.ts'
 
 const run = runScenario
@@ -100,10 +98,11 @@ describe('methodology, on real processes', { timeout: 240_000 }, () => {
     expect(metric(r, 'jwt/', 'tokenLifetimeSec')).toBe(ttl)
     const left = metric(r, 'jwt/', 'credentialLifetimeLeftAtLogoutSec')!
     expect(left).toBeLessThanOrEqual(ttl)
-    // refused when its exp comes, not before: ≈ all of the life it had left (25 ms probes)
-    expect(metric(r, 'jwt/', 'windowSameInstanceShareOfTtl')!).toBeGreaterThan(0.9)
-    expect(metric(r, 'jwt/', 'windowSameInstanceShareOfTtl')!).toBeLessThan(1.3)
-    expect(metric(r, 'jwt/', 'windowSameInstanceSec')!).toBeCloseTo(left, 0)
+    // refused once its exp has come, never before (whole-second exp: up to 1 s early by our clock),
+    // and refused then (the window closed): how long after exp is timing, left to the benchmark
+    expect(metric(r, 'jwt/', 'windowSameInstanceSec')).not.toBeNull()
+    expect(metric(r, 'jwt/', 'windowSameInstanceSec')!).toBeGreaterThanOrEqual(left - 1)
+    expect(metric(r, 'jwt/', 'probesAcceptedAfterLogout')!).toBeGreaterThan(0)
     expect(metric(r, 'jwt/', 'tokenLifetimeSec')).not.toBeNull()
     expect(metric(r, 'memory-session', 'tokenLifetimeSec')).toBeNull()
     // memory-session: every credential that worked on the revoking instance is refused there; those

@@ -1,3 +1,5 @@
+// jstat ships no types; the reference (not tsconfig's include) is what lets a program rooted elsewhere, such as the schema generator's, find them
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./jstat.d.ts" />
 import jstat from 'jstat'
 import { coefficientOfVariation, median, probit, quantileSorted } from 'simple-statistics'

@@ -84,7 +84,7 @@ export function killGroupNow(child: ChildProcess): void {
 /** Stops a child: SIGTERM, then SIGKILL to its process group after `graceMs`; then removes `dir`. */
 export function stopChild(child: ChildProcess, dir?: string, graceMs = 3000): Promise<void> {
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined
+    let timer: NodeJS.Timeout | undefined = undefined // set below; `done` may run before it is
     const done = () => {
       clearTimeout(timer)
       if (dir) rmSync(dir, { recursive: true, force: true })

@@ -4,7 +4,7 @@ import type { SpeedReading } from '../../servers/speed-loop.ts'
 import type { Estimate } from '../measure/stats.ts'
 
 /**
- * results.json: the contract between measuring and reporting (schema: harness/results.schema.json).
+ * results.json: the contract between measuring and reporting (schema: harness/results/results.schema.json).
  * Measuring code writes it; report and compare code only read it. Units live in the field names.
  */
 export const RESULTS_SCHEMA_VERSION = 1
