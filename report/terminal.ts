@@ -11,8 +11,23 @@ export const TERMINAL_COLUMNS = 120
 /** Metric columns per scenario table in the terminal (plus the cell label and the flags). */
 export const TERMINAL_METRIC_COLUMNS = 5
 
+/** No rule between body rows: a table of ten cells takes ten lines, not twenty. */
+const COMPACT_CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }
+
 function fitted(head: string[], widths: number[]): Table.Table {
-  return new Table({ head, colWidths: widths, wordWrap: true, wrapOnWordBoundary: true, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } })
+  return new Table({ head, colWidths: widths, wordWrap: true, wrapOnWordBoundary: true, chars: COMPACT_CHARS, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } })
+}
+
+/**
+ * Each distinct warning once, with the cells it was given for: the same sentence for nine cells is
+ * printed one time, followed by the nine cell ids. Run-wide warnings come last, as they are.
+ */
+export function groupedWarnings(cells: ReadonlyArray<{ id: string; warnings: readonly string[] }>, runWide: readonly string[]): string[] {
+  const byText = new Map<string, string[]>()
+  for (const c of cells) for (const w of c.warnings) byText.set(w, [...(byText.get(w) ?? []), c.id])
+  const lines = [...byText].map(([text, ids]) => `${wrap(`! ${text}`, '    ')}
+${wrap(`    ${ids.length === 1 ? 'cell' : `${ids.length} cells`}: ${ids.join(', ')}`, '      ')}`)
+  return [...lines, ...[...new Set(runWide)].map((w) => wrap(`! ${w}`, '    '))]
 }
 
 /** Column widths for n metric columns that keep a table within the terminal width. */
@@ -39,24 +54,27 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
   out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
   if (input.results.hostSpeed) out.push(wrap(`Host speed, ${hostSpeedLine(input.results.hostSpeed)}.`))
-  const warnings = [...input.results.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`)), ...input.results.warnings]
-  if (warnings.length) out.push('', 'Warnings:', ...warnings.map((w) => wrap(`! ${w}`, '    ')))
+  const warnings = groupedWarnings(input.results.cells, input.results.warnings)
+  if (warnings.length) out.push('', 'Warnings:', ...warnings)
   if (files) out.push('', `report: ${files.html}`, `        ${files.markdown}`, `        ${files.csv}`)
   return out.join('\n')
 }
 
-/** Word-wraps one paragraph to the terminal width; continuation lines start with `indent`. */
+/** Word-wraps one paragraph to the terminal width, keeping its leading spaces; continuation lines start with `indent`. */
 export function wrap(text: string, indent = ''): string {
+  const lead = /^ */.exec(text)![0]
   const lines: string[] = []
-  let line = ''
-  for (const word of text.split(' ')) {
-    const next = line === '' ? word : `${line} ${word}`
-    if ([...next].length > TERMINAL_COLUMNS && line !== '') {
+  let line = lead
+  let first = true
+  for (const word of text.slice(lead.length).split(' ')) {
+    const next = first ? `${line}${word}` : `${line} ${word}`
+    if ([...next].length > TERMINAL_COLUMNS && !first) {
       lines.push(line)
       line = `${indent}${word}`
     } else {
       line = next
     }
+    first = false
   }
   lines.push(line)
   return lines.join('\n')

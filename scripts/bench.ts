@@ -116,7 +116,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
 
-  process.stdout.write(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}\n`)
+  process.stdout.write(wrap(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}`, '    ') + '\n')
   process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
   let started = false
   let lastCell = ''
@@ -138,7 +138,7 @@ async function main(): Promise<number> {
         process.stdout.write(`authbench: [${Math.round((100 * p.doneSec) / Math.max(1, p.totalSec))}%] ${p.cell.id} repeat ${p.repeat}/${p.repeats} (ETA ${eta} s)\n`)
       }
     },
-    onWarning: (w) => { if (!bar) process.stderr.write(`authbench: warning: ${w}\n`) },
+    onWarning: (w) => { if (!bar) process.stderr.write(wrap(`authbench: warning: ${w}`, '    ') + '\n') },
   }).finally(() => bar?.stop())
 
   // the reading side, from what finished (also after Ctrl-C): report.html, report.md, results.csv.

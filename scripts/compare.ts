@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
 import { readRun, ReportError } from '../report/index.ts'
+import { wrap } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
 const percent = (v: string) => {
@@ -37,14 +38,14 @@ async function main(): Promise<number> {
   if (o.json) {
     process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')
   } else {
-    for (const w of comparison.warnings) process.stdout.write(`! ${w}\n`)
+    for (const w of comparison.warnings) process.stdout.write(`${wrap(`! ${w}`, '    ')}\n`)
     const table = new Table({ head: CHANGE_HEADER, colWidths: [20, 12, 22, 10, 11, 9, 14, 11], wordWrap: true, style: { head: [], border: [] } })
     for (const r of changeRows(comparison)) table.push(r)
     process.stdout.write(table.toString() + '\n')
     const sig = comparison.changes.filter((c) => c.significant).length
-    process.stdout.write(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant change(s); ${mdPath}\n`)
-    for (const line of agreementLines(comparison)) process.stdout.write(`${line}\n`)
-    if (bad.length) process.stdout.write(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}\n`)
+    process.stdout.write(`${wrap(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant change(s); ${mdPath}`, '    ')}\n`)
+    for (const line of agreementLines(comparison)) process.stdout.write(`${wrap(line, '    ')}\n`)
+    if (bad.length) process.stdout.write(`${wrap(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}`, '    ')}\n`)
   }
   return bad.length > 0 ? 1 : 0
 }
