@@ -9,6 +9,7 @@ import type { Cell, ThroughputLevelSummary } from '../harness/results/results.ts
 import type { Estimate } from '../harness/measure/stats.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 import { cellFlags, cellLabel, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
+import { layoutOf } from '../scenarios/scale-out.ts'
 
 /** One bar: a category on x, an optional group within it, a value with its CI, and flags. */
 export interface Bar {
@@ -210,7 +211,7 @@ export function scenarioCharts(input: ReportInput, scenario: Scenario): BarChart
         { title: 'Redis memory per live credential, by population size', yTitle: 'Redis per credential (B/credential)', bars: barsForPattern(input, s, 'redisBytesPerCredentialAt*', sizeName) },
       ]
     case 'scale-out': {
-      const layout = (c: Cell) => (c.instances === 1 ? '1 instance' : `${c.instances} instances, ${/-sticky$/.test(c.id) ? 'sticky' : 'round robin'}`)
+      const layout = (c: Cell) => (c.instances === 1 ? '1 instance' : `${c.instances} instances, ${layoutOf(c) === 'sticky' ? 'sticky' : 'round robin'}`)
       return [
         { title: 'Share of authenticated requests refused, by layout', yTitle: axis(s, 'authFailureShare'), bars: barsFor(input, s, 'authFailureShare', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
         { title: 'Projected instances at which one Redis core saturates', yTitle: axis(s, 'projectedInstancesAtRedisSaturation'), bars: barsFor(input, s, 'projectedInstancesAtRedisSaturation', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },

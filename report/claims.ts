@@ -8,6 +8,8 @@ import type { Estimate } from '../harness/measure/stats.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { StrategyDefinition } from '../servers/strategies/types.ts'
 import { fmt, fmtEstimate, isMeasured, metricOf } from './model.ts'
+import { layoutOf } from '../scenarios/scale-out.ts'
+import { h2Metric, type H2Indexing } from '../scenarios/request-size.ts'
 
 export type VerdictKind = 'supported' | 'refuted' | 'depends' | 'not measured'
 
@@ -97,7 +99,7 @@ export function scalability(results: RunResults): Verdict {
   const [jwt] = read(results, 'throughput', 'cpuRatio', defs().filter(isPureJwt))
   if (!jwt || sessions.length === 0) return notMeasured(base, 'throughput cells of jwt and of a server-side session strategy')
   const redisCmds = read(results, 'throughput', 'redisCommandsPerRequest', defs().filter(isSession))
-  const rr = read(results, 'scale-out', 'authFailureShare', defs().filter(isSession), (c) => c.id.endsWith('-roundrobin'))
+  const rr = read(results, 'scale-out', 'authFailureShare', defs().filter(isSession), (c) => layoutOf(c) === 'roundRobin')
   const values = [...sessions.map((r) => show(r, '× /health CPU')), show(jwt, '× /health CPU'),
     ...redisCmds.filter((r) => r.e.median > 0).map((r) => show(r, 'Redis commands per request')),
     ...rr.map((r) => show(r, 'auth failures, round robin'))]
@@ -174,12 +176,12 @@ export function tokenSize(results: RunResults): Verdict {
  * §7.1.3), and a client that marks its credential never-indexed pays it in full again. '' when not measured.
  */
 function http2Note(results: RunResults): string {
-  const later = (set: string, mode: string, pick: (d: Def) => boolean) => read(results, 'request-size', `h2CredentialBytesPerLaterRequest${set}${mode}`, defs().filter(pick))
-  const jwt = later('Small', 'Default', isPureJwt)[0]
-  const jwtCookie = later('Small', 'Default', (d) => d.name === 'jwt-cookie')[0]
-  const sessions = later('Small', 'Default', isSession)
-  const jwtNever = later('Small', 'NeverIndexed', isPureJwt)[0]
-  const sessionsNever = later('Small', 'NeverIndexed', isSession)
+  const later = (mode: H2Indexing, pick: (d: Def) => boolean) => read(results, 'request-size', h2Metric.laterRequest('small', mode), defs().filter(pick))
+  const jwt = later('Default', isPureJwt)[0]
+  const jwtCookie = later('Default', (d) => d.name === 'jwt-cookie')[0]
+  const sessions = later('Default', isSession)
+  const jwtNever = later('NeverIndexed', isPureJwt)[0]
+  const sessionsNever = later('NeverIndexed', isSession)
   if (!jwt || sessions.length === 0) return ''
   const max = (rs: Reading[]) => fmt(Math.max(...rs.map((r) => r.e.median)))
   return `; over HTTP/2, on each request after a connection's first (small claims): a bearer JWT still ${fmt(jwt.e.median)} B (never indexed by HPACK)` +
@@ -216,9 +218,9 @@ export function sharedStore(results: RunResults): Verdict {
   }
   const local = defs().filter((d) => isSession(d) && !d.needsRedis)
   const shared = defs().filter((d) => isSession(d) && d.needsRedis)
-  const rrLocal = read(results, 'scale-out', 'authFailureShare', local, (c) => c.id.endsWith('-roundrobin'))
-  const rrShared = read(results, 'scale-out', 'authFailureShare', shared, (c) => c.id.endsWith('-roundrobin'))
-  const sticky = read(results, 'scale-out', 'authFailureShare', local, (c) => c.id.endsWith('-sticky'))
+  const rrLocal = read(results, 'scale-out', 'authFailureShare', local, (c) => layoutOf(c) === 'roundRobin')
+  const rrShared = read(results, 'scale-out', 'authFailureShare', shared, (c) => layoutOf(c) === 'roundRobin')
+  const sticky = read(results, 'scale-out', 'authFailureShare', local, (c) => layoutOf(c) === 'sticky')
   const lost = read(results, 'failover', 'lostLoginShareAfterKill', local)
   if (rrLocal.length === 0) return notMeasured(base, 'scale-out cells of an in-process session strategy with more than one instance')
   const values = [...rrLocal.map((r) => show(r, 'auth failures, round robin')), ...rrShared.map((r) => show(r, 'auth failures, round robin')),

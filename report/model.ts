@@ -7,6 +7,10 @@ import type { Estimate } from '../harness/measure/stats.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { StrategyName } from '../servers/config.ts'
+import { MECHANISM } from '../harness/measure/mechanism-names.ts'
+import { layoutOf } from '../scenarios/scale-out.ts'
+import { CI_TARGET_REL } from '../harness/measure/stats.ts'
+import { GENERATOR_SATURATION_SHARE } from '../harness/measure/probes.ts'
 
 export type MeasuredCell = Extract<Cell, { state: 'completed' | 'partial' }>
 
@@ -22,14 +26,15 @@ export type CellFlag = 'partial' | 'gen-saturated' | 'high-var' | 'non-2xx' | 'i
 /** What each flag means, for legends. */
 export const FLAG_MEANING: Record<CellFlag, string> = {
   partial: 'not every repeat finished',
-  'gen-saturated': 'the load generator used ≥ 90 % of its core: requests/s is its ceiling, not the server\'s',
-  'high-var': 'the CPU-ratio 95 % CI is wider than ±5 % of the median',
+  'gen-saturated': `the load generator used ≥ ${GENERATOR_SATURATION_SHARE * 100} % of its core: requests/s is its ceiling, not the server's`,
+  'high-var': `the CPU-ratio 95 % CI is wider than ±${CI_TARGET_REL * 100} % of the median`,
   'non-2xx': 'some measured requests failed',
   invariant: 'a value broke an invariant (e.g. a 5xx under hostile input)',
 }
 
 /** A cell's CPU-ratio CI wider than this (relative half-width) is flagged high-variance. */
-export const HIGH_VARIANCE_REL = 0.05
+/** A cell is flagged high-var past the CI target the harness aims at. */
+export const HIGH_VARIANCE_REL = CI_TARGET_REL
 
 export function isMeasured(cell: Cell): cell is MeasuredCell {
   return (cell.state === 'completed' || cell.state === 'partial') && cell.summary !== null
@@ -75,7 +80,7 @@ export function cellLabel(cell: Cell): string {
   const parts = [cell.strategy, cell.profile]
   if (family === 'jwt' || family === undefined) parts.push(cell.alg)
   if (cell.instances > 1) parts.push(`×${cell.instances}`)
-  const layout = /-(sticky|roundrobin)$/.exec(cell.id)?.[1]
+  const layout = layoutOf(cell)
   if (layout) parts.push(layout === 'sticky' ? 'sticky' : 'round robin')
   return parts.join(' ')
 }
@@ -205,20 +210,21 @@ export function cellDetail(cell: MeasuredCell): string | null {
 export function mechanismsOf(strategy: string, profile: string, alg: string, regime: string | null): { names: string[]; approximate: boolean } {
   const def = STRATEGIES[strategy as StrategyName]
   if (!def) return { names: [], approximate: true }
-  if (strategy === 'secure-session') return { names: ['secure-session-decrypt'], approximate: false }
+  if (def.family === 'encrypted-cookie') return { names: [MECHANISM.secureSessionDecrypt], approximate: false }
   if (def.family === 'server-session') {
-    const lookup = def.needsRedis ? ['redis-get'] : ['session-id-map-lookup']
+    const lookup = def.needsRedis ? [MECHANISM.redisGet] : [MECHANISM.sessionIdMapLookup]
     // the libraries sign their ids (cookie-signature): a check before the lookup
-    return profile === 'floor' ? { names: lookup, approximate: false } : { names: ['session-signed-id-check', ...(def.needsRedis ? ['redis-get'] : [])], approximate: false }
+    return profile === 'floor' ? { names: lookup, approximate: false } : { names: [MECHANISM.sessionSignedIdCheck, ...(def.needsRedis ? [MECHANISM.redisGet] : [])], approximate: false }
   }
   const hit = regime === 'hit-dominated'
   let verify: string
   let approximate = false
-  if (profile === 'defaults') verify = `jwt-verify-${alg}-uncached`
-  else if (alg !== 'HS256') { verify = `jwt-verify-${alg}-uncached`; approximate = true } // the cache loops are HS256 only
-  else if (profile === 'floor') verify = hit ? 'jwt-verify-HS256-cached-hit' : 'jwt-verify-HS256-cached-miss'
-  else { verify = hit ? 'jwt-verify-HS256-hash-keyed-cache-hit' : 'jwt-verify-HS256-uncached'; approximate = !hit } // a miss also hashes the token
-  return { names: [verify, ...(strategy === 'jwt-denylist' ? ['redis-get'] : [])], approximate }
+  if (profile === 'defaults') verify = MECHANISM.jwtVerifyUncached(alg)
+  else if (alg !== 'HS256') { verify = MECHANISM.jwtVerifyUncached(alg); approximate = true } // the cache loops are HS256 only
+  else if (profile === 'floor') verify = hit ? MECHANISM.jwtTokenKeyedCacheHit : MECHANISM.jwtCacheMiss
+  else { verify = hit ? MECHANISM.jwtHashKeyedCacheHit : MECHANISM.jwtVerifyUncached('HS256'); approximate = !hit } // a miss also hashes the token
+  const denylist: StrategyName = 'jwt-denylist' // the one JWT strategy that reads Redis on every request
+  return { names: [verify, ...(strategy === denylist ? [MECHANISM.redisGet] : [])], approximate }
 }
 
 export const MECHANISM_SECTION = 'Mechanism cost: in a loop, and in the server'

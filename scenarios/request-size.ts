@@ -12,6 +12,13 @@ const usersFor = (quick: boolean) => (quick ? 30 : 100)
 const REQUESTS_PER_USER = 100
 const RATE_RPS = 10_000
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
+/** How an HTTP/2 credential was sent: left to HPACK, or marked never-indexed. */
+export type H2Indexing = 'Default' | 'NeverIndexed'
+/** The HTTP/2 metrics' names, built in one place: the report reads them through these. */
+export const h2Metric = {
+  firstRequest: (claims: string, mode: H2Indexing) => `h2CredentialBytesFirstRequest${cap(claims)}${mode}`,
+  laterRequest: (claims: string, mode: H2Indexing) => `h2CredentialBytesPerLaterRequest${cap(claims)}${mode}`,
+}
 /** HTTP/2: users (one connection each per mode), and requests per connection. */
 const H2_USERS = 5
 const H2_USERS_QUICK = 3
@@ -62,8 +69,8 @@ async function http2CredentialBytes(ctx: ScenarioContext, env: CellEnv, users: n
         non2xx += first.non2xx + many.non2xx
         const firstBytes = (first.bytes - anon[1].bytes) / users
         const manyBytes = (many.bytes - anon[H2_REQUESTS].bytes) / users
-        metrics[`h2CredentialBytesFirstRequest${cap(claims)}${mode}`] = firstBytes
-        metrics[`h2CredentialBytesPerLaterRequest${cap(claims)}${mode}`] = (manyBytes - firstBytes) / (H2_REQUESTS - 1)
+        metrics[h2Metric.firstRequest(claims, mode)] = firstBytes
+        metrics[h2Metric.laterRequest(claims, mode)] = (manyBytes - firstBytes) / (H2_REQUESTS - 1)
       }
     }
     metrics.h2Non2xxCount = non2xx // the anonymous requests are refused (401) by design: not counted

@@ -8,6 +8,15 @@ import { STRATEGIES } from '../servers/strategies/index.ts'
 import { measuredLoad, median, metricsRepeat, profileFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 
+/** How a scale-out cell of several instances routes: its id ends in this suffix. Declared once; the report reads cells by it. */
+export const LAYOUT_SUFFIX = { roundRobin: '-roundrobin', sticky: '-sticky' } as const
+export type Routing = keyof typeof LAYOUT_SUFFIX
+/** How a scale-out cell routes (null: one instance, or not a scale-out cell). */
+export function layoutOf(cell: { id: string }): Routing | null {
+  for (const routing of Object.keys(LAYOUT_SUFFIX) as Routing[]) if (cell.id.endsWith(LAYOUT_SUFFIX[routing])) return routing
+  return null
+}
+
 interface Layout { instances: number; sticky: boolean }
 
 /** Per-credential state kept inside one server process (so another instance does not know it). */
@@ -154,7 +163,7 @@ export const scaleOut: Scenario = {
       for (const { instances, sticky } of scaleOutLayouts(options.quick, strategy)) {
         const canStick = lb?.kind === 'haproxy' && (options.balancer === 'auto' || options.balancer === 'haproxy')
         cells.push({
-          id: `scale-out/${strategy}/${profile}/HS256/x${instances}${instances > 1 ? (sticky ? '-sticky' : '-roundrobin') : ''}`,
+          id: `scale-out/${strategy}/${profile}/HS256/x${instances}${instances > 1 ? LAYOUT_SUFFIX[sticky ? 'sticky' : 'roundRobin'] : ''}`,
           scenario: 'scale-out', claims: this.claims,
           env: { strategy, profile, alg: 'HS256', instances, balancer: lb && instances > 1 ? options.balancer === 'none' ? 'none' : options.balancer : 'none', sticky },
           ...(sticky && !canStick ? { skipReason: 'sticky sessions need HAProxy (apt-get install -y haproxy); open-source nginx and multi-URL cannot stick by cookie' } : {}),

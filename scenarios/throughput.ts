@@ -8,13 +8,14 @@ import type {
   CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
   ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
 } from '../harness/results/results.ts'
-import { estimate, repeatsEstimate, type Estimate } from '../harness/measure/stats.ts'
+import { CI_TARGET_REL, estimate, repeatsEstimate, type Estimate } from '../harness/measure/stats.ts'
 import { WrkUnavailableError } from '../harness/load/wrk.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
 import { SERVER_DEFAULTS, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { VERIFY_CACHE_ENTRIES } from '../servers/strategies/jwt-common.ts'
 import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import { median } from './common.ts'
 
 // the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
 const PATHS = { me: '/me', health: BASELINE_PATH } as const
@@ -57,7 +58,7 @@ export const throughput: Scenario = {
   metrics: METRICS,
   // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after six stops there
   // (six, not five: with one repeat trimmed from each end, five leave t on two degrees of freedom, 4.3)
-  adaptiveRepeats: { min: 6, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= 0.05 },
+  adaptiveRepeats: { min: 6, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= CI_TARGET_REL },
 
   plan(options) {
     const cells: CellPlan[] = []
@@ -395,12 +396,6 @@ export function chooseHeadlineLevel(levels: readonly LevelLoad[]): HeadlineChoic
   return { connections: low.connections, basis: 'generator-saturated', reason: `${conns(low.connections)}: the load generator was saturated at every level, so requests/s is its ceiling; the lowest level (${seen})` }
 }
 
-const median = (xs: readonly number[]): number | null => {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  const n = s.length
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2
-}
 const known = (xs: ReadonlyArray<number | null | undefined>) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
 
 /** Utilisation and generator saturation of a level, from its pairs (grouped by repeat). */

@@ -18,6 +18,7 @@ import { JWT_ALGORITHMS, type JwtAlgorithm } from '../../servers/config.ts'
 import { generateJwtKeyPair } from '../../servers/secrets.ts'
 import { REQUIRED_CLAIMS } from '../../servers/strategies/jwt-common.ts'
 import { isSessionId, newSessionId } from '../../servers/strategies/session-strategy.ts'
+import { MECHANISM } from './mechanism-names.ts'
 
 export interface MechanismCost {
   /** e.g. `jwt-verify-HS256-uncached`. */
@@ -82,18 +83,18 @@ function jwtTasks(): TaskDef[] {
     const verifyOpts = { key: verifyKey, algorithms: [alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: 'jwt' }
     const uncached = createVerifier(verifyOpts)
     const next = cycler(tokens)
-    tasks.push({ name: `jwt-verify-${alg}-uncached`, what: `fast-jwt verify, ${alg}, no cache (jwt defaults; every cache miss)`, batch: hs ? 20 : 2, fn: () => uncached(next()) })
+    tasks.push({ name: MECHANISM.jwtVerifyUncached(alg), what: `fast-jwt verify, ${alg}, no cache (jwt defaults; every cache miss)`, batch: hs ? 20 : 2, fn: () => uncached(next()) })
     if (!hs) continue
     // the cache regimes, HS256 only: 500 tokens in a 1 000-entry cache, every call after the first round a hit
     const hits = cycler(tokens.slice(0, HIT_POPULATION))
     const tokenKeyed = createVerifier({ ...verifyOpts, cache: 1000, cacheKeyBuilder: (t: string) => t })
     const hashKeyed = createVerifier({ ...verifyOpts, cache: 1000 })
     for (const t of tokens.slice(0, HIT_POPULATION)) { tokenKeyed(t); hashKeyed(t) }
-    tasks.push({ name: 'jwt-verify-HS256-cached-hit', what: 'fast-jwt verify through its cache keyed by the token itself, a hit (jwt floor, population within the cache)', batch: 200, fn: () => tokenKeyed(hits()) })
-    tasks.push({ name: 'jwt-verify-HS256-hash-keyed-cache-hit', what: 'fast-jwt verify through its cache keyed by SHA-256 of the token (its default; @fastify/jwt verify.cache: jwt tuned), a hit', batch: 50, fn: () => hashKeyed(hits()) })
+    tasks.push({ name: MECHANISM.jwtTokenKeyedCacheHit, what: 'fast-jwt verify through its cache keyed by the token itself, a hit (jwt floor, population within the cache)', batch: 200, fn: () => tokenKeyed(hits()) })
+    tasks.push({ name: MECHANISM.jwtHashKeyedCacheHit, what: 'fast-jwt verify through its cache keyed by SHA-256 of the token (its default; @fastify/jwt verify.cache: jwt tuned), a hit', batch: 50, fn: () => hashKeyed(hits()) })
     const thrash = createVerifier({ ...verifyOpts, cache: 1000, cacheKeyBuilder: (t: string) => t })
     const all = cycler(tokens)
-    tasks.push({ name: 'jwt-verify-HS256-cached-miss', what: `fast-jwt verify through a 1 000-entry cache with ${POPULATION} tokens in turn: every call a miss and an insert (population beyond the cache)`, batch: 20, fn: () => thrash(all()) })
+    tasks.push({ name: MECHANISM.jwtCacheMiss, what: `fast-jwt verify through a 1 000-entry cache with ${POPULATION} tokens in turn: every call a miss and an insert (population beyond the cache)`, batch: 20, fn: () => thrash(all()) })
   }
   return tasks
 }
@@ -109,11 +110,11 @@ function sessionTasks(): TaskDef[] {
   const nextSigned = cycler(signed)
   return [
     {
-      name: 'session-id-map-lookup', what: 'shape check of an unsigned 192-bit id and Map.get among 2 000 sessions (memory-session floor)', batch: 1000,
+      name: MECHANISM.sessionIdMapLookup, what: 'shape check of an unsigned 192-bit id and Map.get among 2 000 sessions (memory-session floor)', batch: 1000,
       fn: () => { const id = nextId(); return isSessionId(id) ? store.get(id) : undefined },
     },
     {
-      name: 'session-signed-id-check', what: 'HMAC-SHA256 check of a signed id (base64url decode, createHmac, timingSafeEqual), then Map.get: what a signed session cookie adds',
+      name: MECHANISM.sessionSignedIdCheck, what: 'HMAC-SHA256 check of a signed id (base64url decode, createHmac, timingSafeEqual), then Map.get: what a signed session cookie adds',
       batch: 50,
       fn: () => {
         const v = nextSigned()
@@ -140,7 +141,7 @@ function secureSessionTask(): TaskDef {
   })
   const next = cycler(cookies)
   return {
-    name: 'secure-session-decrypt', what: 'open an encrypted cookie: split, base64 decode, libsodium secretbox open, JSON.parse (secure-session)', batch: 50,
+    name: MECHANISM.secureSessionDecrypt, what: 'open an encrypted cookie: split, base64 decode, libsodium secretbox open, JSON.parse (secure-session)', batch: 50,
     fn: () => {
       const [c, n] = next().split(';') as [string, string]
       const cipher = Buffer.from(c, 'base64')
@@ -162,9 +163,9 @@ export async function measureMechanisms(opts: { timeMs: number; redisUrl: string
     await redis.set(key, JSON.stringify({ userId: 1, role: 'user' }), 'EX', 60)
     // 50 in flight, as under load: auto-pipelined into few round trips, so the time per GET is about
     // the client's CPU per GET (the loop's core is busy), not one round trip's latency
-    tasks.push({ name: 'redis-get', what: `ioredis GET of a session over loopback, ${REDIS_IN_FLIGHT} in flight (auto-pipelined): time per GET ≈ the client's CPU per GET (redis-session floor)`, batch: 1, fn: () => Promise.all(Array.from({ length: REDIS_IN_FLIGHT }, () => redis!.get(key))), perCall: REDIS_IN_FLIGHT })
+    tasks.push({ name: MECHANISM.redisGet, what: `ioredis GET of a session over loopback, ${REDIS_IN_FLIGHT} in flight (auto-pipelined): time per GET ≈ the client's CPU per GET (redis-session floor)`, batch: 1, fn: () => Promise.all(Array.from({ length: REDIS_IN_FLIGHT }, () => redis!.get(key))), perCall: REDIS_IN_FLIGHT })
   } else {
-    skipped.push({ name: 'redis-get', reason: 'no Redis in this run' })
+    skipped.push({ name: MECHANISM.redisGet, reason: 'no Redis in this run' })
   }
   const bench = new Bench({ time: opts.timeMs, warmupTime: Math.min(100, opts.timeMs / 2) })
   for (const t of tasks) {

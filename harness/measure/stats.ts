@@ -59,6 +59,9 @@ export function percentileOf(sorted: readonly number[], p: number): number {
 }
 
 /** Share trimmed from each end of the per-repeat values by `repeatsEstimate` (Yuen's 20 %: one of 5–9 repeats, two of 10–14). */
+/** The precision a throughput cell aims at: its CPU-ratio CI within ±5 % of the median (else flagged high-var, and adaptive repeats go on). */
+export const CI_TARGET_REL = 0.05
+
 export const TRIM_SHARE = 0.2
 
 /**

@@ -12,6 +12,7 @@ import { PID_FILE, stopLeftovers } from '../processes/pidfile.ts'
 import { runMechanisms } from '../measure/mechanism-run.ts'
 import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runOrder, runsSideBySide, sharedInstances } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from '../results/results.ts'
+import { CI_TARGET_REL } from '../measure/stats.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -44,7 +45,6 @@ export function redactUrls(text: string): string {
 export const GENERATOR_ADVICE = '--generator wrk (Debian\'s wrk) saturated the server at 10 and 64 connections on a 2-core machine, where two runs then agreed on 16 of 21 ratios (autocannon: 9 of 21)'
 
 /** How far a cell's median CPU ratio CI may stray, and how variable requests/s may be, before it is flagged. */
-export const CI_TARGET_REL = 0.05
 export const RPS_CV_FLAG = 0.1
 
 export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): string[] {
