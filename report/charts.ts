@@ -8,8 +8,11 @@ import { compile, type TopLevelSpec } from 'vega-lite'
 import type { Cell, ThroughputLevelSummary } from '../harness/results/results.ts'
 import type { Estimate } from '../harness/measure/stats.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
-import { cellFlags, cellLabel, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
+import { cellFlags, cellLabel, flagConcerns, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
 import { layoutOf } from '../scenarios/scale-out.ts'
+
+/** Legend entries per row under a chart: seven strategies in one row ran past a 520-pixel chart and the last was cut off. */
+const LEGEND_COLUMNS = 4
 
 /** One bar: a category on x, an optional group within it, a value with its CI, and flags. */
 export interface Bar {
@@ -73,7 +76,7 @@ export function barChartSpec(c: BarChartSpec): TopLevelSpec {
     height: 220,
     data: { values: c.bars.map((b) => ({ ...b, top: top(b) })) },
     layer: layers,
-    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400 } },
+    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400, columns: LEGEND_COLUMNS } },
   } as TopLevelSpec
 }
 
@@ -108,7 +111,7 @@ export function curveChartSpec(c: CurveChartSpec): TopLevelSpec {
     width: 520, height: 220,
     data: { values: c.points },
     layer: layers,
-    config: { font: FONT, view: { stroke: null }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400 } },
+    config: { font: FONT, view: { stroke: null }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400, columns: LEGEND_COLUMNS } },
   } as TopLevelSpec
 }
 
@@ -138,7 +141,8 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const FLAG_TEXT: Record<string, string> = { 'gen-saturated': '⚠ gen. saturated', 'high-var': '⚠ high variance', partial: '⚠ partial', 'non-2xx': '⚠ non-2xx', invariant: '✗ invariant' }
-const flagsOf = (cell: Cell, scenario: Scenario) => cellFlags(cell, scenario).map((f) => FLAG_TEXT[f] ?? f).join(' ')
+/** The flags of a cell that concern `metric` (high variance is about the CPU ratio only). */
+const flagsOf = (cell: Cell, scenario: Scenario, metric: string) => cellFlags(cell, scenario).filter((f) => flagConcerns(f, metric)).map((f) => FLAG_TEXT[f] ?? f).join(' ')
 
 /** One bar per measured cell for `metric`, grouped by `groupOf` (default: one group). */
 function barsFor(input: ReportInput, scenario: Scenario, metric: string, opts: { group?: (c: Cell) => string; x?: (c: Cell) => string; scale?: number; cells?: Cell[] } = {}): Bar[] {
@@ -149,7 +153,7 @@ function barsFor(input: ReportInput, scenario: Scenario, metric: string, opts: {
     if (e === null) continue
     bars.push({
       x: opts.x?.(cell) ?? cellLabel(cell), group: opts.group?.(cell) ?? '', value: e.median * k,
-      lo: e.ci95 ? e.ci95[0] * k : null, hi: e.ci95 ? e.ci95[1] * k : null, label: fmt(e.median * k), flags: flagsOf(cell, scenario),
+      lo: e.ci95 ? e.ci95[0] * k : null, hi: e.ci95 ? e.ci95[1] * k : null, label: fmt(e.median * k), flags: flagsOf(cell, scenario, metric),
     })
   }
   return bars

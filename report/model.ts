@@ -117,6 +117,10 @@ export function cellFlags(cell: Cell, scenario: Scenario | undefined): CellFlag[
   return flags
 }
 
+/** Metrics a flag is about, where it is not about every metric of its cell: it is drawn only on their charts. */
+const FLAG_METRICS: Partial<Record<CellFlag, readonly string[]>> = { 'high-var': ['cpuRatio'] }
+export const flagConcerns = (flag: CellFlag, metric: string): boolean => FLAG_METRICS[flag]?.includes(metric) ?? true
+
 /** Cells of one scenario in a stable order: as planned (results.json keeps plan order). */
 export function cellsOf(results: RunResults, scenario: string): Cell[] {
   return results.cells.filter((c) => c.scenario === scenario)
