@@ -5,7 +5,7 @@ import { probeHostSpeed } from '../harness/measure/host-speed.ts'
 import { connectionPlans, loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
 import { measureAround, readRedisInfo, SERVER_SATURATION_SHARE } from '../harness/measure/probes.ts'
 import type {
-  CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
+  CellSummary, CrossCheckRepeat, CrossCheckSummary, HeadlineBasis, LoadGeneratorName, RepeatResult, ThroughputLevel, ThroughputLevelSummary,
   ThroughputRepeat, ThroughputSummary, VerifyCacheRegime, WindowMeasurement, WindowPair,
 } from '../harness/results/results.ts'
 import { CI_TARGET_REL, estimate, repeatsEstimate, type Estimate } from '../harness/measure/stats.ts'
@@ -51,6 +51,39 @@ export const METRICS: readonly MetricDecl[] = [
  * pair measured a second apart. Levels run in ascending order in even repeats, descending in odd ones.
  * With --cross-check, one repeat ends with a short measurement by the other load generator.
  */
+/**
+ * Measured on the 2-core reference machine (default throughput cells, two runs per generator): wrk
+ * saturated the server's core at 10 and 64 connections using a third to a half of its own; autocannon
+ * ran out of its core first. Same code, two runs each: 16 of 21 ratios inside each other's 95 % CI
+ * with wrk, 9 of 21 with autocannon.
+ */
+export const GENERATOR_ADVICE = '--generator wrk (Debian\'s wrk) saturated the server at 10 and 64 connections on a 2-core machine, where two runs then agreed on 16 of 21 ratios (autocannon: 9 of 21)'
+
+/** How variable requests/s may be between windows (coefficient of variation) before a cell is flagged. */
+export const RPS_CV_FLAG = 0.1
+
+/** A throughput cell's own warnings: the headline level's basis, the cross-check, precision, stability. */
+export function throughputWarnings(s: CellSummary): string[] {
+  if (s.kind !== 'throughput') return []
+  const w: string[] = []
+  if (s.generator === 'autocannon' && s.levels.length > 1 && s.headlineBasis !== 'server-saturated') {
+    const headline = s.headlineConnections === null ? 'the lowest level' : `${s.headlineConnections} connection${s.headlineConnections === 1 ? '' : 's'}`
+    w.push(`no level saturated the server without saturating autocannon (one thread): above ${headline}, the headline, its /me and /health windows ran at unequal server loads, so their ratios move with the generator's speed from run to run. ${GENERATOR_ADVICE}`)
+  }
+  if (s.crossCheck?.state === 'measured' && s.crossCheck.warning) w.push(s.crossCheck.warning)
+  if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
+    w.push(`high variation: CPU-ratio 95 % CI is ±${(s.cpuRatio.ciHalfWidthRel * 100).toFixed(1)} % of the median (target ±${CI_TARGET_REL * 100} %); run more repeats or longer`)
+  }
+  if (s.meRequestsPerSec?.cv != null && s.meRequestsPerSec.cv > RPS_CV_FLAG) {
+    w.push(`requests/s varies a lot between windows (CV ${(s.meRequestsPerSec.cv * 100).toFixed(0)} %): compare ratios and CPU per request, not absolute requests/s`)
+  }
+  if (!s.requestBytesStable && s.meRequestBytes) {
+    w.push(`request bytes differed between repeats (${s.meRequestBytes.min.toFixed(1)}–${s.meRequestBytes.max.toFixed(1)} B): each repeat logs in a fresh population and this credential's length varies from login to login`)
+  }
+  if (s.non2xx > 0 || s.errors > 0) w.push(`${s.non2xx} non-2xx responses and ${s.errors} errors in measured windows`)
+  return w
+}
+
 export const throughput: Scenario = {
   name: 'throughput',
   description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
@@ -59,6 +92,8 @@ export const throughput: Scenario = {
   // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after six stops there
   // (six, not five: with one repeat trimmed from each end, five leave t on two degrees of freedom, 4.3)
   adaptiveRepeats: { min: 6, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= CI_TARGET_REL },
+  warnings: throughputWarnings,
+  withMechanismLoops: true,
 
   plan(options) {
     const cells: CellPlan[] = []

@@ -42,7 +42,7 @@ const pairMedian = (pairs: readonly WindowPair[], f: (p: WindowPair) => number |
  */
 export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FACTOR): HostSpeedSummary | null {
   const byCell = cells
-    .filter((c) => c.scenario === 'throughput' && 'repeats' in c)
+    .filter((c) => 'repeats' in c) // only throughput repeats carry probes: the kind check below keeps them
     .map((c) => (c as Extract<Cell, { repeats: unknown }>).repeats.filter((r): r is Probed => r.kind === 'throughput' && r.hostSpeed !== undefined))
     .filter((rs) => rs.length > 0)
   const all = byCell.flat()

@@ -81,7 +81,7 @@ export function planSuite(options: Readonly<BenchOptions>, scenarios: readonly S
   const perRepeatSec = new Map<string, number>()
   const doneAfter = new Map<string, number>()
   const scenarioSec = new Map<string, number>()
-  let total = RUN_OVERHEAD_SEC + (scenarios.some((s) => s.name === 'throughput') ? mechanismsSec(options.quick ? MECHANISM_LOOP_MS_QUICK : MECHANISM_LOOP_MS) : 0)
+  let total = RUN_OVERHEAD_SEC + (scenarios.some((s) => s.withMechanismLoops) ? mechanismsSec(options.quick ? MECHANISM_LOOP_MS_QUICK : MECHANISM_LOOP_MS) : 0)
   const shared = sharedInstances(cells.map((c) => c.plan))
   for (const scenario of runOrder(scenarios, options)) {
     const before = total

@@ -12,7 +12,7 @@ import { PID_FILE, stopLeftovers } from '../processes/pidfile.ts'
 import { runMechanisms } from '../measure/mechanism-run.ts'
 import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf as repeatsFor, runOrder, runsSideBySide, sharedInstances } from './plan.ts'
 import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RepeatResult, type RunResults } from '../results/results.ts'
-import { CI_TARGET_REL } from '../measure/stats.ts'
+import { GENERATOR_SATURATION_SHARE } from '../measure/probes.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -37,41 +37,17 @@ export function redactUrls(text: string): string {
 }
 
 /**
- * Measured on the 2-core reference machine (default throughput cells, two runs per generator): wrk
- * saturated the server's core at 10 and 64 connections using a third to a half of its own; autocannon
- * ran out of its core first. Same code, two runs each: 16 of 21 ratios inside each other's 95 % CI
- * with wrk, 9 of 21 with autocannon.
+ * A cell's warnings: what every scenario shares (a saturated load generator), then the scenario's own.
  */
-export const GENERATOR_ADVICE = '--generator wrk (Debian\'s wrk) saturated the server at 10 and 64 connections on a 2-core machine, where two runs then agreed on 16 of 21 ratios (autocannon: 9 of 21)'
-
-/** How far a cell's median CPU ratio CI may stray, and how variable requests/s may be, before it is flagged. */
-export const RPS_CV_FLAG = 0.1
-
 export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario): string[] {
   const s = scenario.summarize(repeats)
   const w: string[] = []
   const windows = repeats.flatMap((r) => (r.kind === 'throughput' ? r.pairs.flatMap((p) => [p.me, p.health]) : r.windows))
   const saturated = windows.length ? windows.filter((x) => x.generatorSaturated).length / windows.length : 0
   if (saturated > 0) {
-    w.push(`load generator saturated (≥ 90 % of its core) in ${(saturated * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's, and the server ran below saturation, where its CPU per request is higher (less work shared per wake-up)`)
+    w.push(`load generator saturated (≥ ${GENERATOR_SATURATION_SHARE * 100} % of its core) in ${(saturated * 100).toFixed(0)} % of windows: requests/s there is the generator's ceiling, not the server's, and the server ran below saturation, where its CPU per request is higher (less work shared per wake-up)`)
   }
-  if (s.kind !== 'throughput') return w
-  if (s.generator === 'autocannon' && s.levels.length > 1 && s.headlineBasis !== 'server-saturated') {
-    const headline = s.headlineConnections === null ? 'the lowest level' : `${s.headlineConnections} connection${s.headlineConnections === 1 ? '' : 's'}`
-    w.push(`no level saturated the server without saturating autocannon (one thread): above ${headline}, the headline, its /me and /health windows ran at unequal server loads, so their ratios move with the generator's speed from run to run. ${GENERATOR_ADVICE}`)
-  }
-  if (s.crossCheck?.state === 'measured' && s.crossCheck.warning) w.push(s.crossCheck.warning)
-  if (s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel > CI_TARGET_REL) {
-    w.push(`high variation: CPU-ratio 95 % CI is ±${(s.cpuRatio.ciHalfWidthRel * 100).toFixed(1)} % of the median (target ±${CI_TARGET_REL * 100} %); run more repeats or longer`)
-  }
-  if (s.meRequestsPerSec?.cv != null && s.meRequestsPerSec.cv > RPS_CV_FLAG) {
-    w.push(`requests/s varies a lot between windows (CV ${(s.meRequestsPerSec.cv * 100).toFixed(0)} %): compare ratios and CPU per request, not absolute requests/s`)
-  }
-  if (!s.requestBytesStable && s.meRequestBytes) {
-    w.push(`request bytes differed between repeats (${s.meRequestBytes.min.toFixed(1)}–${s.meRequestBytes.max.toFixed(1)} B): each repeat logs in a fresh population and this credential's length varies from login to login`)
-  }
-  if (s.non2xx > 0 || s.errors > 0) w.push(`${s.non2xx} non-2xx responses and ${s.errors} errors in measured windows`)
-  return w
+  return [...w, ...(scenario.warnings?.(s, repeats) ?? [])]
 }
 
 /**
@@ -168,7 +144,7 @@ export async function runSuite(options: Readonly<BenchOptions>, hooks: RunHooks)
   save()
 
   // the mechanisms alone, in a loop on the servers' core, before any cell: what each check costs outside a server
-  if (scenarios.some((s) => s.name === 'throughput') && !hooks.signal.aborted) {
+  if (scenarios.some((s) => s.withMechanismLoops) && !hooks.signal.aborted) {
     hooks.onProgress?.({ cell: { id: 'mechanism loops', scenario: 'mechanisms', env: slots[0]!.plan.env, claims: [] }, repeat: 1, repeats: 1, doneSec: 0, totalSec: 0, status: 'mechanisms in a loop' })
     try {
       const redisUrl = results.redis.source === 'none' ? null : (await orchestrator.redis()).url

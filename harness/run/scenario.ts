@@ -80,4 +80,8 @@ export interface Scenario {
   sideBySide?: boolean | ((options: Readonly<BenchOptions>) => boolean)
   /** With `sideBySide`: one repeat of this cell as the seconds it holds the lock and the seconds it then runs beside others. */
   estimateSideBySide?(options: Readonly<BenchOptions>, cell: CellPlan): { measureSec: number; waitSec: number }
+  /** Warnings of its own about a cell's summary (the runner adds the ones every scenario shares, e.g. a saturated load generator). */
+  warnings?(summary: CellSummary, repeats: readonly RepeatResult[]): string[]
+  /** A run with this scenario's cells also times each mechanism alone, in a loop (harness/measure/mechanism-run.ts). */
+  withMechanismLoops?: boolean
 }
