@@ -280,7 +280,7 @@ describe('the bench command', () => {
     expect(await b.exited).toBe(0)
     const r = b.results()!
     expect(r.cells.map((c) => c.state)).toEqual(['completed', 'skipped'])
-    expect(b.output()).toMatch(/redis-server not found: install it .*apt-get install -y redis-server.*or set REDIS_URL/)
+    expect(b.output().replace(/\s+/g, ' ')).toMatch(/redis-server not found: install it .*apt-get install -y redis-server.*or set REDIS_URL/)
   })
 
   it.each([
