@@ -3,7 +3,8 @@ import type { EnvSpec } from '../harness/processes/orchestrator.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { countRedisKeys, holdExclusive, prefixMemoryBytes, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import type { Redis } from 'ioredis'
 
 const PROBE_EVERY_MS = 25
 /** Credentials of one user for revoke-all, logged in alternately on the two instances. */
@@ -111,6 +112,108 @@ const lockedWindowMs = (o: Readonly<BenchOptions>) => (o.quick ? 250 : LOCKED_WI
 /** Users of each part of a repeat (disjoint, so that revoke-all of one cannot touch another). */
 const USERS = { warm: 200, latency: 100, window: 7, revokeAll: 9, state: 1000 } as const
 
+/** Warm-up: every path a repeat measures, on both instances (login, /me, logout, revoke-all, refresh). */
+async function warmEveryPath(urls: readonly string[], quick: boolean): Promise<void> {
+  const warmPerInstance = quick ? 3 : 6
+  await Promise.all(urls.map(async (url, k) => {
+    for (let i = 0; i < warmPerInstance; i++) {
+      const user = USERS.warm + k * warmPerInstance + i
+      const c = await loginUser(url, user)
+      await status(url, '/me', c.headers)
+      if (c.refreshToken && i === 1) await status(url, '/refresh', {}, { refreshToken: c.refreshToken })
+      if (i === 0) await status(url, `/users/${user}/revoke-all`, c.headers)
+      else await status(url, '/logout', c.headers)
+      await status(url, '/me', c.headers)
+    }
+  }))
+}
+
+/** (a) Logout latency, median and slowest. */
+async function logoutLatency(url: string, quick: boolean): Promise<{ p50Ms: number; maxMs: number }> {
+  const latenciesMs: number[] = []
+  for (let i = 1; i <= (quick ? 10 : 30); i++) {
+    const c = await loginUser(url, USERS.latency + i)
+    const t = performance.now()
+    await status(url, '/logout', c.headers)
+    latenciesMs.push(performance.now() - t)
+  }
+  latenciesMs.sort((x, y) => x - y)
+  return { p50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)]!, maxMs: latenciesMs.at(-1)! }
+}
+
+/** (e) Revocation state in Redis: keys per live credential, keys and bytes a logout adds, keys a logged-out credential leaves. */
+async function revocationState(redis: Redis, prefix: string, url: string, quick: boolean) {
+  const M = quick ? 30 : 100
+  const k0 = await countRedisKeys(redis, prefix)
+  const live: Credential[] = []
+  for (let i = 0; i < M; i++) live.push(await loginUser(url, USERS.state + i))
+  const k1 = await countRedisKeys(redis, prefix)
+  const mem1 = await prefixMemoryBytes(redis, prefix)
+  for (const c of live) await status(url, '/logout', c.headers)
+  const k2 = await countRedisKeys(redis, prefix)
+  const mem2 = await prefixMemoryBytes(redis, prefix)
+  return { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, keysLeftPerLogout: (k2 - k0) / M, redisBytesPerLogout: (mem2 - mem1) / M }
+}
+
+/**
+ * (d) Mass revocation: one user holding K credentials, logged in alternately on a and b; each is
+ * probed afterwards only on the instance(s) where it worked before (a refresh token, which a probe
+ * would rotate, is taken to work where it was issued).
+ */
+async function massRevocation(a: string, b: string) {
+  const creds: Credential[] = []
+  for (let k = 0; k < REVOKE_ALL_CREDENTIALS; k++) creds.push(await loginUser(k % 2 === 0 ? a : b, USERS.revokeAll))
+  const probe = (c: Credential, url: string) => (c.refreshToken ? status(url, '/refresh', {}, { refreshToken: c.refreshToken }) : status(url, '/me', c.headers))
+  const workedBefore = await Promise.all(creds.map(async (c, k) => (c.refreshToken
+    ? { a: k % 2 === 0, b: k % 2 === 1 }
+    : { a: (await status(a, '/me', c.headers)) === 200, b: (await status(b, '/me', c.headers)) === 200 })))
+  const tRevoke = performance.now()
+  const revokeRes = await fetch(`${a}/users/${USERS.revokeAll}/revoke-all`, { method: 'POST', headers: creds[0]!.headers })
+  const revokeMs = performance.now() - tRevoke
+  const revokeBody = (await revokeRes.json()) as { revoked?: number }
+  const acceptedShare = async (url: string, side: 'a' | 'b') => {
+    const worked = creds.filter((_, k) => workedBefore[k]![side])
+    if (worked.length === 0) return null
+    const codes = await Promise.all(worked.map((c) => probe(c, url)))
+    return codes.filter((code) => code === 200).length / worked.length
+  }
+  const stillAcceptedSame = await acceptedShare(a, 'a')
+  const stillAcceptedOther = await acceptedShare(b, 'b')
+  return { latencyMs: revokeRes.status === 200 ? revokeMs : null, revokedCount: revokeBody.revoked ?? null, stillAcceptedSame, stillAcceptedOther }
+}
+
+/**
+ * (b) The window after logout during which a copied credential still works, on the same and on the
+ * other instance. Gives the measuring lock back (`giveBack`) once only waiting for expiry is left.
+ */
+async function logoutWindow(ctx: Pick<ScenarioContext, 'options'>, a: string, b: string, ttlSec: number, giveBack: () => void) {
+  const notes: string[] = []
+  const cred = await loginUser(a, USERS.window)
+  const endMs = credentialEndMs(cred, Date.now(), ttlSec)
+  const jwt = credentialJwt(cred)
+  const acceptedOnOther = (await status(b, '/me', cred.headers)) === 200
+  await status(a, '/logout', cred.headers)
+  const tLogout = performance.now()
+  const lifetimeLeftSec = (endMs - Date.now()) / 1000
+  let refreshRefusedAfterLogout: number | null = null
+  if (cred.refreshToken) refreshRefusedAfterLogout = (await status(a, '/refresh', {}, { refreshToken: cred.refreshToken })) === 401 ? 1 : 0
+  // every credential of this repeat was issued, and every logout and revoke-all answered, by now:
+  // whatever they left in Redis (tombstones, denylist entries) ends within one lifetime from here
+  const stateExpiredAtMs = Date.now() + ttlSec * 1000 + EXPIRY_MARGIN_MS
+  const capSec = Math.max(0, lifetimeLeftSec) + CAP_MARGIN_SEC
+  const windows = Promise.all([
+    windowUntilRefused(a, cred.headers, tLogout, capSec),
+    acceptedOnOther ? windowUntilRefused(b, cred.headers, tLogout, capSec) : Promise.resolve(null),
+  ])
+  // a window that closes at once is timed alone; one that lasts to the credential's expiry overlaps
+  // other cells' measurements after its first LOCKED_WINDOW_MS (a 25 ms probe's timing is then ± a few ms)
+  await Promise.race([windows, sleep(lockedWindowMs(ctx.options))])
+  giveBack()
+  const [same, other] = await windows
+  if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
+  return { same, other, jwt, lifetimeLeftSec, acceptedOnOther, refreshRefusedAfterLogout, stateExpiredAtMs, notes }
+}
+
 /**
  * revocation — what logout and revoke-all really do. Instances run with short credential
  * lifetimes (TTL), so that "valid until expiry" is measured to the end instead of assumed.
@@ -176,131 +279,53 @@ export const revocation: Scenario = {
     const giveBack = () => { if (!released) release(); released = true }
     try {
       const keysAtStart = env.redisProbe ? await countRedisKeys(env.redisProbe, env.redisPrefix) : 0
-
-      // warm-up: every path the repeat measures, on both instances (login, /me, logout, revoke-all, refresh)
       ctx.status('warming up')
-      const warmPerInstance = quick ? 3 : 6
-      await Promise.all([a, b].map(async (url, k) => {
-        for (let i = 0; i < warmPerInstance; i++) {
-          const user = USERS.warm + k * warmPerInstance + i
-          const c = await loginUser(url, user)
-          await status(url, '/me', c.headers)
-          if (c.refreshToken && i === 1) await status(url, '/refresh', {}, { refreshToken: c.refreshToken })
-          if (i === 0) await status(url, `/users/${user}/revoke-all`, c.headers)
-          else await status(url, '/logout', c.headers)
-          await status(url, '/me', c.headers)
-        }
-      }))
-
-      // (a) logout latency
+      await warmEveryPath([a, b], quick)
       ctx.status('logout latency')
-      const latenciesMs: number[] = []
-      for (let i = 1; i <= (quick ? 10 : 30); i++) {
-        const c = await loginUser(a, USERS.latency + i)
-        const t = performance.now()
-        await status(a, '/logout', c.headers)
-        latenciesMs.push(performance.now() - t)
-      }
-      latenciesMs.sort((x, y) => x - y)
-
-      // (e) revocation state in Redis: keys per live credential, keys and bytes added per logout
-      let state: { keysPerCredential: number; keysAddedPerLogout: number; keysLeftPerLogout: number; redisBytesPerLogout: number } | null = null
+      const latency = await logoutLatency(a, quick)
+      let state: Awaited<ReturnType<typeof revocationState>> | null = null
       if (env.redisProbe) {
         ctx.status('revocation state')
-        const redis = env.redisProbe
-        const M = quick ? 30 : 100
-        const k0 = await countRedisKeys(redis, env.redisPrefix)
-        const live: Credential[] = []
-        for (let i = 0; i < M; i++) live.push(await loginUser(a, USERS.state + i))
-        const k1 = await countRedisKeys(redis, env.redisPrefix)
-        const mem1 = await prefixMemoryBytes(redis, env.redisPrefix)
-        for (const c of live) await status(a, '/logout', c.headers)
-        const k2 = await countRedisKeys(redis, env.redisPrefix)
-        const mem2 = await prefixMemoryBytes(redis, env.redisPrefix)
-        state = { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, keysLeftPerLogout: (k2 - k0) / M, redisBytesPerLogout: (mem2 - mem1) / M }
+        state = await revocationState(env.redisProbe, env.redisPrefix, a, quick)
       }
-
-      // (d) mass revocation: one user holding K credentials, logged in alternately on a and b; each is
-      // probed afterwards only on the instance(s) where it worked before (a refresh token, which a probe
-      // would rotate, is taken to work where it was issued)
       ctx.status('revoke-all')
-      const K = REVOKE_ALL_CREDENTIALS
-      const creds: Credential[] = []
-      for (let k = 0; k < K; k++) creds.push(await loginUser(k % 2 === 0 ? a : b, USERS.revokeAll))
-      const probe = (c: Credential, url: string) => (c.refreshToken ? status(url, '/refresh', {}, { refreshToken: c.refreshToken }) : status(url, '/me', c.headers))
-      const workedBefore = await Promise.all(creds.map(async (c, k) => (c.refreshToken
-        ? { a: k % 2 === 0, b: k % 2 === 1 }
-        : { a: (await status(a, '/me', c.headers)) === 200, b: (await status(b, '/me', c.headers)) === 200 })))
-      const tRevoke = performance.now()
-      const revokeRes = await fetch(`${a}/users/${USERS.revokeAll}/revoke-all`, { method: 'POST', headers: creds[0]!.headers })
-      const revokeMs = performance.now() - tRevoke
-      const revokeBody = (await revokeRes.json()) as { revoked?: number }
-      const acceptedShare = async (url: string, side: 'a' | 'b') => {
-        const worked = creds.filter((_, k) => workedBefore[k]![side])
-        if (worked.length === 0) return null
-        const codes = await Promise.all(worked.map((c) => probe(c, url)))
-        return codes.filter((code) => code === 200).length / worked.length
-      }
-      const stillAcceptedSame = await acceptedShare(a, 'a')
-      const stillAcceptedOther = await acceptedShare(b, 'b')
-
-      // (b) revocation window after logout, on the same and on the other instance
+      const revokeAll = await massRevocation(a, b)
       ctx.status('revocation window')
-      const cred = await loginUser(a, USERS.window)
-      const endMs = credentialEndMs(cred, Date.now(), ttlSec)
-      const jwt = credentialJwt(cred)
-      const acceptedOnOther = (await status(b, '/me', cred.headers)) === 200
-      await status(a, '/logout', cred.headers)
-      const tLogout = performance.now()
-      const lifetimeLeftSec = (endMs - Date.now()) / 1000
-      let refreshRefusedAfterLogout: number | null = null
-      if (cred.refreshToken) refreshRefusedAfterLogout = (await status(a, '/refresh', {}, { refreshToken: cred.refreshToken })) === 401 ? 1 : 0
-      // every credential of this repeat was issued, and every logout and revoke-all answered, by now:
-      // whatever they left in Redis (tombstones, denylist entries) ends within one lifetime from here
-      const stateExpiredAtMs = Date.now() + ttlSec * 1000 + EXPIRY_MARGIN_MS
-      const capSec = Math.max(0, lifetimeLeftSec) + CAP_MARGIN_SEC
-      const windows = Promise.all([
-        windowUntilRefused(a, cred.headers, tLogout, capSec),
-        acceptedOnOther ? windowUntilRefused(b, cred.headers, tLogout, capSec) : Promise.resolve(null),
-      ])
-      // a window that closes at once is timed alone; one that lasts to the credential's expiry overlaps
-      // other cells' measurements after its first LOCKED_WINDOW_MS (a 25 ms probe's timing is then ± a few ms)
-      await Promise.race([windows, sleep(lockedWindowMs(ctx.options))])
-      giveBack()
-      const [same, other] = await windows
-      if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
+      const window = await logoutWindow(ctx, a, b, ttlSec, giveBack)
+      notes.push(...window.notes)
 
       // what is left once every credential of the repeat has expired
       let keysLeftAfterExpiry: number | null = null
       if (env.redisProbe) {
         ctx.status('waiting for revocation state to expire')
-        await sleep(stateExpiredAtMs - Date.now())
+        await sleep(window.stateExpiredAtMs - Date.now())
         keysLeftAfterExpiry = (await countRedisKeys(env.redisProbe, env.redisPrefix)) - keysAtStart
       }
 
-      if (jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
+      if (window.jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
       else if (!def.stateful) notes.push(`no JWT to read the end from: lifetime left = login + the configured ${ttlSec} s (an encrypted cookie stamps its issue time in whole seconds, so it may end up to 0.5 s either side)`)
-      if (stillAcceptedOther !== null && stillAcceptedOther > 0 && (stillAcceptedSame ?? 1) === 0) {
+      if (revokeAll.stillAcceptedOther !== null && revokeAll.stillAcceptedOther > 0 && (revokeAll.stillAcceptedSame ?? 1) === 0) {
         notes.push('revoke-all reached only the instance that answered it: credentials held by the other instance still work there')
       }
+      const { same, other, lifetimeLeftSec, jwt } = window
       return metricsRepeat(index, startedAt, {
         configuredTtlSec: ttlSec,
         tokenLifetimeSec: jwt && jwt.iatSec !== null ? jwt.expSec - jwt.iatSec : null,
         credentialLifetimeLeftAtLogoutSec: lifetimeLeftSec,
-        logoutLatencyP50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)]!,
-        logoutLatencyMaxMs: latenciesMs.at(-1)!,
+        logoutLatencyP50Ms: latency.p50Ms,
+        logoutLatencyMaxMs: latency.maxMs,
         windowSameInstanceSec: same.refused ? same.sec : null,
         windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
         probesAcceptedAfterLogout: same.acceptedProbes,
         probesAcceptedAfterLogoutOtherInstance: other ? other.acceptedProbes : null,
         windowOtherInstanceSec: other?.refused ? other.sec : null,
         windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
-        acceptedOnOtherInstance: acceptedOnOther ? 1 : 0,
-        refreshRefusedAfterLogout,
-        revokeAllLatencyMs: revokeRes.status === 200 ? revokeMs : null,
-        revokeAllRevokedCount: revokeBody.revoked ?? null,
-        revokeAllStillAcceptedShare: stillAcceptedSame,
-        revokeAllStillAcceptedOtherInstanceShare: stillAcceptedOther,
+        acceptedOnOtherInstance: window.acceptedOnOther ? 1 : 0,
+        refreshRefusedAfterLogout: window.refreshRefusedAfterLogout,
+        revokeAllLatencyMs: revokeAll.latencyMs,
+        revokeAllRevokedCount: revokeAll.revokedCount,
+        revokeAllStillAcceptedShare: revokeAll.stillAcceptedSame,
+        revokeAllStillAcceptedOtherInstanceShare: revokeAll.stillAcceptedOther,
         revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
         revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
         revocationKeysLeftPerLogout: state?.keysLeftPerLogout ?? null,
