@@ -13,7 +13,7 @@ import { pinSelf, planPlacement } from '../harness/processes/placement.ts'
 import { listCells, planSuite, renderPlan } from '../harness/run/plan.ts'
 import { checkGenerator } from '../harness/load/wrk.ts'
 import { redisServerVersion } from '../harness/processes/redis-server.ts'
-import { redactUrls, runSuite } from '../harness/run/run.ts'
+import { redactUrls, runSuite, type RunHooks } from '../harness/run/run.ts'
 import type { RunResults } from '../harness/results/results.ts'
 import { gitSha } from '../harness/measure/machine.ts'
 import { verdicts } from '../report/claims.ts'
@@ -33,9 +33,8 @@ const number = (v: string) => {
   return n
 }
 
-async function main(): Promise<number> {
-  // A closed pipe (e.g. `npm run bench | head`) must not kill the run before it saves and tears down.
-  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+/** The command line, with its help; a bad option exits 2 with one line. */
+function parseArgs() {
   const d = BENCH_DEFAULTS
   const program = new Command('authbench')
     .description('benchmark web authentication strategies (sessions, JWTs and hybrids) under identical load')
@@ -62,11 +61,13 @@ async function main(): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
-  const o = program.opts()
+  return program.opts()
+}
 
-  let options: Readonly<BenchOptions>
+/** The options in force (defaults in harness/run/options.ts), or null after a one-line error. */
+function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions> | null {
   try {
-    options = resolveBenchOptions({
+    const options = resolveBenchOptions({
       strategies: o.strategies, scenarios: o.scenarios, profiles: o.profile, algs: o.alg,
       durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connectionLevels: o.connections,
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
@@ -75,31 +76,24 @@ async function main(): Promise<number> {
       out: o.out, quick: o.quick,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
+    return options
   } catch (err) {
-    if (err instanceof OptionError) {
-      process.stderr.write(`authbench: ${err.message}\n`)
-      return 2
-    }
-    throw err
+    if (!(err instanceof OptionError)) throw err
+    process.stderr.write(`authbench: ${err.message}\n`)
+    return null
   }
+}
 
-  if (o.plan) {
-    const redisNote = process.env.REDIS_URL || redisServerVersion() ? null : 'redis-server not found (apt-get install -y redis-server) and no REDIS_URL'
-    const { run, skipped } = listCells(options, SCENARIOS, redisNote)
-    const scenarios = SCENARIOS.filter((s) => options.scenarios.includes(s.name))
-    process.stdout.write(renderPlan(planSuite(options, scenarios, run), skipped) + '\n')
-    return 0
-  }
+/** --plan: the cells that would run (and those skipped, with why) and the estimated time. */
+function printPlan(options: Readonly<BenchOptions>): void {
+  const redisNote = process.env.REDIS_URL || redisServerVersion() ? null : 'redis-server not found (apt-get install -y redis-server) and no REDIS_URL'
+  const { run, skipped } = listCells(options, SCENARIOS, redisNote)
+  const scenarios = SCENARIOS.filter((s) => options.scenarios.includes(s.name))
+  process.stdout.write(renderPlan(planSuite(options, scenarios, run), skipped) + '\n')
+}
 
-  const placement = planPlacement(options.pin)
-  pinSelf(placement)
-  const runDir = claimRunDir(options.out, runDirName(gitSha()))
-  const tty = process.stdout.isTTY === true
-  const bar = tty
-    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)
-    : null
-  const controller = new AbortController()
-  const force = new AbortController()
+/** Ctrl-C or SIGTERM stops the run properly; another one 2 s or more later kills everything at once. */
+function handleSignals(controller: AbortController, force: AbortController, bar: cliProgress.SingleBar | null): void {
   const interrupt = interruptPolicy()
   const onSignal = (sig: string) => {
     const action = interrupt()
@@ -115,40 +109,34 @@ async function main(): Promise<number> {
   }
   process.on('SIGINT', () => onSignal('SIGINT'))
   process.on('SIGTERM', () => onSignal('SIGTERM'))
+}
 
-  process.stdout.write(wrap(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}`, '    ') + '\n')
-  process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
+/** Progress: a bar on a terminal, else one line per cell and repeat. */
+function progressReporter(bar: cliProgress.SingleBar | null): NonNullable<RunHooks['onProgress']> {
   let started = false
   let lastCell = ''
-  const results = await runSuite(options, {
-    runDir,
-    signal: controller.signal,
-    force: force.signal,
-    placement,
-    command: process.argv.slice(2),
-    scenarios: SCENARIOS,
-    onProgress: (p) => {
-      const payload = { cell: p.cell.id, repeat: p.repeat, repeats: p.repeats, status: p.status ?? '' }
-      if (bar) {
-        if (!started) { bar.start(Math.max(1, Math.round(p.totalSec)), 0, payload); started = true }
-        bar.update(Math.round(p.doneSec), payload)
-      } else if (`${p.cell.id}#${p.repeat}` !== lastCell) {
-        lastCell = `${p.cell.id}#${p.repeat}`
-        const eta = Math.max(0, Math.round(p.totalSec - p.doneSec))
-        process.stdout.write(`authbench: [${Math.round((100 * p.doneSec) / Math.max(1, p.totalSec))}%] ${p.cell.id} repeat ${p.repeat}/${p.repeats} (ETA ${eta} s)\n`)
-      }
-    },
-    onWarning: (w) => { if (!bar) process.stderr.write(wrap(`authbench: warning: ${w}`, '    ') + '\n') },
-  }).finally(() => bar?.stop())
+  return (p) => {
+    const payload = { cell: p.cell.id, repeat: p.repeat, repeats: p.repeats, status: p.status ?? '' }
+    if (bar) {
+      if (!started) { bar.start(Math.max(1, Math.round(p.totalSec)), 0, payload); started = true }
+      bar.update(Math.round(p.doneSec), payload)
+    } else if (`${p.cell.id}#${p.repeat}` !== lastCell) {
+      lastCell = `${p.cell.id}#${p.repeat}`
+      const eta = Math.max(0, Math.round(p.totalSec - p.doneSec))
+      process.stdout.write(`authbench: [${Math.round((100 * p.doneSec) / Math.max(1, p.totalSec))}%] ${p.cell.id} repeat ${p.repeat}/${p.repeats} (ETA ${eta} s)\n`)
+    }
+  }
+}
 
-  // the reading side, from what finished (also after Ctrl-C): report.html, report.md, results.csv.
+/** The reading side, from what finished (also after Ctrl-C): the report files, the summary, the exit code. */
+async function report(runDir: string, results: RunResults, json: boolean): Promise<number> {
   // Loaded only now: its charting packages (vega) would add ≈ 40 MB to this process for the whole
   // run, and every process the run starts is a fork of it (measured idle: the synchronous part of a
   // spawn 7.7–8.3 ms without them, 9.0–11.2 ms with them)
   const { writeReport } = await import('../report/index.ts')
   const files = await writeReport(runDir, SCENARIOS, results)
   const violations = results.cells.flatMap((c) => invariantViolations(c, SCENARIOS.find((s) => s.name === c.scenario)))
-  if (o.json) {
+  if (json) {
     process.stdout.write(JSON.stringify(jsonSummary(results, files, violations), null, 2) + '\n')
   } else {
     process.stdout.write('\n' + renderTerminal({ results, scenarios: SCENARIOS }, files) + '\n')
@@ -157,6 +145,40 @@ async function main(): Promise<number> {
   }
   if (results.status === 'interrupted') return 130
   return results.cells.some((c) => c.state === 'failed') || violations.length > 0 ? 1 : 0
+}
+
+async function main(): Promise<number> {
+  // A closed pipe (e.g. `npm run bench | head`) must not kill the run before it saves and tears down.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+  const o = parseArgs()
+  const options = resolveOptions(o)
+  if (options === null) return 2
+  if (o.plan) {
+    printPlan(options)
+    return 0
+  }
+  const placement = planPlacement(options.pin)
+  pinSelf(placement)
+  const runDir = claimRunDir(options.out, runDirName(gitSha()))
+  const bar = process.stdout.isTTY === true
+    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {cell} | repeat {repeat}/{repeats} | {status} | ETA {eta_formatted}', etaBuffer: 20, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : null
+  const controller = new AbortController()
+  const force = new AbortController()
+  handleSignals(controller, force, bar)
+  process.stdout.write(wrap(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}`, '    ') + '\n')
+  process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
+  const results = await runSuite(options, {
+    runDir,
+    signal: controller.signal,
+    force: force.signal,
+    placement,
+    command: process.argv.slice(2),
+    scenarios: SCENARIOS,
+    onProgress: progressReporter(bar),
+    onWarning: (w) => { if (!bar) process.stderr.write(wrap(`authbench: warning: ${w}`, '    ') + '\n') },
+  }).finally(() => bar?.stop())
+  return report(runDir, results, o.json === true)
 }
 
 /** What `--json` prints: the verdicts, every cell's state, flags and headline metrics, and the files. */
