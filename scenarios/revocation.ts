@@ -1,5 +1,4 @@
 import { loginUser, type Credential } from '../harness/load/credentials.ts'
-import type { EnvSpec } from '../harness/processes/orchestrator.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { countRedisKeys, holdExclusive, prefixMemoryBytes, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
@@ -67,12 +66,6 @@ export function credentialJwt(c: Credential): { expSec: number; iatSec: number |
 export function credentialEndMs(c: Credential, loginAnsweredAtMs: number, ttlSec: number): number {
   const jwt = credentialJwt(c)
   return jwt ? jwt.expSec * 1000 : loginAnsweredAtMs + ttlSec * 1000
-}
-
-/** The credential lifetime a revocation cell's servers run with. */
-export function ttlOf(spec: EnvSpec): number {
-  const args = spec.serverArgs ?? []
-  return Number(args[args.indexOf('--jwt-ttl') + 1])
 }
 
 /** Credential lifetime of the scenario's servers: long enough to see "valid until expiry" end, short enough to wait for. */
@@ -268,7 +261,7 @@ export const revocation: Scenario = {
   async runRepeat(ctx, env, _cell, index) {
     const startedAt = new Date().toISOString()
     const quick = ctx.options.quick
-    const ttlSec = ttlOf(env.spec)
+    const ttlSec = ttlFor(ctx.options) // the lifetime plan() gave this cell's servers
     const [a, b] = env.urls as [string, string]
     const def = STRATEGIES[env.spec.strategy]
     const notes: string[] = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`]
