@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
-import type { RunResults } from '../harness/results/results.ts'
+import { RESULTS_SCHEMA_VERSION, type RunResults } from '../harness/results/results.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 import { renderCsv } from './csv.ts'
 import { renderHtml } from './html.ts'
@@ -18,14 +18,25 @@ export class ReportError extends Error {
   override name = 'ReportError'
 }
 
+/**
+ * A run folder's results.json, of a schema version this authbench reads; a clear error otherwise (not
+ * JSON, not a run, or written by a newer authbench whose shape this one cannot know).
+ */
 export function readRun(runDir: string): RunResults {
   const path = join(runDir, 'results.json')
   if (!existsSync(path)) throw new ReportError(`no results.json in ${runDir}`)
+  let raw: unknown
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunResults
+    raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
     throw new ReportError(`${path} is not valid JSON: ${(err as Error).message}`)
   }
+  const version = typeof raw === 'object' && raw !== null ? (raw as { schemaVersion?: unknown }).schemaVersion : undefined
+  if (version !== RESULTS_SCHEMA_VERSION) {
+    const said = version === undefined ? 'has no schemaVersion (not an authbench results.json?)' : `has schema version ${JSON.stringify(version)}`
+    throw new ReportError(`${path} ${said}; this authbench reads version ${RESULTS_SCHEMA_VERSION}${typeof version === 'number' && version > RESULTS_SCHEMA_VERSION ? ': it was written by a newer authbench, update this one' : ''}`)
+  }
+  return raw as RunResults
 }
 
 /** The newest run folder (by name: <date>-<time>-<sha>) under `out` that holds a results.json. */
