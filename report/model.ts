@@ -170,7 +170,7 @@ export function tableMetrics(scenario: Scenario, cells: readonly Cell[], max: nu
 }
 
 /** A scenario's short table as text cells: label, one column per metric (median ± CI), flags. */
-export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number): { header: string[]; rows: string[][]; notes: string[] } {
+export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number, opts: { brief?: boolean } = {}): { header: string[]; rows: string[][]; notes: string[] } {
   const cells = cellsOf(input.results, scenario.name)
   const names = tableMetrics(scenario, cells, maxMetrics)
   const notes: string[] = []
@@ -179,7 +179,7 @@ export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics
       notes.push(`${cellLabel(c)}: ${c.state} — ${c.state === 'failed' ? c.error : c.reason}`)
       return [cellLabel(c), ...names.map(() => '–'), c.state]
     }
-    const detail = cellDetail(c)
+    const detail = cellDetail(c, opts.brief)
     if (detail) notes.push(`${cellLabel(c)}: ${detail}`)
     return [cellLabel(c), ...names.map((n) => fmtWithCi(metricOf(c, n))), cellFlags(c, scenario).join(' ')]
   })
@@ -192,14 +192,24 @@ export function fmtWithCi(e: Estimate | null): string {
   return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${fmt(e.median)} ±${fmt(e.ciHalfWidthRel * 100)}%` : fmt(e.median)
 }
 
-/** What a throughput cell's headline number rests on: the level chosen and why, per-repeat medians, cache regime, cross-check. */
-export function cellDetail(cell: MeasuredCell): string | null {
+/** Why a headline level was chosen, in a few words (the terminal; the reports give the whole reason). */
+const BASIS_BRIEF: Record<string, string> = {
+  'server-saturated': 'the server saturated there',
+  'generator-unsaturated': 'the highest level the load generator kept up with',
+  'generator-saturated': 'the generator saturated at every level',
+}
+
+/**
+ * What a throughput cell's headline number rests on: the level chosen and why, per-repeat medians,
+ * cache regime, cross-check. `brief` (the terminal): the level and why in a few words, no per-repeat list.
+ */
+export function cellDetail(cell: MeasuredCell, brief = false): string | null {
   const s = cell.summary
   if (s?.kind !== 'throughput') return null
   const parts: string[] = []
-  if (s.headlineConnections != null) parts.push(`headline at ${s.headlineReason}`)
+  if (s.headlineConnections != null) parts.push(brief ? `headline at ${s.headlineConnections} connection${s.headlineConnections === 1 ? '' : 's'} (${BASIS_BRIEF[s.headlineBasis ?? ''] ?? s.headlineBasis})` : `headline at ${s.headlineReason}`)
   const perRepeat = (s.cpuRatioPerRepeat ?? []).map((x) => (x === null ? '–' : fmt(x)))
-  if (perRepeat.length > 1) parts.push(`ratio per repeat ${perRepeat.join(' / ')}`)
+  if (perRepeat.length > 1 && !brief) parts.push(`ratio per repeat ${perRepeat.join(' / ')}`)
   if (s.verifyCacheRegime) parts.push(`JWT verify cache ${s.verifyCacheRegime}`)
   const x = s.crossCheck
   if (x?.state === 'measured') parts.push(`cross-check with ${x.generator} at ${x.connections} connections: ${x.otherCpuRatio ? fmt(x.otherCpuRatio.median) : '–'} vs ${x.primaryCpuRatio === null ? '–' : fmt(x.primaryCpuRatio)}${x.differenceRel === null ? '' : ` (${x.differenceRel >= 0 ? '+' : ''}${fmt(x.differenceRel * 100)} %${x.disagrees ? ', DISAGREES' : ''})`}`)

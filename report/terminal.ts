@@ -45,13 +45,14 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
   for (const v of verdicts(input.results)) vt.push([v.claim, v.verdict, v.condition])
   out.push('The article\'s claims', vt.toString())
   for (const scenario of scenariosIn(input)) {
-    const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS)
+    const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS, { brief: true })
     const table = fitted(t.header, widthsFor(t.header.length - 2))
     for (const row of t.rows) table.push(row)
     out.push('', scenario.name, table.toString(), ...t.notes.map((n) => wrap(`  ${n}`, '    ')))
   }
   out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
-  out.push('Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
+  out.push('Why each headline level, every metric and the ratio of every repeat: report.html and report.md.',
+    'Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
   if (input.results.hostSpeed) out.push(wrap(`Host speed, ${hostSpeedLine(input.results.hostSpeed)}.`))
   const warnings = groupedWarnings(input.results.cells, input.results.warnings)
