@@ -3,7 +3,8 @@ import { loginUser, type Credential } from '../harness/load/credentials.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import type { CellEnv } from '../harness/processes/orchestrator.ts'
 
 /** Users logged in before the kill (each probed before and after it). */
 const usersFor = (quick: boolean) => (quick ? 50 : 100)
@@ -29,6 +30,61 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'loginsSurvivedRedisRestartShare', label: 'logins surviving a Redis restart', unit: 'share', meaning: 'share of users still logged in after Redis restarts empty', better: 'higher' },
   { name: 'revokedTokenAcceptedAfterRedisRestart', label: 'revoked token resurrected', unit: 'count', meaning: '1 when a credential revoked before the Redis restart is accepted after it', better: 'lower', headline: true },
 ]
+
+/**
+ * Restarts the private Redis under /me probes from users the survivor serves: what the outage answers,
+ * when a fresh login works again, whose logins survive, and whether a credential logged out before
+ * the restart is accepted after it.
+ */
+async function redisRestart(ctx: ScenarioContext, env: CellEnv, stillIn: IssuedCredential[], viaBalancer: boolean): Promise<{ metrics: Record<string, number | null>; note: string }> {
+  ctx.status('restarting Redis')
+  const metrics: Record<string, number | null> = {}
+  const survivor = viaBalancer ? env.urls[0]! : env.instances[1]!.url
+  // probe with users the balancer routes to the survivor directly (not via a retry to the dead instance)
+  const onSurvivor = (c: IssuedCredential) => (viaBalancer ? c.cookies[STICKY_COOKIE] !== 's0' : c.urlIndex !== 0)
+  const probeCreds = stillIn.filter(onSurvivor).slice(0, 10)
+  let revoked: Credential | null = null
+  if (STRATEGIES[env.spec.strategy].stateful) {
+    // a credential logged out before the restart: does the restart bring it back? (only
+    // meaningful where logout made /me refuse it: a denylist that Redis forgets, say)
+    const c = await loginUser(survivor, 99)
+    await fetch(`${survivor}/logout`, { method: 'POST', headers: c.headers })
+    if ((await meStatus(survivor, c.headers)) !== 200) revoked = c
+  }
+  const samples: Array<{ atMs: number; code: number }> = []
+  let probing = true
+  const prober = (async () => {
+    let k = 0
+    while (probing) {
+      const c = probeCreds[k++ % Math.max(1, probeCreds.length)]
+      const atMs = performance.now() // when the request was sent
+      samples.push({ atMs, code: c ? await meStatus(survivor, c.headers, 3000) : 0 })
+      await sleep(10)
+    }
+  })()
+  await sleep(100)
+  const downMs = ctx.options.quick ? QUICK_REDIS_DOWN_MS : REDIS_DOWN_MS
+  const { downAtMs, upAtMs } = await ctx.orchestrator.restartRedis(downMs)
+  // recovery: a fresh login and /me answer again
+  let recoveredAtMs: number | null = null
+  for (let t = 0; t < 100 && recoveredAtMs === null; t++) {
+    try {
+      const c = await loginUser(survivor, 50 + (t % 40))
+      if ((await meStatus(survivor, c.headers)) === 200) recoveredAtMs = performance.now()
+    } catch { await sleep(50) }
+  }
+  probing = false
+  await prober
+  const during = samples.filter((s) => s.atMs > downAtMs + 20 && s.atMs < upAtMs)
+  metrics.redisOutageNon2xxShare = during.length ? during.filter((s) => s.code !== 200).length / during.length : null
+  metrics.redisOutageFiveXxShare = during.length ? during.filter((s) => s.code >= 500).length / during.length : null
+  metrics.redisRecoverySec = recoveredAtMs === null ? null : (recoveredAtMs - upAtMs) / 1000
+  const survived = await Promise.all(probeCreds.map((c) => meStatus(survivor, c.headers)))
+  metrics.loginsSurvivedRedisRestartShare = probeCreds.length ? survived.filter((s) => s === 200).length / probeCreds.length : null
+  if (revoked) metrics.revokedTokenAcceptedAfterRedisRestart = (await meStatus(survivor, revoked.headers)) === 200 ? 1 : 0
+  const codes = [...new Set(during.map((s) => s.code))].sort().join(', ')
+  return { metrics, note: `Redis down for ${downMs} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would` }
+}
 
 /**
  * failover — (1) kill one of two instances mid-run and count the users who lose their login;
@@ -95,55 +151,11 @@ export const failover: Scenario = {
     }
 
     if (STRATEGIES[env.spec.strategy].needsRedis) {
-      if (!ctx.orchestrator.canRestartRedis()) {
-        notes.push('Redis restart skipped: the run uses REDIS_URL, which authbench does not own')
-      } else {
-        ctx.status('restarting Redis')
-        const survivor = viaBalancer ? env.urls[0]! : env.instances[1]!.url
-        // probe with users the balancer routes to the survivor directly (not via a retry to the dead instance)
-        const onSurvivor = (c: IssuedCredential) => (viaBalancer ? c.cookies[STICKY_COOKIE] !== 's0' : c.urlIndex !== 0)
-        const probeCreds = creds.filter((c, i) => after[i] === 200 && onSurvivor(c)).slice(0, 10)
-        let revoked: Credential | null = null
-        if (STRATEGIES[env.spec.strategy].stateful) {
-          // a credential logged out before the restart: does the restart bring it back? (only
-          // meaningful where logout made /me refuse it: a denylist that Redis forgets, say)
-          const c = await loginUser(survivor, 99)
-          await fetch(`${survivor}/logout`, { method: 'POST', headers: c.headers })
-          if ((await meStatus(survivor, c.headers)) !== 200) revoked = c
-        }
-        const samples: Array<{ atMs: number; code: number }> = []
-        let probing = true
-        const prober = (async () => {
-          let k = 0
-          while (probing) {
-            const c = probeCreds[k++ % Math.max(1, probeCreds.length)]
-            const atMs = performance.now() // when the request was sent
-            samples.push({ atMs, code: c ? await meStatus(survivor, c.headers, 3000) : 0 })
-            await sleep(10)
-          }
-        })()
-        await sleep(100)
-        const downMs = ctx.options.quick ? QUICK_REDIS_DOWN_MS : REDIS_DOWN_MS
-        const { downAtMs, upAtMs } = await ctx.orchestrator.restartRedis(downMs)
-        // recovery: a fresh login and /me answer again
-        let recoveredAtMs: number | null = null
-        for (let t = 0; t < 100 && recoveredAtMs === null; t++) {
-          try {
-            const c = await loginUser(survivor, 50 + (t % 40))
-            if ((await meStatus(survivor, c.headers)) === 200) recoveredAtMs = performance.now()
-          } catch { await sleep(50) }
-        }
-        probing = false
-        await prober
-        const during = samples.filter((s) => s.atMs > downAtMs + 20 && s.atMs < upAtMs)
-        metrics.redisOutageNon2xxShare = during.length ? during.filter((s) => s.code !== 200).length / during.length : null
-        metrics.redisOutageFiveXxShare = during.length ? during.filter((s) => s.code >= 500).length / during.length : null
-        metrics.redisRecoverySec = recoveredAtMs === null ? null : (recoveredAtMs - upAtMs) / 1000
-        const survived = await Promise.all(probeCreds.map((c) => meStatus(survivor, c.headers)))
-        metrics.loginsSurvivedRedisRestartShare = probeCreds.length ? survived.filter((s) => s === 200).length / probeCreds.length : null
-        if (revoked) metrics.revokedTokenAcceptedAfterRedisRestart = (await meStatus(survivor, revoked.headers)) === 200 ? 1 : 0
-        const codes = [...new Set(during.map((s) => s.code))].sort().join(', ')
-        notes.push(`Redis down for ${downMs} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would`)
+      if (!ctx.orchestrator.canRestartRedis()) notes.push('Redis restart skipped: the run uses REDIS_URL, which authbench does not own')
+      else {
+        const restart = await redisRestart(ctx, env, creds.filter((c, i) => after[i] === 200), viaBalancer)
+        Object.assign(metrics, restart.metrics)
+        notes.push(restart.note)
       }
     }
     return metricsRepeat(index, startedAt, metrics, [], notes)
