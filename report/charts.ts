@@ -10,6 +10,7 @@ import type { Estimate } from '../harness/measure/stats.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 import { cellFlags, cellLabel, flagConcerns, cellsOf, declFor, fmt, isMeasured, metricHeader, metricNames, metricOf, type ReportInput } from './model.ts'
 import { layoutOf } from '../scenarios/scale-out.ts'
+import { metric, pattern } from './metric-names.ts'
 
 /** Legend entries per row under a chart: seven strategies in one row ran past a 520-pixel chart and the last was cut off. */
 const LEGEND_COLUMNS = 4
@@ -181,58 +182,58 @@ export function scenarioCharts(input: ReportInput, scenario: Scenario): BarChart
   const s = scenario
   switch (s.name) {
     case 'throughput': {
-      const me = barsFor(input, s, 'meCpuMicrosPerRequest', { group: () => '/me' })
-      const health = barsFor(input, s, 'healthCpuMicrosPerRequest', { group: () => '/health (baseline)' })
+      const me = barsFor(input, s, metric('throughput', 'meCpuMicrosPerRequest'), { group: () => '/me' })
+      const health = barsFor(input, s, metric('throughput', 'healthCpuMicrosPerRequest'), { group: () => '/health (baseline)' })
       const cpu = [...me, ...health]
       return [
         { title: 'Server CPU per request: /me beside the /health baseline', yTitle: 'server CPU per request (µs/req)', bars: cpu },
-        { title: 'Auth cost as a ratio to the baseline (/me ÷ /health CPU, 95 % CI)', yTitle: axis(s, 'cpuRatio'), bars: barsFor(input, s, 'cpuRatio'), rule: { y: 1, label: '/health = 1' } },
-        { title: 'Redis commands per /me request', yTitle: axis(s, 'redisCommandsPerRequest'), bars: barsFor(input, s, 'redisCommandsPerRequest') },
+        { title: 'Auth cost as a ratio to the baseline (/me ÷ /health CPU, 95 % CI)', yTitle: axis(s, metric('throughput', 'cpuRatio')), bars: barsFor(input, s, metric('throughput', 'cpuRatio')), rule: { y: 1, label: '/health = 1' } },
+        { title: 'Redis commands per /me request', yTitle: axis(s, metric('throughput', 'redisCommandsPerRequest')), bars: barsFor(input, s, metric('throughput', 'redisCommandsPerRequest')) },
       ]
     }
     case 'request-size':
-      return [{ title: 'Credential bytes per request, by claim set', yTitle: 'credential bytes per request (B/req)', bars: barsForPattern(input, s, 'credentialBytesPerRequest*', (x) => `${x.toLowerCase()} claims`) }]
+      return [{ title: 'Credential bytes per request, by claim set', yTitle: 'credential bytes per request (B/req)', bars: barsForPattern(input, s, pattern('request-size', 'credentialBytesPerRequest*'), (x) => `${x.toLowerCase()} claims`) }]
     case 'login':
       return [
-        { title: 'Server CPU per login', yTitle: axis(s, 'cpuMicrosPerLogin'), bars: barsFor(input, s, 'cpuMicrosPerLogin') },
-        { title: 'Redis commands per login', yTitle: axis(s, 'redisCommandsPerLogin'), bars: barsFor(input, s, 'redisCommandsPerLogin') },
+        { title: 'Server CPU per login', yTitle: axis(s, metric('login', 'cpuMicrosPerLogin')), bars: barsFor(input, s, metric('login', 'cpuMicrosPerLogin')) },
+        { title: 'Redis commands per login', yTitle: axis(s, metric('login', 'redisCommandsPerLogin')), bars: barsFor(input, s, metric('login', 'redisCommandsPerLogin')) },
       ]
     case 'revocation': {
-      const windowBars = barsFor(input, s, 'windowSameInstanceSec', { group: () => 'same instance' })
-        .concat(barsFor(input, s, 'windowOtherInstanceSec', { group: () => 'other instance' }))
+      const windowBars = barsFor(input, s, metric('revocation', 'windowSameInstanceSec'), { group: () => 'same instance' })
+        .concat(barsFor(input, s, metric('revocation', 'windowOtherInstanceSec'), { group: () => 'other instance' }))
       const ticks = cellsOf(input.results, s.name).flatMap((c) => {
-        const ttl = metricOf(c, 'configuredTtlSec')
+        const ttl = metricOf(c, metric('revocation', 'configuredTtlSec'))
         return ttl ? [{ x: cellLabel(c), group: 'same instance', y: ttl.median }] : []
       })
       return [
-        { title: 'Seconds a copied credential still works after logout (red tick: its configured lifetime)', yTitle: axis(s, 'windowSameInstanceSec'), bars: windowBars, ticks },
-        { title: 'Share of a user\'s credentials still accepted after revoke-all', yTitle: axis(s, 'revokeAllStillAcceptedShare'), bars: barsFor(input, s, 'revokeAllStillAcceptedShare') },
+        { title: 'Seconds a copied credential still works after logout (red tick: its configured lifetime)', yTitle: axis(s, metric('revocation', 'windowSameInstanceSec')), bars: windowBars, ticks },
+        { title: 'Share of a user\'s credentials still accepted after revoke-all', yTitle: axis(s, metric('revocation', 'revokeAllStillAcceptedShare')), bars: barsFor(input, s, metric('revocation', 'revokeAllStillAcceptedShare')) },
       ]
     }
     case 'memory':
       return [
-        { title: 'Server heap per live credential, by population size', yTitle: 'heap per credential (B/credential)', bars: barsForPattern(input, s, 'heapBytesPerCredentialAt*', sizeName) },
-        { title: 'Redis memory per live credential, by population size', yTitle: 'Redis per credential (B/credential)', bars: barsForPattern(input, s, 'redisBytesPerCredentialAt*', sizeName) },
+        { title: 'Server heap per live credential, by population size', yTitle: 'heap per credential (B/credential)', bars: barsForPattern(input, s, pattern('memory', 'heapBytesPerCredentialAt*'), sizeName) },
+        { title: 'Redis memory per live credential, by population size', yTitle: 'Redis per credential (B/credential)', bars: barsForPattern(input, s, pattern('memory', 'redisBytesPerCredentialAt*'), sizeName) },
       ]
     case 'scale-out': {
       const layout = (c: Cell) => (c.instances === 1 ? '1 instance' : `${c.instances} instances, ${layoutOf(c) === 'sticky' ? 'sticky' : 'round robin'}`)
       return [
-        { title: 'Share of authenticated requests refused, by layout', yTitle: axis(s, 'authFailureShare'), bars: barsFor(input, s, 'authFailureShare', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
-        { title: 'Projected instances at which one Redis core saturates', yTitle: axis(s, 'projectedInstancesAtRedisSaturation'), bars: barsFor(input, s, 'projectedInstancesAtRedisSaturation', { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
+        { title: 'Share of authenticated requests refused, by layout', yTitle: axis(s, metric('scale-out', 'authFailureShare')), bars: barsFor(input, s, metric('scale-out', 'authFailureShare'), { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
+        { title: 'Projected instances at which one Redis core saturates', yTitle: axis(s, metric('scale-out', 'projectedInstancesAtRedisSaturation')), bars: barsFor(input, s, metric('scale-out', 'projectedInstancesAtRedisSaturation'), { x: (c) => `${c.strategy} ${c.profile}`, group: layout }) },
       ]
     }
     case 'failover':
       return [
-        { title: 'Logins lost when one of two instances is killed', yTitle: axis(s, 'lostLoginShareAfterKill'), bars: barsFor(input, s, 'lostLoginShareAfterKill') },
-        { title: 'During a Redis outage: share of 5xx answers', yTitle: axis(s, 'redisOutageFiveXxShare'), bars: barsFor(input, s, 'redisOutageFiveXxShare') },
-        { title: 'Seconds to recover after Redis is back', yTitle: axis(s, 'redisRecoverySec'), bars: barsFor(input, s, 'redisRecoverySec') },
-        { title: 'Revoked tokens accepted again after a Redis restart', yTitle: axis(s, 'revokedTokenAcceptedAfterRedisRestart'), bars: barsFor(input, s, 'revokedTokenAcceptedAfterRedisRestart') },
+        { title: 'Logins lost when one of two instances is killed', yTitle: axis(s, metric('failover', 'lostLoginShareAfterKill')), bars: barsFor(input, s, metric('failover', 'lostLoginShareAfterKill')) },
+        { title: 'During a Redis outage: share of 5xx answers', yTitle: axis(s, metric('failover', 'redisOutageFiveXxShare')), bars: barsFor(input, s, metric('failover', 'redisOutageFiveXxShare')) },
+        { title: 'Seconds to recover after Redis is back', yTitle: axis(s, metric('failover', 'redisRecoverySec')), bars: barsFor(input, s, metric('failover', 'redisRecoverySec')) },
+        { title: 'Revoked tokens accepted again after a Redis restart', yTitle: axis(s, metric('failover', 'revokedTokenAcceptedAfterRedisRestart')), bars: barsFor(input, s, metric('failover', 'revokedTokenAcceptedAfterRedisRestart')) },
       ]
     case 'hostile':
       return [
-        { title: '5xx answers to invalid credentials (must be 0)', yTitle: axis(s, 'fiveXxCount'), bars: barsFor(input, s, 'fiveXxCount') },
-        { title: 'CPU of a refusal relative to an acceptance', yTitle: axis(s, 'refusalCostRatio'), bars: barsFor(input, s, 'refusalCostRatio'), rule: { y: 1, label: 'acceptance = 1' } },
-        { title: 'State created by 1 000 anonymous requests (Redis keys)', yTitle: axis(s, 'redisKeysPer1kAnonymousRequests'), bars: barsFor(input, s, 'redisKeysPer1kAnonymousRequests') },
+        { title: '5xx answers to invalid credentials (must be 0)', yTitle: axis(s, metric('hostile', 'fiveXxCount')), bars: barsFor(input, s, metric('hostile', 'fiveXxCount')) },
+        { title: 'CPU of a refusal relative to an acceptance', yTitle: axis(s, metric('hostile', 'refusalCostRatio')), bars: barsFor(input, s, metric('hostile', 'refusalCostRatio')), rule: { y: 1, label: 'acceptance = 1' } },
+        { title: 'State created by 1 000 anonymous requests (Redis keys)', yTitle: axis(s, metric('hostile', 'redisKeysPer1kAnonymousRequests')), bars: barsFor(input, s, metric('hostile', 'redisKeysPer1kAnonymousRequests')) },
       ]
     default: {
       // a scenario this file does not know yet still gets a chart: its first headline metric

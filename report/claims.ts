@@ -10,6 +10,7 @@ import type { StrategyDefinition } from '../servers/strategies/types.ts'
 import { fmt, fmtEstimate, isMeasured, metricOf } from './model.ts'
 import { layoutOf } from '../scenarios/scale-out.ts'
 import { h2Metric, type H2Indexing } from '../scenarios/request-size.ts'
+import type { MetricName, MetricPrefix, ScenarioName } from './metric-names.ts'
 
 export type VerdictKind = 'supported' | 'refuted' | 'depends' | 'not measured'
 
@@ -61,7 +62,7 @@ function cellFor(results: RunResults, scenario: string, strategy: string, match:
 const rank = (p: string) => (PROFILE_PREFERENCE.indexOf(p) + 4) % 4
 
 interface Reading { strategy: string; profile: string; e: Estimate }
-function read(results: RunResults, scenario: string, metric: string, strategies: Def[], match?: (c: Cell) => boolean): Reading[] {
+function read<S extends ScenarioName>(results: RunResults, scenario: S, metric: MetricName<S>, strategies: Def[], match?: (c: Cell) => boolean): Reading[] {
   const out: Reading[] = []
   for (const d of strategies) {
     const cell = cellFor(results, scenario, d.name, match)
@@ -71,7 +72,7 @@ function read(results: RunResults, scenario: string, metric: string, strategies:
   return out
 }
 /** The largest `prefix<N>` metric (e.g. heapBytesPerCredentialAt100000) of a strategy's cell. */
-function readLargest(results: RunResults, scenario: string, prefix: string, strategies: Def[]): Reading[] {
+function readLargest<S extends ScenarioName>(results: RunResults, scenario: S, prefix: MetricPrefix<S>, strategies: Def[]): Reading[] {
   const out: Reading[] = []
   for (const d of strategies) {
     const cell = cellFor(results, scenario, d.name)

@@ -22,14 +22,14 @@ async function meStatus(url: string, headers: Record<string, string>, timeoutMs 
 }
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'lostLoginShareAfterKill', label: 'logins lost on instance kill', unit: 'share', meaning: 'share of users logged out when one of two instances is killed', better: 'lower', headline: true },
   { name: 'redisOutageNon2xxShare', label: 'non-2xx during Redis outage', unit: 'share', meaning: 'share of /me probes refused or failed while Redis was down', better: 'lower' },
   { name: 'redisOutageFiveXxShare', label: '5xx during Redis outage', unit: 'share', meaning: 'share of /me probes answered 5xx while Redis was down', better: 'lower', headline: true },
   { name: 'redisRecoverySec', label: 'recovery', unit: 's', meaning: 'from Redis back up to the first successful login + /me', better: 'lower' },
   { name: 'loginsSurvivedRedisRestartShare', label: 'logins surviving a Redis restart', unit: 'share', meaning: 'share of users still logged in after Redis restarts empty', better: 'higher' },
   { name: 'revokedTokenAcceptedAfterRedisRestart', label: 'revoked token resurrected', unit: 'count', meaning: '1 when a credential revoked before the Redis restart is accepted after it', better: 'lower', headline: true },
-]
+] as const satisfies readonly MetricDecl[]
 
 /**
  * Restarts the private Redis under /me probes from users the survivor serves: what the outage answers,

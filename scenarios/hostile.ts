@@ -94,7 +94,7 @@ async function stateFromAnonymousRequests(env: CellEnv, requests: number, warmup
 }
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'fiveXxCount', label: '5xx answers', unit: 'count', meaning: 'server errors in any of the scenario\'s load: invalid credentials, valid ones, none at all', better: 'lower', headline: true, invariant: { max: 0, why: 'an invalid credential must get a 4xx, never a 5xx' } },
   { name: 'hostileAcceptedCount', label: 'invalid accepted', unit: 'count', meaning: 'invalid credentials answered with a non-4xx', better: 'lower', headline: true, invariant: { max: 0, why: 'a forged, expired or tampered credential must never be accepted' } },
   { name: 'crashedInstances', label: 'crashed instances', unit: 'count', meaning: 'instances that stopped answering /health', better: 'lower', invariant: { max: 0, why: 'hostile input must not crash a server' } },
@@ -105,7 +105,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'refusalsPerSec', label: 'refusals', unit: 'req/s', meaning: 'refusals answered per second', better: 'higher' },
   { name: 'redisKeysPer1kAnonymousRequests', label: 'Redis keys per 1k anonymous', unit: 'keys/1k req', meaning: 'Redis keys created under the cell\'s prefix by 1 000 requests carrying no credential (null where the strategy uses no Redis)', better: 'lower', headline: true },
   { name: 'heapBytesPer1kAnonymousRequests', label: 'heap per 1k anonymous', unit: 'B/1k req', meaning: 'server heap growth after a forced GC from 1 000 requests carrying no credential (in-process stores show here; a stored empty session is ≈ 200 KB, noise up to ±35 KB)', better: 'lower', headline: true },
-]
+] as const satisfies readonly MetricDecl[]
 
 /**
  * hostile — a share of the load carries invalid credentials (bad signature, expired, garbage,

@@ -12,7 +12,7 @@ const USERS_PER_REPEAT = 5000
 const WARMUP_FIRST_USER = 15_001
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'cpuMicrosPerLogin', label: 'CPU per login', unit: 'µs/login', meaning: 'server CPU per POST /login: password check + issuing the credential', better: 'lower', headline: true },
   { name: 'loginCpuRatioToHealth', label: 'login ÷ /health', unit: 'ratio', meaning: 'CPU per login over CPU per /health request in the same cell', better: 'lower' },
   { name: 'loginsPerSec', label: 'logins', unit: 'logins/s', meaning: 'logins answered per second', better: 'higher' },
@@ -22,7 +22,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'redisCpuMicrosPerLogin', label: 'Redis CPU', unit: 'µs/login', meaning: 'Redis CPU per login', better: 'lower' },
   { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the baseline beside the logins', better: 'lower' },
   { name: 'non2xxCount', label: 'non-2xx', unit: 'count', meaning: 'failed logins (should be 0)', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 /**
  * login — the cost of issuing a credential: a session write (memory or Redis) against a JWT

@@ -47,7 +47,7 @@ const CONTROL = 'jwt'
 const CLAIM_SEGMENTS: ReadonlyArray<{ claims: ClaimSet; suffix: string }> = [{ claims: 'typical', suffix: 'Typical' }, { claims: 'large', suffix: 'Large' }]
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'heapBytesPerCredentialAt*', label: 'heap per credential', unit: 'B/credential', meaning: 'server heap per live credential (small claims): slope of the heap after a forced GC over readings from the warm-up\'s end up to the suffix\'s population, minus the same slope on a stateless jwt control server', better: 'lower', headline: true },
   { name: 'redisBytesPerCredentialAt*', label: 'Redis per credential', unit: 'B/credential', meaning: 'Redis bytes per live credential (small claims): slope over the same readings, up to the suffix\'s population, of MEMORY USAGE summed over the cell\'s own keys (its prefix), so that other cells\' keys do not count', better: 'lower', headline: true },
   { name: 'heapBytesPerCredentialTypical', label: 'heap per credential, typical claims', unit: 'B/credential', meaning: 'the same slope, net of the control, for logins carrying the typical claim set (≈ 8 claims)', better: 'lower' },
@@ -59,7 +59,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'rssBytesPerCredentialSlope', label: 'RSS slope', unit: 'B/credential', meaning: 'resident memory slope between the two population sizes: allocator growth, not state (not net of the control)', better: 'lower' },
   { name: 'populationLow', label: 'first reading at', unit: 'credentials', meaning: 'live credentials at the first reading of the slope (the logins before it are the warm-up)', better: 'neither' },
   { name: 'loginsFailed', label: 'failed logins', unit: 'count', meaning: 'logins that failed while filling the population (this server and the control)', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 interface Reading { heapBytes: number; rssBytes: number; redisBytes: number | null }
 

@@ -16,8 +16,8 @@ const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
 export type H2Indexing = 'Default' | 'NeverIndexed'
 /** The HTTP/2 metrics' names, built in one place: the report reads them through these. */
 export const h2Metric = {
-  firstRequest: (claims: string, mode: H2Indexing) => `h2CredentialBytesFirstRequest${cap(claims)}${mode}`,
-  laterRequest: (claims: string, mode: H2Indexing) => `h2CredentialBytesPerLaterRequest${cap(claims)}${mode}`,
+  firstRequest: (claims: string, mode: H2Indexing): `h2CredentialBytesFirstRequest${string}` => `h2CredentialBytesFirstRequest${cap(claims)}${mode}`,
+  laterRequest: (claims: string, mode: H2Indexing): `h2CredentialBytesPerLaterRequest${string}` => `h2CredentialBytesPerLaterRequest${cap(claims)}${mode}`,
 }
 /** HTTP/2: users (one connection each per mode), and requests per connection. */
 const H2_USERS = 5
@@ -81,7 +81,7 @@ async function http2CredentialBytes(ctx: ScenarioContext, env: CellEnv, users: n
 }
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'credentialBytesPerRequest*', label: 'credential', unit: 'B/req', meaning: 'bytes the credential adds to every request (GET /me with it − without it), at the server socket', better: 'lower', headline: true },
   { name: 'meRequestBytes*', label: '/me request', unit: 'B', meaning: 'bytes of one authenticated GET /me', better: 'lower' },
   { name: 'loginResponseBytes*', label: 'login response', unit: 'B', meaning: 'bytes of the login answer that hands the credential out', better: 'lower' },
@@ -93,7 +93,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'h2Non2xxCount', label: 'HTTP/2 non-2xx', unit: 'count', meaning: 'failed HTTP/2 requests while measuring (should be 0)', better: 'lower' },
   { name: 'anonymousRequestBytes', label: 'anonymous /me', unit: 'B', meaning: 'bytes of GET /me with no credential (the reference)', better: 'neither' },
   { name: 'meResponseBytes', label: '/me response', unit: 'B', meaning: 'bytes of the /me answer', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 /**
  * request-size — bytes on the wire, counted at the server's sockets: the credential a client sends

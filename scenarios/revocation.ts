@@ -72,7 +72,7 @@ export function credentialEndMs(c: Credential, loginAnsweredAtMs: number, ttlSec
 const ttlFor = (o: Readonly<BenchOptions>) => (o.quick ? 2 : 4)
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'windowSameInstanceSec', label: 'valid after logout', unit: 's', meaning: 'how long a copied credential still works on the same instance after the logout answer (null: it was never refused)', better: 'lower', headline: true },
   { name: 'windowSameInstanceShareOfTtl', label: 'valid after logout, share of lifetime', unit: 'share', meaning: 'that window over the lifetime the credential had left at logout (from its JWT exp, whole seconds; else the configured lifetime from login): 0 = refused at once, 1 = works until it expires', better: 'lower' },
   { name: 'probesAcceptedAfterLogout', label: 'probes accepted after logout', unit: 'count', meaning: '/me probes (one every 25 ms from the logout answer) the same instance accepted before it first refused the credential: 0 = refused at the first request after logout', better: 'lower' },
@@ -95,7 +95,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'revocationKeysLeftPerLogout', label: 'keys left per logout', unit: 'keys', meaning: 'Redis keys a logged-out credential leaves behind until they expire (denylist entries, session tombstones, spent refresh tokens): keys after the logouts less keys before the logins', better: 'lower' },
   { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds: MEMORY USAGE summed over the cell\'s own keys (its key prefix), before and after the logouts, so that other cells\' keys do not count', better: 'lower' },
   { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 /** How long a revocation window is probed while the cell still holds the measurement lock. */
 const LOCKED_WINDOW_MS = 500

@@ -60,7 +60,7 @@ const projectionWindowSecFor = (o: Readonly<BenchOptions>) => (o.quick ? 0.2 : 0
 const TWO_CORE_NOTE = 'on a 2-core machine every instance (and the balancer) shares the servers\' one core: requests/s cannot grow with instances here, and instances that share it also take longer to warm up (each gets a share of the load). These cells show who gets refused and how load and Redis traffic spread; compare them with each other, not with the throughput scenario'
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'authFailureShare', label: 'auth failures', unit: 'share', meaning: 'share of authenticated requests refused (a credential the receiving instance does not know)', better: 'lower', headline: true },
   { name: 'expectedFailureShareIfStateIsLocal', label: 'expected if state is local', unit: 'share', meaning: '(N−1)/N without stickiness, 0 with it', better: 'neither' },
   { name: 'instances', label: 'instances', unit: 'count', meaning: 'server instances in the cell', better: 'neither' },
@@ -80,7 +80,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'redisCommandsPerSecLowLoad', label: 'Redis load, low', unit: 'cmd/s', meaning: 'the Redis load the low-load input was measured under', better: 'neither' },
   { name: 'redisCommandsPerSecHighLoad', label: 'Redis load, high', unit: 'cmd/s', meaning: 'the Redis load the high-load input was measured under', better: 'neither' },
   { name: 'projectionRedisCommandsPerRequest', label: 'Redis commands per request (projection)', unit: 'cmd/req', meaning: 'projection input: Redis commands per /me on one instance', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 /** Projection windows: one instance loaded directly (any other instance and the balancer idle), at two loads. */
 async function projection(env: CellEnv, creds: readonly IssuedCredential[], options: Readonly<BenchOptions>, index: number, signal: AbortSignal) {

@@ -24,7 +24,7 @@ const firstWarmupFactor = (o: Readonly<BenchOptions>) => (o.quick ? 1 : FIRST_WA
 export const JWT_VERIFY_CACHE_ENTRIES = VERIFY_CACHE_ENTRIES
 
 /** What this scenario reports (units and directions: see MetricDecl). */
-export const METRICS: readonly MetricDecl[] = [
+export const METRICS = [
   { name: 'cpuRatio', label: 'CPU /me ÷ /health', unit: 'ratio', meaning: 'server CPU per /me request over the same per /health request, measured in alternating windows on one instance, at the headline concurrency level (headlineConnections; every level: levels)', better: 'lower', headline: true },
   { name: 'meCpuMicrosPerRequest', label: 'CPU per /me', unit: 'µs/req', meaning: 'server CPU time (user + system, all instances) per answered /me request', better: 'lower', headline: true },
   { name: 'healthCpuMicrosPerRequest', label: 'CPU per /health', unit: 'µs/req', meaning: 'the same for the /health baseline (served at /hc, as long as /me): identical request bytes, no auth work', better: 'lower' },
@@ -34,7 +34,7 @@ export const METRICS: readonly MetricDecl[] = [
   { name: 'meRequestBytes', label: '/me request', unit: 'B', meaning: 'bytes of one /me request, counted at the server socket', better: 'lower' },
   { name: 'redisCommandsPerRequest', label: 'Redis commands', unit: 'cmd/req', meaning: 'Redis commands per /me request (INFO deltas)', better: 'lower' },
   { name: 'redisCpuMicrosPerRequest', label: 'Redis CPU', unit: 'µs/req', meaning: 'Redis CPU time per /me request (INFO deltas)', better: 'lower' },
-]
+] as const satisfies readonly MetricDecl[]
 
 /**
  * throughput — GET /me per strategy against GET /health on the same instance, at every concurrency
