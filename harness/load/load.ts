@@ -34,74 +34,17 @@ const IN_FLIGHT_GRACE_SEC = 1
  * it (which add their own IPC round trips: up to a third of a 0.25 s window).
  */
 export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
-  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
-  const statusCodes: Record<string, number> = {}
-  let responses = 0
-  let errors = 0
-  let timeouts = 0
-  let bytes = 0
   const cpuAtStart = process.cpuUsage()
-  const startedAtMs = performance.now()
-  let lastResponseAtMs = startedAtMs
-  const byUrl = new Map<string, ConnectionPlan[]>()
-  for (const plan of spec.connections.filter((p) => p.requests.length > 0)) {
-    const same = byUrl.get(plan.url)
-    if (same) same.push(plan)
-    else byUrl.set(plan.url, [plan])
-  }
-  if (byUrl.size === 0) throw new Error('runLoad: no connection has a request to send')
-  const rounds = spec.roundsPerConnection
-  const copy = (r: ConnectionPlan['requests'][number]) => ({ ...r, headers: { ...r.headers } })
-  // Clients as autocannon creates them: a timed load ends by letting each finish the request it has in flight
-  type Client = { reqsMade: number; responseMax: number }
+  const tally = new Tally()
   const clients: Client[] = []
-  const instances = [...byUrl].map(([url, plans]) => {
-    let next = 0
-    const opts: autocannon.Options = {
-      url,
-      connections: plans.length,
-      pipelining: 1,
-      // autocannon only notices the end of a run on its sample tick: tick often, or every window lasts ≥ 1 s
-      sampleInt: 20,
-      timeout: spec.timeoutSec ?? 10,
-      requests: [copy(plans[0]!.requests[0]!)], // a placeholder: every connection gets its own plan below
-      // called for connection i = 0, 1, … as autocannon creates them
-      setupClient: (client) => {
-        const plan = plans[next++ % plans.length]!
-        client.setRequests(plan.requests.map(copy))
-        clients.push(client as unknown as Client)
-        // each connection sends its own plan `rounds` times (autocannon would split `amount` evenly)
-        if (rounds !== undefined) (client as unknown as Client).responseMax = plan.requests.length * rounds
-      },
-      // an amount, not a duration: autocannon's own stop drops the requests in flight, which the
-      // servers have counted (and may not have finished) when the window's closing sample is taken
-      amount: rounds !== undefined ? plans.reduce((n, p) => n + p.requests.length, 0) * rounds : Number.MAX_SAFE_INTEGER,
-      duration: 3600,
-    }
-    const inst = autocannon(opts, () => {})
-    const done = new Promise<autocannon.Result>((resolve, reject) => inst.once('done', resolve).once('error', reject))
-    inst.on('response', (_client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => {
-      lastResponseAtMs = performance.now()
-      responses++
-      bytes += resBytes
-      statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1
-      hist.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
-    })
-    return { inst, done }
-  })
+  const instances = [...plansByUrl(spec.connections)].map(([url, plans]) => startInstance(url, plans, spec, tally, clients))
   const stopAll = () => instances.forEach((i) => i.inst.stop())
   spec.signal?.addEventListener('abort', stopAll, { once: true })
-  // the end of a timed load: no client sends another request; each stops once its last one is answered
-  // (a request to a dead or stuck server is given up after a grace period, as autocannon's own stop would)
-  const timers = rounds === undefined
-    ? [
-        setTimeout(() => { for (const c of clients) c.responseMax = Math.max(1, c.reqsMade) }, (spec.durationSec ?? 1) * 1000),
-        setTimeout(stopAll, ((spec.durationSec ?? 1) + IN_FLIGHT_GRACE_SEC) * 1000),
-      ]
-    : []
+  const timers = endTimers(spec, clients, stopAll)
+  let errors = 0
+  let timeouts = 0
   try {
-    const results = await Promise.all(instances.map((i) => i.done))
-    for (const r of results) {
+    for (const r of await Promise.all(instances.map((i) => i.done))) {
       errors += r.errors
       timeouts += r.timeouts
     }
@@ -110,16 +53,102 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
     spec.signal?.removeEventListener('abort', stopAll)
   }
   const cpu = process.cpuUsage(cpuAtStart)
-  const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0)
-  const us = (p: number) => hist.getValueAtPercentile(p) / 1000
-  const latencyMs: LatencyMs = {
-    p50: us(50), p90: us(90), p99: us(99), p999: us(99.9), max: hist.maxValue / 1000, mean: hist.mean / 1000,
+  return tally.outcome(errors, timeouts, cpu.user + cpu.system)
+}
+
+/** Every response of one load, as it arrives: counted by status code, latency into an HDR histogram in µs. */
+class Tally {
+  readonly hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
+  readonly statusCodes: Record<string, number> = {}
+  responses = 0
+  bytes = 0
+  readonly startedAtMs = performance.now()
+  lastResponseAtMs = this.startedAtMs
+
+  record(statusCode: number, resBytes: number, responseTimeMs: number): void {
+    this.lastResponseAtMs = performance.now()
+    this.responses++
+    this.bytes += resBytes
+    this.statusCodes[statusCode] = (this.statusCodes[statusCode] ?? 0) + 1
+    this.hist.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
   }
-  hist.destroy()
-  return {
-    statusCodes, responses, non2xx, errors, timeouts, latencyMs, generatorResponseBytes: bytes,
-    durationSec: ((responses > 0 ? lastResponseAtMs : performance.now()) - startedAtMs) / 1000,
-    generatorCpuMicros: cpu.user + cpu.system,
-    generatorThreads: 1,
+
+  /** The outcome; frees the histogram. */
+  outcome(errors: number, timeouts: number, generatorCpuMicros: number): LoadOutcome {
+    const { hist, statusCodes, responses } = this
+    const non2xx = Object.entries(statusCodes).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0)
+    const us = (p: number) => hist.getValueAtPercentile(p) / 1000
+    const latencyMs: LatencyMs = {
+      p50: us(50), p90: us(90), p99: us(99), p999: us(99.9), max: hist.maxValue / 1000, mean: hist.mean / 1000,
+    }
+    hist.destroy()
+    return {
+      statusCodes, responses, non2xx, errors, timeouts, latencyMs, generatorResponseBytes: this.bytes,
+      durationSec: ((responses > 0 ? this.lastResponseAtMs : performance.now()) - this.startedAtMs) / 1000,
+      generatorCpuMicros,
+      generatorThreads: 1,
+    }
   }
+}
+
+/** A connection as autocannon creates it: a timed load ends by letting each finish the request it has in flight. */
+type Client = { reqsMade: number; responseMax: number }
+type Request = ConnectionPlan['requests'][number]
+const copy = (r: Request): Request => ({ ...r, headers: { ...r.headers } })
+
+function plansByUrl(plans: ConnectionPlan[]): Map<string, ConnectionPlan[]> {
+  const byUrl = new Map<string, ConnectionPlan[]>()
+  for (const plan of plans.filter((p) => p.requests.length > 0)) {
+    const same = byUrl.get(plan.url)
+    if (same) same.push(plan)
+    else byUrl.set(plan.url, [plan])
+  }
+  if (byUrl.size === 0) throw new Error('runLoad: no connection has a request to send')
+  return byUrl
+}
+
+/** One autocannon instance for the connections to one URL, each connection on its own plan. */
+function startInstance(url: string, plans: ConnectionPlan[], spec: LoadSpec, tally: Tally, clients: Client[]) {
+  const rounds = spec.roundsPerConnection
+  let next = 0
+  const opts: autocannon.Options = {
+    url,
+    connections: plans.length,
+    pipelining: 1,
+    // autocannon only notices the end of a run on its sample tick: tick often, or every window lasts ≥ 1 s
+    sampleInt: 20,
+    timeout: spec.timeoutSec ?? 10,
+    requests: [copy(plans[0]!.requests[0]!)], // a placeholder: every connection gets its own plan below
+    // called for connection i = 0, 1, … as autocannon creates them
+    setupClient: (client) => {
+      const plan = plans[next++ % plans.length]!
+      client.setRequests(plan.requests.map(copy))
+      clients.push(client as unknown as Client)
+      // each connection sends its own plan `rounds` times (autocannon would split `amount` evenly)
+      if (rounds !== undefined) (client as unknown as Client).responseMax = plan.requests.length * rounds
+    },
+    // an amount, not a duration: autocannon's own stop drops the requests in flight, which the
+    // servers have counted (and may not have finished) when the window's closing sample is taken
+    amount: rounds !== undefined ? plans.reduce((n, p) => n + p.requests.length, 0) * rounds : Number.MAX_SAFE_INTEGER,
+    duration: 3600,
+  }
+  const inst = autocannon(opts, () => {})
+  const done = new Promise<autocannon.Result>((resolve, reject) => inst.once('done', resolve).once('error', reject))
+  inst.on('response', (_client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) =>
+    tally.record(statusCode, resBytes, responseTimeMs))
+  return { inst, done }
+}
+
+/**
+ * The end of a timed load: no client sends another request; each stops once its last one is
+ * answered (a request to a dead or stuck server is given up after a grace period, as autocannon's
+ * own stop would).
+ */
+function endTimers(spec: LoadSpec, clients: Client[], stopAll: () => void): NodeJS.Timeout[] {
+  if (spec.roundsPerConnection !== undefined) return []
+  const durationSec = spec.durationSec ?? 1
+  return [
+    setTimeout(() => { for (const c of clients) c.responseMax = Math.max(1, c.reqsMade) }, durationSec * 1000),
+    setTimeout(stopAll, (durationSec + IN_FLIGHT_GRACE_SEC) * 1000),
+  ]
 }
