@@ -1,72 +1,12 @@
-import { loginUser, type Credential } from '../harness/load/credentials.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
+import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { countRedisKeys, holdExclusive, prefixMemoryBytes, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
-import type { Redis } from 'ioredis'
+import { countRedisKeys, holdExclusive, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
+import {
+  EXPIRY_MARGIN_MS, lockedWindowMs, logoutLatency, logoutWindow, massRevocation, revocationState, warmEveryPath,
+} from './revocation-parts.ts'
 
-const PROBE_EVERY_MS = 25
-/** Credentials of one user for revoke-all, logged in alternately on the two instances. */
-const REVOKE_ALL_CREDENTIALS = 20
-/** After this much past a credential's end, a probe that still succeeds is reported as never refused. */
-const CAP_MARGIN_SEC = 1
-/**
- * Revocation state in Redis is counted this long after the last credential's lifetime: some state
- * outlives its credentials by design (jwt-denylist keeps a user's token index 1 s past their expiry).
- */
-const EXPIRY_MARGIN_MS = 1300
-
-async function status(url: string, path: string, headers: Record<string, string>, body?: unknown): Promise<number> {
-  const res = await fetch(`${url}${path}`, {
-    method: body === undefined && path === '/me' ? 'GET' : 'POST',
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  await res.arrayBuffer()
-  return res.status
-}
-
-/** Seconds from `t0` until `/me` first refuses the credential (the cap when it never did), and how many probes it accepted before. */
-async function windowUntilRefused(url: string, headers: Record<string, string>, t0: number, capSec: number): Promise<{ sec: number; refused: boolean; acceptedProbes: number }> {
-  for (let acceptedProbes = 0; ; acceptedProbes++) {
-    const code = await status(url, '/me', headers)
-    const sec = (performance.now() - t0) / 1000
-    if (code !== 200) return { sec, refused: true, acceptedProbes }
-    if (sec >= capSec) return { sec, refused: false, acceptedProbes: acceptedProbes + 1 }
-    await sleep(PROBE_EVERY_MS)
-  }
-}
-
-/** `exp` and `iat` (seconds since the epoch) of a JWT; null for anything that is not one. */
-export function jwtTimes(token: string | undefined): { expSec: number; iatSec: number | null } | null {
-  const parts = token?.split('.')
-  if (parts?.length !== 3) return null
-  try {
-    const p = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown; iat?: unknown }
-    return typeof p.exp === 'number' ? { expSec: p.exp, iatSec: typeof p.iat === 'number' ? p.iat : null } : null
-  } catch {
-    return null
-  }
-}
-
-/** The JWT a credential is carried by (bearer or cookie), if any. */
-export function credentialJwt(c: Credential): { expSec: number; iatSec: number | null } | null {
-  for (const t of [c.accessToken, ...Object.values(c.cookies)]) {
-    const times = jwtTimes(t)
-    if (times) return times
-  }
-  return null
-}
-
-/**
- * When a credential stops working by itself, as epoch ms: its JWT's `exp` where it is a JWT (whole
- * seconds: a "2 s" token issued at 10.76 s ends at 12 s, 1.24 s later), else the configured lifetime
- * from the moment the login was answered.
- */
-export function credentialEndMs(c: Credential, loginAnsweredAtMs: number, ttlSec: number): number {
-  const jwt = credentialJwt(c)
-  return jwt ? jwt.expSec * 1000 : loginAnsweredAtMs + ttlSec * 1000
-}
+export { credentialEndMs, credentialJwt, jwtTimes } from './revocation-parts.ts'
 
 /** Credential lifetime of the scenario's servers: long enough to see "valid until expiry" end, short enough to wait for. */
 const ttlFor = (o: Readonly<BenchOptions>) => (o.quick ? 2 : 4)
@@ -96,116 +36,6 @@ export const METRICS = [
   { name: 'revocationRedisBytesPerLogout', label: 'Redis bytes per logout', unit: 'B', meaning: 'Redis memory a logout adds: MEMORY USAGE summed over the cell\'s own keys (its key prefix), before and after the logouts, so that other cells\' keys do not count', better: 'lower' },
   { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
-
-/** How long a revocation window is probed while the cell still holds the measurement lock. */
-const LOCKED_WINDOW_MS = 500
-/** --quick holds the lock for less of a window that lasts to the credential's expiry. */
-const lockedWindowMs = (o: Readonly<BenchOptions>) => (o.quick ? 250 : LOCKED_WINDOW_MS)
-
-/** Users of each part of a repeat (disjoint, so that revoke-all of one cannot touch another). */
-const USERS = { warm: 200, latency: 100, window: 7, revokeAll: 9, state: 1000 } as const
-
-/** Warm-up: every path a repeat measures, on both instances (login, /me, logout, revoke-all, refresh). */
-async function warmEveryPath(urls: readonly string[], quick: boolean): Promise<void> {
-  const warmPerInstance = quick ? 3 : 6
-  await Promise.all(urls.map(async (url, k) => {
-    for (let i = 0; i < warmPerInstance; i++) {
-      const user = USERS.warm + k * warmPerInstance + i
-      const c = await loginUser(url, user)
-      await status(url, '/me', c.headers)
-      if (c.refreshToken && i === 1) await status(url, '/refresh', {}, { refreshToken: c.refreshToken })
-      if (i === 0) await status(url, `/users/${user}/revoke-all`, c.headers)
-      else await status(url, '/logout', c.headers)
-      await status(url, '/me', c.headers)
-    }
-  }))
-}
-
-/** (a) Logout latency, median and slowest. */
-async function logoutLatency(url: string, quick: boolean): Promise<{ p50Ms: number; maxMs: number }> {
-  const latenciesMs: number[] = []
-  for (let i = 1; i <= (quick ? 10 : 30); i++) {
-    const c = await loginUser(url, USERS.latency + i)
-    const t = performance.now()
-    await status(url, '/logout', c.headers)
-    latenciesMs.push(performance.now() - t)
-  }
-  latenciesMs.sort((x, y) => x - y)
-  return { p50Ms: latenciesMs[Math.floor(latenciesMs.length / 2)]!, maxMs: latenciesMs.at(-1)! }
-}
-
-/** (e) Revocation state in Redis: keys per live credential, keys and bytes a logout adds, keys a logged-out credential leaves. */
-async function revocationState(redis: Redis, prefix: string, url: string, quick: boolean) {
-  const M = quick ? 30 : 100
-  const k0 = await countRedisKeys(redis, prefix)
-  const live: Credential[] = []
-  for (let i = 0; i < M; i++) live.push(await loginUser(url, USERS.state + i))
-  const k1 = await countRedisKeys(redis, prefix)
-  const mem1 = await prefixMemoryBytes(redis, prefix)
-  for (const c of live) await status(url, '/logout', c.headers)
-  const k2 = await countRedisKeys(redis, prefix)
-  const mem2 = await prefixMemoryBytes(redis, prefix)
-  return { keysPerCredential: (k1 - k0) / M, keysAddedPerLogout: (k2 - k1) / M, keysLeftPerLogout: (k2 - k0) / M, redisBytesPerLogout: (mem2 - mem1) / M }
-}
-
-/**
- * (d) Mass revocation: one user holding K credentials, logged in alternately on a and b; each is
- * probed afterwards only on the instance(s) where it worked before (a refresh token, which a probe
- * would rotate, is taken to work where it was issued).
- */
-async function massRevocation(a: string, b: string) {
-  const creds: Credential[] = []
-  for (let k = 0; k < REVOKE_ALL_CREDENTIALS; k++) creds.push(await loginUser(k % 2 === 0 ? a : b, USERS.revokeAll))
-  const probe = (c: Credential, url: string) => (c.refreshToken ? status(url, '/refresh', {}, { refreshToken: c.refreshToken }) : status(url, '/me', c.headers))
-  const workedBefore = await Promise.all(creds.map(async (c, k) => (c.refreshToken
-    ? { a: k % 2 === 0, b: k % 2 === 1 }
-    : { a: (await status(a, '/me', c.headers)) === 200, b: (await status(b, '/me', c.headers)) === 200 })))
-  const tRevoke = performance.now()
-  const revokeRes = await fetch(`${a}/users/${USERS.revokeAll}/revoke-all`, { method: 'POST', headers: creds[0]!.headers })
-  const revokeMs = performance.now() - tRevoke
-  const revokeBody = (await revokeRes.json()) as { revoked?: number }
-  const acceptedShare = async (url: string, side: 'a' | 'b') => {
-    const worked = creds.filter((_, k) => workedBefore[k]![side])
-    if (worked.length === 0) return null
-    const codes = await Promise.all(worked.map((c) => probe(c, url)))
-    return codes.filter((code) => code === 200).length / worked.length
-  }
-  const stillAcceptedSame = await acceptedShare(a, 'a')
-  const stillAcceptedOther = await acceptedShare(b, 'b')
-  return { latencyMs: revokeRes.status === 200 ? revokeMs : null, revokedCount: revokeBody.revoked ?? null, stillAcceptedSame, stillAcceptedOther }
-}
-
-/**
- * (b) The window after logout during which a copied credential still works, on the same and on the
- * other instance. Gives the measuring lock back (`giveBack`) once only waiting for expiry is left.
- */
-async function logoutWindow(ctx: Pick<ScenarioContext, 'options'>, a: string, b: string, ttlSec: number, giveBack: () => void) {
-  const notes: string[] = []
-  const cred = await loginUser(a, USERS.window)
-  const endMs = credentialEndMs(cred, Date.now(), ttlSec)
-  const jwt = credentialJwt(cred)
-  const acceptedOnOther = (await status(b, '/me', cred.headers)) === 200
-  await status(a, '/logout', cred.headers)
-  const tLogout = performance.now()
-  const lifetimeLeftSec = (endMs - Date.now()) / 1000
-  let refreshRefusedAfterLogout: number | null = null
-  if (cred.refreshToken) refreshRefusedAfterLogout = (await status(a, '/refresh', {}, { refreshToken: cred.refreshToken })) === 401 ? 1 : 0
-  // every credential of this repeat was issued, and every logout and revoke-all answered, by now:
-  // whatever they left in Redis (tombstones, denylist entries) ends within one lifetime from here
-  const stateExpiredAtMs = Date.now() + ttlSec * 1000 + EXPIRY_MARGIN_MS
-  const capSec = Math.max(0, lifetimeLeftSec) + CAP_MARGIN_SEC
-  const windows = Promise.all([
-    windowUntilRefused(a, cred.headers, tLogout, capSec),
-    acceptedOnOther ? windowUntilRefused(b, cred.headers, tLogout, capSec) : Promise.resolve(null),
-  ])
-  // a window that closes at once is timed alone; one that lasts to the credential's expiry overlaps
-  // other cells' measurements after its first LOCKED_WINDOW_MS (a 25 ms probe's timing is then ± a few ms)
-  await Promise.race([windows, sleep(lockedWindowMs(ctx.options))])
-  giveBack()
-  const [same, other] = await windows
-  if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
-  return { same, other, jwt, lifetimeLeftSec, acceptedOnOther, refreshRefusedAfterLogout, stateExpiredAtMs, notes }
-}
 
 /**
  * revocation — what logout and revoke-all really do. Instances run with short credential
@@ -263,8 +93,6 @@ export const revocation: Scenario = {
     const quick = ctx.options.quick
     const ttlSec = ttlFor(ctx.options) // the lifetime plan() gave this cell's servers
     const [a, b] = env.urls as [string, string]
-    const def = STRATEGIES[env.spec.strategy]
-    const notes: string[] = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`]
     // Cells run side by side (sideBySide): this one measures while it holds the lock, and gives it
     // back once only waiting is left (its credential's expiry, its state's expiry)
     const release = await holdExclusive(ctx)
@@ -276,17 +104,12 @@ export const revocation: Scenario = {
       await warmEveryPath([a, b], quick)
       ctx.status('logout latency')
       const latency = await logoutLatency(a, quick)
-      let state: Awaited<ReturnType<typeof revocationState>> | null = null
-      if (env.redisProbe) {
-        ctx.status('revocation state')
-        state = await revocationState(env.redisProbe, env.redisPrefix, a, quick)
-      }
+      if (env.redisProbe) ctx.status('revocation state')
+      const state = env.redisProbe ? await revocationState(env.redisProbe, env.redisPrefix, a, quick) : null
       ctx.status('revoke-all')
       const revokeAll = await massRevocation(a, b)
       ctx.status('revocation window')
       const window = await logoutWindow(ctx, a, b, ttlSec, giveBack)
-      notes.push(...window.notes)
-
       // what is left once every credential of the repeat has expired
       let keysLeftAfterExpiry: number | null = null
       if (env.redisProbe) {
@@ -294,41 +117,62 @@ export const revocation: Scenario = {
         await sleep(window.stateExpiredAtMs - Date.now())
         keysLeftAfterExpiry = (await countRedisKeys(env.redisProbe, env.redisPrefix)) - keysAtStart
       }
-
-      if (window.jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
-      else if (!def.stateful) notes.push(`no JWT to read the end from: lifetime left = login + the configured ${ttlSec} s (an encrypted cookie stamps its issue time in whole seconds, so it may end up to 0.5 s either side)`)
-      if (revokeAll.stillAcceptedOther !== null && revokeAll.stillAcceptedOther > 0 && (revokeAll.stillAcceptedSame ?? 1) === 0) {
-        notes.push('revoke-all reached only the instance that answered it: credentials held by the other instance still work there')
-      }
-      const { same, other, lifetimeLeftSec, jwt } = window
-      return metricsRepeat(index, startedAt, {
-        configuredTtlSec: ttlSec,
-        tokenLifetimeSec: jwt && jwt.iatSec !== null ? jwt.expSec - jwt.iatSec : null,
-        credentialLifetimeLeftAtLogoutSec: lifetimeLeftSec,
-        logoutLatencyP50Ms: latency.p50Ms,
-        logoutLatencyMaxMs: latency.maxMs,
-        windowSameInstanceSec: same.refused ? same.sec : null,
-        windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
-        probesAcceptedAfterLogout: same.acceptedProbes,
-        probesAcceptedAfterLogoutOtherInstance: other ? other.acceptedProbes : null,
-        windowOtherInstanceSec: other?.refused ? other.sec : null,
-        windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
-        acceptedOnOtherInstance: window.acceptedOnOther ? 1 : 0,
-        refreshRefusedAfterLogout: window.refreshRefusedAfterLogout,
-        revokeAllLatencyMs: revokeAll.latencyMs,
-        revokeAllRevokedCount: revokeAll.revokedCount,
-        revokeAllStillAcceptedShare: revokeAll.stillAcceptedSame,
-        revokeAllStillAcceptedOtherInstanceShare: revokeAll.stillAcceptedOther,
-        revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
-        revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
-        revocationKeysLeftPerLogout: state?.keysLeftPerLogout ?? null,
-        revocationRedisBytesPerLogout: state?.redisBytesPerLogout ?? null,
-        revocationKeysLeftAfterExpiry: keysLeftAfterExpiry,
-      }, [], [...notes, ...(def.stateful ? [] : ['stateless: nothing on the server to invalidate'])])
+      const parts: RepeatParts = { ttlSec, latency, state, revokeAll, window, keysLeftAfterExpiry }
+      return metricsRepeat(index, startedAt, revocationMetrics(parts), [], repeatNotes(STRATEGIES[env.spec.strategy].stateful, parts))
     } finally {
       giveBack()
     }
   },
 
   summarize: summarizeMetrics,
+}
+
+/** What the parts of one repeat measured. */
+interface RepeatParts {
+  ttlSec: number
+  latency: Awaited<ReturnType<typeof logoutLatency>>
+  state: Awaited<ReturnType<typeof revocationState>> | null
+  revokeAll: Awaited<ReturnType<typeof massRevocation>>
+  window: Awaited<ReturnType<typeof logoutWindow>>
+  keysLeftAfterExpiry: number | null
+}
+
+/** The repeat's metrics, named as METRICS declares them. */
+function revocationMetrics({ ttlSec, latency, state, revokeAll, window, keysLeftAfterExpiry }: RepeatParts) {
+  const { same, other, lifetimeLeftSec, jwt } = window
+  return {
+    configuredTtlSec: ttlSec,
+    tokenLifetimeSec: jwt && jwt.iatSec !== null ? jwt.expSec - jwt.iatSec : null,
+    credentialLifetimeLeftAtLogoutSec: lifetimeLeftSec,
+    logoutLatencyP50Ms: latency.p50Ms,
+    logoutLatencyMaxMs: latency.maxMs,
+    windowSameInstanceSec: same.refused ? same.sec : null,
+    windowSameInstanceShareOfTtl: lifetimeLeftSec > 0 ? same.sec / lifetimeLeftSec : null,
+    probesAcceptedAfterLogout: same.acceptedProbes,
+    probesAcceptedAfterLogoutOtherInstance: other ? other.acceptedProbes : null,
+    windowOtherInstanceSec: other?.refused ? other.sec : null,
+    windowOtherInstanceShareOfTtl: other && lifetimeLeftSec > 0 ? other.sec / lifetimeLeftSec : null,
+    acceptedOnOtherInstance: window.acceptedOnOther ? 1 : 0,
+    refreshRefusedAfterLogout: window.refreshRefusedAfterLogout,
+    revokeAllLatencyMs: revokeAll.latencyMs,
+    revokeAllRevokedCount: revokeAll.revokedCount,
+    revokeAllStillAcceptedShare: revokeAll.stillAcceptedSame,
+    revokeAllStillAcceptedOtherInstanceShare: revokeAll.stillAcceptedOther,
+    revocationKeysPerLiveCredential: state?.keysPerCredential ?? null,
+    revocationKeysAddedPerLogout: state?.keysAddedPerLogout ?? null,
+    revocationKeysLeftPerLogout: state?.keysLeftPerLogout ?? null,
+    revocationRedisBytesPerLogout: state?.redisBytesPerLogout ?? null,
+    revocationKeysLeftAfterExpiry: keysLeftAfterExpiry,
+  } satisfies Partial<Record<(typeof METRICS)[number]['name'], number | null>>
+}
+
+/** How to read the repeat: the lifetime it ran with, where the credential's end was read from, what revoke-all reached. */
+function repeatNotes(stateful: boolean, { ttlSec, revokeAll, window }: RepeatParts): string[] {
+  const notes = [`credential lifetime set to ${ttlSec} s for this scenario (defaults: sessions 3600 s, jwt 900 s, refresh access token 60 s)`, ...window.notes]
+  if (window.jwt) notes.push(`the credential is a JWT: its lifetime left at logout is taken from its exp (whole seconds since the epoch: a ${ttlSec} s token lives between ${ttlSec - 1} and ${ttlSec} s)`)
+  else if (!stateful) notes.push(`no JWT to read the end from: lifetime left = login + the configured ${ttlSec} s (an encrypted cookie stamps its issue time in whole seconds, so it may end up to 0.5 s either side)`)
+  if (revokeAll.stillAcceptedOther !== null && revokeAll.stillAcceptedOther > 0 && (revokeAll.stillAcceptedSame ?? 1) === 0) {
+    notes.push('revoke-all reached only the instance that answered it: credentials held by the other instance still work there')
+  }
+  return [...notes, ...(stateful ? [] : ['stateless: nothing on the server to invalidate'])]
 }
