@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { runLoad, type ConnectionPlan } from '../harness/load/load.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { measureAround } from '../harness/measure/probes.ts'
 import type { MetricsRepeat, MetricsSummary, RepeatResult, WindowMeasurement } from '../harness/results/results.ts'

@@ -4,7 +4,7 @@ import { loginPopulation, type IssuedCredential } from '../harness/load/populati
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
 import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 
 /** Users logged in before the kill (each probed before and after it). */
 const usersFor = (quick: boolean) => (quick ? 50 : 100)

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Credential } from '../harness/load/credentials.ts'
 import { runLoad, type ConnectionPlan } from '../harness/load/load.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
 import type { WindowMeasurement } from '../harness/results/results.ts'
 import { loadKeyMaterial } from '../servers/secrets.ts'

@@ -1,4 +1,4 @@
-import type { CellEnv, EnvSpec } from '../harness/processes/orchestrator.ts'
+import type { CellEnv, EnvSpec } from '../harness/processes/env-spec.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import type { WindowMeasurement } from '../harness/results/results.ts'
 import type { ClaimSet } from '../servers/config.ts'

@@ -1,6 +1,6 @@
 import { loginUser, type Credential } from '../harness/load/credentials.ts'
 import { h2Close, h2Connect, h2Login, h2Request } from '../harness/load/h2.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { ConnectionPlan } from '../harness/load/load.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { CLAIM_SETS } from '../servers/config.ts'

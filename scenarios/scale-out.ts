@@ -1,6 +1,6 @@
 import { detectBalancer } from '../harness/processes/balancer.ts'
 import type { ConnectionPlan } from '../harness/load/load.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
 import type { WindowMeasurement } from '../harness/results/results.ts'

@@ -8,7 +8,7 @@ import { connectionPlans, loginPopulation, type IssuedCredential } from '../harn
 import { WrkUnavailableError } from '../harness/load/wrk.ts'
 import { probeHostSpeed } from '../harness/measure/host-speed.ts'
 import { measureAround } from '../harness/measure/probes.ts'
-import type { CellEnv } from '../harness/processes/orchestrator.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ScenarioContext } from '../harness/run/scenario.ts'
 import type { CrossCheckRepeat, LoadGeneratorName, ThroughputLevel, WindowMeasurement, WindowPair } from '../harness/results/results.ts'

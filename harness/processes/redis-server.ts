@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { redactUrl } from '../../servers/redis.ts'
 import { spawnOwned, stopChild, type ChildOwner } from './children.ts'
 import { freePort } from './ports.ts'
 
@@ -80,4 +81,27 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
     }
   }
   return false
+}
+
+/** Where a run's Redis comes from: its private redis-server, REDIS_URL, or none (and why). */
+export interface RedisSource {
+  source: 'private' | 'REDIS_URL' | 'none'
+  url: string | null
+  version: string | null
+  note?: string
+}
+
+/** The user's Redis at REDIS_URL, if it answers (its version read from INFO); never throws: says why not. */
+export async function adoptRedisUrl(url: string): Promise<RedisSource> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? null
+    return { source: 'REDIS_URL', url, version }
+  } catch (err) {
+    return { source: 'none', url: null, version: null, note: `REDIS_URL ${redactUrl(url)} does not answer (${(err as Error).message}): Redis-backed strategies skipped` }
+  } finally {
+    probe.disconnect()
+  }
 }

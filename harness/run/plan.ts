@@ -6,7 +6,7 @@
 import type { CellPlan, Scenario } from './scenario.ts'
 import type { BenchOptions } from './options.ts'
 import { STRATEGIES } from '../../servers/strategies/index.ts'
-import { serverKey } from '../processes/orchestrator.ts'
+import { serverKey } from '../processes/env-spec.ts'
 import { mechanismsSec } from '../measure/mechanism-run.ts'
 import { cpus } from 'node:os'
 

@@ -1,4 +1,5 @@
-import type { CellEnv, EnvSpec, Orchestrator } from '../processes/orchestrator.ts'
+import type { CellEnv, EnvSpec } from '../processes/env-spec.ts'
+import type { Orchestrator } from '../processes/orchestrator.ts'
 import type { BenchOptions } from './options.ts'
 import type { CellSummary, RepeatResult } from '../results/results.ts'
 
