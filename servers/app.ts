@@ -4,8 +4,8 @@ import { CLAIM_SETS, ConfigError, type ClaimSet, type ServerOptions } from './co
 import { errorHandler, UNAUTHORIZED } from './errors.ts'
 import type { KeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
-import type { AuthHandlers } from './strategies/types.ts'
-import { createUserDirectory } from './users.ts'
+import type { AuthHandlers, StrategyDefinition } from './strategies/types.ts'
+import { createUserDirectory, type UserDirectory } from './users.ts'
 
 export interface AppDeps {
   keys: KeyMaterial
@@ -100,9 +100,24 @@ export function checkStrategyOptions(options: Readonly<ServerOptions>, hasRedis:
 export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps): Promise<FastifyInstance> {
   checkStrategyOptions(options, deps.redis !== null)
   const strategy = STRATEGIES[options.strategy]
-
   // HTTP/2 (h2c) only changes the wire: the routes, hooks and strategies are the same app
-  const fastifyOptions = {
+  const fastifyOptions = fastifyOptionsFor(options)
+  const app = (options.http2 ? Fastify({ ...fastifyOptions, http2: true }) : Fastify(fastifyOptions)) as unknown as FastifyInstance
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
+
+  for (const path of ['/health', BASELINE_PATH]) app.get(path, { schema: { response: { 200: principalSchema } } }, async () => HEALTH_BODY)
+
+  const users = createUserDirectory(options.userCount, options.claims)
+  await app.register(async (scope) => {
+    const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
+    authRoutes(scope, strategy, auth, users)
+  })
+  return app
+}
+
+function fastifyOptionsFor(options: Readonly<ServerOptions>) {
+  return {
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },
     // RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/logout`); the auth
     // libraries check cookie paths against the URL, so hand them the origin form.
@@ -113,59 +128,52 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
     // credential that is not a string is refused (400), never coerced into one
     ajv: { customOptions: { validateSchema: false, coerceTypes: false, code: { optimize: false } } },
   }
-  const app = (options.http2 ? Fastify({ ...fastifyOptions, http2: true }) : Fastify(fastifyOptions)) as unknown as FastifyInstance
-  app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
+}
 
-  for (const path of ['/health', BASELINE_PATH]) app.get(path, { schema: { response: { 200: principalSchema } } }, async () => HEALTH_BODY)
+/** The routes every strategy serves, in the auth scope: login, /me, logout, refresh, revoke-all. */
+function authRoutes(scope: FastifyInstance, strategy: StrategyDefinition, auth: AuthHandlers, users: UserDirectory): void {
+  // A browser attaches cookies by itself: state-changing requests of strategies that read a cookie
+  // must come from our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another
+  // port post). refresh reads its refresh token from a cookie on /refresh and /logout.
+  const onRequest = strategy.readsCookies ? refuseCrossSite : []
 
-  const users = createUserDirectory(options.userCount, options.claims)
-  await app.register(async (scope) => {
-    const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
-    // A browser attaches cookies by itself: state-changing requests of strategies that read a cookie
-    // must come from our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another
-    // port post). refresh reads its refresh token from a cookie on /refresh and /logout.
-    const onRequest = strategy.readsCookies ? refuseCrossSite : []
-
-    scope.post('/login', { onRequest, schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
-      const { username, password, claims } = request.body as { username: string; password: string; claims?: ClaimSet }
-      const found = users.checkPassword(username, password)
-      if (found === null) return reply.code(401).send(UNAUTHORIZED)
-      const user = claims === undefined ? found : { ...found, claimSet: claims }
-      const credential = await auth.login(request, reply, user)
-      void reply.header('cache-control', 'no-store') // it may carry tokens
-      return { userId: user.userId, role: user.role, ...credential }
-    })
-
-    // The hot path every benchmark measures.
-    scope.get('/me', { schema: { response: { 200: principalSchema, 401: errorSchema } } }, async (request, reply) => {
-      const principal = await auth.authenticate(request, reply)
-      return principal ?? reply.code(401).send(UNAUTHORIZED)
-    })
-
-    scope.post('/logout', { onRequest }, async (request, reply) => {
-      await auth.logout(request, reply)
-      return reply.code(204).send()
-    })
-
-    scope.post('/refresh', { onRequest }, async (request, reply) => {
-      if (auth.refresh === undefined) return reply.code(404).send({ error: `${strategy.name} issues no refresh tokens` })
-      const tokens = await auth.refresh(request, reply)
-      if (tokens === null) return reply.code(401).send(UNAUTHORIZED)
-      void reply.header('cache-control', 'no-store')
-      return tokens
-    })
-
-    scope.post('/users/:id/revoke-all', { onRequest }, async (request, reply) => {
-      const principal = await auth.authenticate(request, reply)
-      if (principal === null) return reply.code(401).send(UNAUTHORIZED)
-      const userId = Number((request.params as { id: string }).id)
-      if (principal.userId !== userId && principal.role !== 'admin') return reply.code(403).send({ error: 'forbidden' })
-      if (auth.revokeAll === undefined) {
-        return reply.code(501).send({ error: `${strategy.name} cannot revoke issued credentials: they stay valid until they expire` })
-      }
-      return { revoked: await auth.revokeAll(userId, request, reply) }
-    })
+  scope.post('/login', { onRequest, schema: { body: loginBodySchema, response: { 401: errorSchema } } }, async (request, reply) => {
+    const { username, password, claims } = request.body as { username: string; password: string; claims?: ClaimSet }
+    const found = users.checkPassword(username, password)
+    if (found === null) return reply.code(401).send(UNAUTHORIZED)
+    const user = claims === undefined ? found : { ...found, claimSet: claims }
+    const credential = await auth.login(request, reply, user)
+    void reply.header('cache-control', 'no-store') // it may carry tokens
+    return { userId: user.userId, role: user.role, ...credential }
   })
-  return app
+
+  // The hot path every benchmark measures.
+  scope.get('/me', { schema: { response: { 200: principalSchema, 401: errorSchema } } }, async (request, reply) => {
+    const principal = await auth.authenticate(request, reply)
+    return principal ?? reply.code(401).send(UNAUTHORIZED)
+  })
+
+  scope.post('/logout', { onRequest }, async (request, reply) => {
+    await auth.logout(request, reply)
+    return reply.code(204).send()
+  })
+
+  scope.post('/refresh', { onRequest }, async (request, reply) => {
+    if (auth.refresh === undefined) return reply.code(404).send({ error: `${strategy.name} issues no refresh tokens` })
+    const tokens = await auth.refresh(request, reply)
+    if (tokens === null) return reply.code(401).send(UNAUTHORIZED)
+    void reply.header('cache-control', 'no-store')
+    return tokens
+  })
+
+  scope.post('/users/:id/revoke-all', { onRequest }, async (request, reply) => {
+    const principal = await auth.authenticate(request, reply)
+    if (principal === null) return reply.code(401).send(UNAUTHORIZED)
+    const userId = Number((request.params as { id: string }).id)
+    if (principal.userId !== userId && principal.role !== 'admin') return reply.code(403).send({ error: 'forbidden' })
+    if (auth.revokeAll === undefined) {
+      return reply.code(501).send({ error: `${strategy.name} cannot revoke issued credentials: they stay valid until they expire` })
+    }
+    return { revoked: await auth.revokeAll(userId, request, reply) }
+  })
 }

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { buildApp, checkStrategyOptions } from './app.ts'
-import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions, SERVER_DEFAULTS, STRATEGY_NAMES } from './config.ts'
+import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions, SERVER_DEFAULTS, STRATEGY_NAMES, type ServerOptions } from './config.ts'
 import { connectRedis } from './redis.ts'
 import { loadKeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
@@ -22,7 +22,8 @@ function int(value: string): number {
   return n
 }
 
-async function main(): Promise<void> {
+/** The server's command line, parsed into its options (a bad option: one line on stderr, exit 2). */
+function parseOptions(): ServerOptions {
   const program = new Command('authbench-server')
     .description('start one authbench server instance on 127.0.0.1')
     .requiredOption('--strategy <name>', `auth strategy: ${STRATEGY_NAMES.join(', ')}`)
@@ -42,14 +43,17 @@ async function main(): Promise<void> {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
   const o = program.opts()
-
-  const options = resolveServerOptions({
+  return resolveServerOptions({
     strategy: o.strategy, profile: o.profile, alg: o.alg, claims: o.claims, port: o.port, host: o.host,
     userCount: o.users, sessionTtlSec: o.sessionTtl, jwtTtlSec: o.jwtTtl, refreshAccessTtlSec: o.refreshAccessTtl,
     secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel,
     redisUrl: process.env.REDIS_URL || null,
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions()
   const strategy = STRATEGIES[options.strategy]
   checkStrategyOptions(options, options.redisUrl !== null)
   const keys = loadKeyMaterial(process.env, options.alg)
@@ -76,7 +80,11 @@ async function main(): Promise<void> {
     event: 'ready', strategy: options.strategy, profile: options.profile, alg: options.alg,
     claims: options.claims, host: options.host, port, pid: process.pid,
   }) + '\n')
+  closeOnSignals(app, redis)
+}
 
+/** Closes the server on SIGTERM, SIGINT or the harness's disconnect, within CLOSE_DEADLINE_MS. */
+function closeOnSignals(app: FastifyInstance, redis: Redis | null): void {
   let closing = false
   const close = async () => {
     if (closing) return

@@ -39,83 +39,96 @@ interface Entry {
 
 /** In-process store: a Map of plain data with expiry (lazy on read, plus a periodic sweep). */
 export function createMemoryBackend(ttlSec: number, sweepEveryMs = 60_000): SessionBackend {
-  const ttlMs = ttlSec * 1000
-  const sessions = new Map<string, Entry>()
-  const byUser = new Map<number, Set<string>>()
+  return new MemoryBackend(ttlSec * 1000, sweepEveryMs)
+}
 
-  function remove(sid: string, entry: Entry | undefined): void {
-    sessions.delete(sid)
-    unindex(sid, entry)
+class MemoryBackend implements SessionBackend {
+  private readonly sessions = new Map<string, Entry>()
+  private readonly byUser = new Map<number, Set<string>>()
+  private readonly sweeper: NodeJS.Timeout
+
+  constructor(private readonly ttlMs: number, sweepEveryMs: number) {
+    this.sweeper = setInterval(() => {
+      const now = Date.now()
+      for (const [sid, entry] of this.sessions) if (entry.expiresAtMs <= now) this.remove(sid, entry)
+    }, sweepEveryMs)
+    this.sweeper.unref()
   }
-  function unindex(sid: string, entry: Entry | undefined): void {
+
+  async get(sid: string): Promise<SessionData | null> {
+    const entry = this.sessions.get(sid)
+    if (entry === undefined) return null
+    if (entry.expiresAtMs <= Date.now()) {
+      this.remove(sid, entry)
+      return null
+    }
+    return entry.data
+  }
+
+  async set(sid: string, data: SessionData): Promise<void> {
+    const entry = this.sessions.get(sid)
+    if (entry?.data === null && entry.expiresAtMs > Date.now()) return // destroyed: never revived
+    this.sessions.set(sid, { data, expiresAtMs: Date.now() + this.ttlMs })
+  }
+
+  async destroy(sid: string): Promise<void> {
+    this.kill(sid)
+  }
+
+  async index(userId: number, sid: string): Promise<void> {
+    let set = this.byUser.get(userId)
+    if (set === undefined) this.byUser.set(userId, (set = new Set()))
+    set.add(sid)
+  }
+
+  async revokeUser(userId: number): Promise<number> {
+    const set = this.byUser.get(userId)
+    if (set === undefined) return 0
+    let n = 0
+    for (const sid of [...set]) if (this.kill(sid, 'tombstone')) n++
+    this.byUser.delete(userId)
+    return n
+  }
+
+  size(): number {
+    let live = 0
+    for (const entry of this.sessions.values()) if (entry.data !== null) live++
+    return live
+  }
+
+  close(): void {
+    clearInterval(this.sweeper)
+  }
+
+  private remove(sid: string, entry: Entry | undefined): void {
+    this.sessions.delete(sid)
+    this.unindex(sid, entry)
+  }
+
+  private unindex(sid: string, entry: Entry | undefined): void {
     const uid = entry?.data?.userId
     if (uid === undefined) return
-    const set = byUser.get(uid)
+    const set = this.byUser.get(uid)
     set?.delete(sid)
-    if (set?.size === 0) byUser.delete(uid)
+    if (set?.size === 0) this.byUser.delete(uid)
   }
-
-  const sweeper = setInterval(() => {
-    const now = Date.now()
-    for (const [sid, entry] of sessions) if (entry.expiresAtMs <= now) remove(sid, entry)
-  }, sweepEveryMs)
-  sweeper.unref()
 
   /**
    * Replaces a live session by its tombstone; true when it was live. `unsaved: 'tombstone'` (ids from
    * our own index only) also buries an id whose session is not saved yet: @fastify/session indexes a
    * login's new id in the handler and saves the session after it, when the reply is sent.
    */
-  function kill(sid: string, unsaved: 'ignore' | 'tombstone' = 'ignore'): boolean {
-    const entry = sessions.get(sid)
-    if (entry === undefined && unsaved === 'tombstone') sessions.set(sid, { data: null, expiresAtMs: Date.now() + ttlMs })
+  private kill(sid: string, unsaved: 'ignore' | 'tombstone' = 'ignore'): boolean {
+    const entry = this.sessions.get(sid)
+    if (entry === undefined && unsaved === 'tombstone') this.sessions.set(sid, { data: null, expiresAtMs: Date.now() + this.ttlMs })
     if (entry === undefined || entry.data === null) return false
-    unindex(sid, entry)
+    this.unindex(sid, entry)
     if (entry.expiresAtMs <= Date.now()) {
-      sessions.delete(sid)
+      this.sessions.delete(sid)
       return false
     }
-    sessions.set(sid, { data: null, expiresAtMs: Date.now() + ttlMs })
+    this.sessions.set(sid, { data: null, expiresAtMs: Date.now() + this.ttlMs })
     return true
-  }
-
-  return {
-    async get(sid) {
-      const entry = sessions.get(sid)
-      if (entry === undefined) return null
-      if (entry.expiresAtMs <= Date.now()) {
-        remove(sid, entry)
-        return null
-      }
-      return entry.data
-    },
-    async set(sid, data) {
-      const entry = sessions.get(sid)
-      if (entry?.data === null && entry.expiresAtMs > Date.now()) return // destroyed: never revived
-      sessions.set(sid, { data, expiresAtMs: Date.now() + ttlMs })
-    },
-    async destroy(sid) {
-      kill(sid)
-    },
-    async index(userId, sid) {
-      let set = byUser.get(userId)
-      if (set === undefined) byUser.set(userId, (set = new Set()))
-      set.add(sid)
-    },
-    async revokeUser(userId) {
-      const set = byUser.get(userId)
-      if (set === undefined) return 0
-      let n = 0
-      for (const sid of [...set]) if (kill(sid, 'tombstone')) n++
-      byUser.delete(userId)
-      return n
-    },
-    size: () => {
-      let live = 0
-      for (const entry of sessions.values()) if (entry.data !== null) live++
-      return live
-    },
-    close: () => clearInterval(sweeper),
   }
 }
 

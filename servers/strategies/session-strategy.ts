@@ -49,42 +49,44 @@ function principalOf(data: SessionData | null | undefined): Principal | null {
  *   which the hostile scenario measures as the cost of a refusal.
  */
 export async function setupSessionStrategy(scope: FastifyInstance, ctx: StrategyContext, backend: SessionBackend): Promise<AuthHandlers> {
-  const { options, keys, users } = ctx
   scope.addHook('onClose', async () => backend.close())
-  const ttlSec = options.sessionTtlSec
+  return ctx.options.profile === 'floor' ? floorSessions(ctx, backend) : librarySessions(scope, ctx, backend)
+}
 
-  if (options.profile === 'floor') {
-    // anything but the shape of an id we issue is refused before the backend is asked
-    const sidOf = (request: FastifyRequest) => {
-      const raw = readCookie(request.headers.cookie, SESSION_COOKIE)
-      return raw !== undefined && isSessionId(raw) ? raw : null
-    }
-    return {
-      async login(request, reply, user) {
-        const old = sidOf(request)
-        if (old !== null) await backend.destroy(old) // a new id at every login: no fixation
-        const sid = newSessionId()
-        const data: SessionData = { userId: user.userId, role: user.role }
-        const claims = users.extraClaims(user)
-        if (Object.keys(claims).length > 0) data.claims = claims
-        await backend.set(sid, data)
-        await backend.index(user.userId, sid)
-        setCookie(reply, SESSION_COOKIE, sid, { maxAgeSec: ttlSec, secure: options.secureCookies })
-        return {}
-      },
-      async authenticate(request) {
-        const sid = sidOf(request)
-        return sid === null ? null : principalOf(await backend.get(sid))
-      },
-      async logout(request, reply) {
-        const sid = sidOf(request)
-        if (sid !== null) await backend.destroy(sid)
-        clearCookie(reply, SESSION_COOKIE, options.secureCookies)
-      },
-      revokeAll: (userId) => backend.revokeUser(userId),
-    }
+/** floor: an unsigned random id in a cookie and one backend lookup; anything but the shape of an id we issue is refused before the backend is asked. */
+function floorSessions({ options, users }: StrategyContext, backend: SessionBackend): AuthHandlers {
+  const sidOf = (request: FastifyRequest) => {
+    const raw = readCookie(request.headers.cookie, SESSION_COOKIE)
+    return raw !== undefined && isSessionId(raw) ? raw : null
   }
+  return {
+    async login(request, reply, user) {
+      const old = sidOf(request)
+      if (old !== null) await backend.destroy(old) // a new id at every login: no fixation
+      const sid = newSessionId()
+      const data: SessionData = { userId: user.userId, role: user.role }
+      const claims = users.extraClaims(user)
+      if (Object.keys(claims).length > 0) data.claims = claims
+      await backend.set(sid, data)
+      await backend.index(user.userId, sid)
+      setCookie(reply, SESSION_COOKIE, sid, { maxAgeSec: options.sessionTtlSec, secure: options.secureCookies })
+      return {}
+    },
+    async authenticate(request) {
+      const sid = sidOf(request)
+      return sid === null ? null : principalOf(await backend.get(sid))
+    },
+    async logout(request, reply) {
+      const sid = sidOf(request)
+      if (sid !== null) await backend.destroy(sid)
+      clearCookie(reply, SESSION_COOKIE, options.secureCookies)
+    },
+    revokeAll: (userId) => backend.revokeUser(userId),
+  }
+}
 
+/** defaults and tuned: @fastify/session over the backend. */
+async function librarySessions(scope: FastifyInstance, { options, keys, users }: StrategyContext, backend: SessionBackend): Promise<AuthHandlers> {
   async function destroyLibrarySession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const session = librarySession(request)
     if (session) await session.destroy()
@@ -100,7 +102,7 @@ export async function setupSessionStrategy(scope: FastifyInstance, ctx: Strategy
     secret: keys.sessionSecret,
     cookieName: SESSION_COOKIE,
     store: toLibraryStore(backend) as never,
-    cookie: { secure: options.secureCookies, httpOnly: true, sameSite: 'lax', path: '/', maxAge: ttlSec * 1000 },
+    cookie: { secure: options.secureCookies, httpOnly: true, sameSite: 'lax', path: '/', maxAge: options.sessionTtlSec * 1000 },
     ...(tuned ? { rolling: false, saveUninitialized: false } : {}),
   })
   return {
