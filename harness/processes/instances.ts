@@ -58,16 +58,36 @@ export async function pinProcess(pid: number, cores: readonly number[]): Promise
 /** Every core of this machine, asked once (os.cpus() reads /proc each time). */
 const ALL_CORES = `0-${cpus().length - 1}`
 
-/** Starts one server process on a free port and resolves when it prints its ready line. */
-export function startInstance(spec: InstanceSpec): Promise<Instance> {
+/** The server's command line: node, its flags, the bundle (or the sources through tsx), the server's own options. */
+function serverCommand(spec: InstanceSpec): string[] {
   const args = ['--strategy', spec.strategy, '--port', '0']
   if (spec.profile) args.push('--profile', spec.profile)
   if (spec.alg) args.push('--alg', spec.alg)
   if (spec.claims) args.push('--claims', spec.claims)
   args.push(...(spec.args ?? []))
   const entry = spec.fromSources ? ['--import', 'tsx', SERVER_ENTRY] : [serverBundle()]
-  const nodeCmd = [process.execPath, ...(spec.nodeArgs ?? []), ...entry, ...args]
-  const child = spawnOwned(nodeCmd, {
+  return [process.execPath, ...(spec.nodeArgs ?? []), ...entry, ...args]
+}
+
+/** Asks the server for its stats over IPC (servers/instrument.ts answers). */
+function statsChannel(child: ChildProcess): Instance['stats'] {
+  let nextId = 1
+  const pending = new Map<number, (s: ProcessStats) => void>()
+  child.on('message', (m: { type?: string; id?: number; stats?: ProcessStats }) => {
+    if (m.type === 'stats' && m.id !== undefined) pending.get(m.id)?.(m.stats!)
+    pending.delete(m.id!)
+  })
+  return (o = {}) => new Promise((res, rej) => {
+    if (!child.connected) return rej(new Error('server process is gone'))
+    const id = nextId++
+    pending.set(id, res)
+    child.send({ type: 'stats', id, gc: o.gc === true, speed: o.speed === true })
+  })
+}
+
+/** Starts one server process on a free port and resolves when it prints its ready line. */
+export function startInstance(spec: InstanceSpec): Promise<Instance> {
+  const child = spawnOwned(serverCommand(spec), {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // a child inherits the harness's own pinning (the generator's core): start it on every core instead
@@ -76,18 +96,14 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
   })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  let nextId = 1
-  const pending = new Map<number, (s: ProcessStats) => void>()
-  child.on('message', (m: { type?: string; id?: number; stats?: ProcessStats }) => {
-    if (m.type === 'stats' && m.id !== undefined) pending.get(m.id)?.(m.stats!)
-    pending.delete(m.id!)
-  })
+  const stats = statsChannel(child)
+  const readyTimeoutMs = spec.readyTimeoutMs ?? 20000
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stopChild(child)
-      reject(new Error(`${spec.strategy} did not become ready in ${spec.readyTimeoutMs ?? 20000} ms: ${stderr.trim()}`))
-    }, spec.readyTimeoutMs ?? 20000)
+      reject(new Error(`${spec.strategy} did not become ready in ${readyTimeoutMs} ms: ${stderr.trim()}`))
+    }, readyTimeoutMs)
     child.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(stderr.trim().split('\n').filter(Boolean).pop() ?? `${spec.strategy} exited with code ${code} before it was ready`))
@@ -98,29 +114,17 @@ export function startInstance(spec: InstanceSpec): Promise<Instance> {
       if (msg.event !== 'ready' || typeof msg.port !== 'number') return
       clearTimeout(timer)
       child.removeAllListeners('exit')
+      const pid = msg.pid ?? child.pid!
       if (spec.pinCpusWhenReady?.length) {
         try {
-          await pinProcess(msg.pid ?? child.pid!, spec.pinCpusWhenReady)
+          await pinProcess(pid, spec.pinCpusWhenReady)
         } catch (err) {
           void stopChild(child)
           return reject(new Error(`${spec.strategy}: ${(err as Error).message}`))
         }
       }
       const port = msg.port
-      resolve({
-        port,
-        pid: msg.pid ?? child.pid!,
-        url: `http://127.0.0.1:${port}`,
-        process: child,
-        log: () => stderr,
-        stats: (o = {}) => new Promise((res, rej) => {
-          if (!child.connected) return rej(new Error('server process is gone'))
-          const id = nextId++
-          pending.set(id, res)
-          child.send({ type: 'stats', id, gc: o.gc === true, speed: o.speed === true })
-        }),
-        stop: () => stopChild(child),
-      })
+      resolve({ port, pid, url: `http://127.0.0.1:${port}`, process: child, log: () => stderr, stats, stop: () => stopChild(child) })
     })
   })
 }

@@ -70,50 +70,57 @@ export const VERIFY_CACHE_ENTRIES = 1000
  * logout) must not be accepted by another that knows nothing of that revocation (RFC 8725 §3.9).
  */
 export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyContext, carrier: 'bearer' | 'cookie', ttlSec: number): Promise<JwtEngine> {
+  const secure = ctx.options.secureCookies
+  const delivery: Pick<JwtEngine, 'deliver' | 'clear'> = carrier === 'cookie'
+    ? { deliver: (reply, token) => setCookie(reply, TOKEN_COOKIE, token, { maxAgeSec: ttlSec, secure }), clear: (reply) => clearCookie(reply, TOKEN_COOKIE, secure) }
+    : { deliver: () => {}, clear: () => {} }
+  const codec = ctx.options.profile === 'floor' ? await floorCodec(ctx, carrier, ttlSec) : await pluginCodec(scope, ctx, carrier, ttlSec)
+  return { ...codec, ...delivery }
+}
+
+type JwtCodec = Pick<JwtEngine, 'sign' | 'verify'>
+
+/** floor: fast-jwt called directly, the token read straight from the header or cookie, verified tokens cached under the token itself. */
+async function floorCodec(ctx: StrategyContext, carrier: 'bearer' | 'cookie', ttlSec: number): Promise<JwtCodec> {
   const { options } = ctx
   const { signKey, verifyKey } = keysFor(ctx)
-  const audience = options.strategy
   // loaded here, not at the top: a server loads only its own strategy's packages (see servers/strategies/index.ts)
-  const [{ createSigner, createVerifier }, { default: fastifyJwt }, { default: fastifyCookie }] = await Promise.all([import('fast-jwt'), import('@fastify/jwt'), import('@fastify/cookie')])
-  const secure = options.secureCookies
-  const deliver = carrier === 'cookie'
-    ? (reply: FastifyReply, token: string) => setCookie(reply, TOKEN_COOKIE, token, { maxAgeSec: ttlSec, secure })
-    : () => {}
-  const clear = carrier === 'cookie' ? (reply: FastifyReply) => clearCookie(reply, TOKEN_COOKIE, secure) : () => {}
-
-  if (options.profile === 'floor') {
-    const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000, aud: audience })
-    const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: audience, cache: VERIFY_CACHE_ENTRIES, cacheKeyBuilder: (token: string) => token })
-    const tokenOf = carrier === 'cookie'
-      ? (request: FastifyRequest) => readCookie(request.headers.cookie, TOKEN_COOKIE)
-      : (request: FastifyRequest) => {
-          const h = request.headers.authorization
-          return h !== undefined && h.startsWith('Bearer ') ? h.slice(7) : undefined
-        }
-    return {
-      sign: (payload) => signer(payload),
-      verify(request) {
-        const token = tokenOf(request)
-        if (!token) return null
-        try {
-          return asTokenClaims(verifier(token))
-        } catch {
-          return null
-        }
-      },
-      deliver,
-      clear,
-    }
+  const { createSigner, createVerifier } = await import('fast-jwt')
+  const signer = createSigner({ key: signKey, algorithm: options.alg, expiresIn: ttlSec * 1000, aud: options.strategy })
+  const verifier = createVerifier({ key: verifyKey, algorithms: [options.alg], requiredClaims: REQUIRED_CLAIMS, allowedAud: options.strategy, cache: VERIFY_CACHE_ENTRIES, cacheKeyBuilder: (token: string) => token })
+  const tokenOf = carrier === 'cookie'
+    ? (request: FastifyRequest) => readCookie(request.headers.cookie, TOKEN_COOKIE)
+    : (request: FastifyRequest) => {
+        const h = request.headers.authorization
+        return h !== undefined && h.startsWith('Bearer ') ? h.slice(7) : undefined
+      }
+  return {
+    sign: (payload) => signer(payload),
+    verify(request) {
+      const token = tokenOf(request)
+      if (!token) return null
+      try {
+        return asTokenClaims(verifier(token))
+      } catch {
+        return null
+      }
+    },
   }
+}
 
+/** defaults and tuned: @fastify/jwt (tuned with fast-jwt's verify cache). */
+async function pluginCodec(scope: FastifyInstance, ctx: StrategyContext, carrier: 'bearer' | 'cookie', ttlSec: number): Promise<JwtCodec> {
+  const { options } = ctx
+  const { signKey, verifyKey } = keysFor(ctx)
+  const [{ default: fastifyJwt }, { default: fastifyCookie }] = await Promise.all([import('@fastify/jwt'), import('@fastify/cookie')])
   if (carrier === 'cookie') await scope.register(fastifyCookie)
   await scope.register(fastifyJwt, {
     secret: options.alg === 'HS256' ? signKey : { private: signKey, public: verifyKey },
-    sign: { algorithm: options.alg, expiresIn: `${ttlSec}s`, aud: audience },
+    sign: { algorithm: options.alg, expiresIn: `${ttlSec}s`, aud: options.strategy },
     verify: {
       algorithms: [options.alg],
       requiredClaims: REQUIRED_CLAIMS,
-      allowedAud: audience,
+      allowedAud: options.strategy,
       ...(options.profile === 'tuned' ? { cache: true } : {}),
       ...(carrier === 'cookie' ? { onlyCookie: true } : {}),
     },
@@ -128,7 +135,5 @@ export async function createJwtEngine(scope: FastifyInstance, ctx: StrategyConte
         return null
       }
     },
-    deliver,
-    clear,
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { User } from '../users.ts'
 import { readCookie } from './cookies.ts'
 import { createJwtEngine, principalOf } from './jwt-common.ts'
@@ -79,6 +80,23 @@ redis.call('DEL', KEYS[1])
 return n
 `
 
+/** The strategy's Lua scripts, defined on its Redis client, as functions of the keys they take. */
+function refreshScripts(redis: Redis, familyTtlMs: number) {
+  // the scripts build the keys they derive (`rf:<family>`) with the client's prefix by hand
+  const prefix = redis.options.keyPrefix ?? ''
+  redis.defineCommand('authbenchRotate', { numberOfKeys: 3, lua: ROTATE })
+  redis.defineCommand('authbenchEndFamilyByToken', { numberOfKeys: 2, lua: END_FAMILY })
+  redis.defineCommand('authbenchEndFamily', { numberOfKeys: 1, lua: END_FAMILY_LUA })
+  redis.defineCommand('authbenchRevokeFamilies', { numberOfKeys: 1, lua: REVOKE_ALL })
+  const run = redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>
+  return {
+    rotate: (oldKey: string, fam: string, newKey: string) => run.authbenchRotate!(oldKey, `rf:${fam}`, newKey, familyTtlMs, prefix, fam),
+    endFamilyByToken: (tokenKey: string, fam: string) => run.authbenchEndFamilyByToken!(tokenKey, `rf:${fam}`, prefix, fam),
+    endFamily: (fam: string) => run.authbenchEndFamily!(`rf:${fam}`, prefix, fam),
+    revokeFamilies: (indexKey: string) => run.authbenchRevokeFamilies!(indexKey, prefix),
+  }
+}
+
 export const refresh: StrategyDefinition = {
   name: 'refresh',
   description: 'short-lived access JWT plus a rotating opaque refresh token in Redis, with reuse detection',
@@ -94,14 +112,7 @@ export const refresh: StrategyDefinition = {
     const redis = ctx.redis!
     const familyTtlMs = ctx.options.refreshTokenTtlSec * 1000
     const engine = await createJwtEngine(scope, ctx, 'bearer', ctx.options.refreshAccessTtlSec)
-    const prefix = redis.options.keyPrefix ?? ''
-    redis.defineCommand('authbenchRotate', { numberOfKeys: 3, lua: ROTATE })
-    redis.defineCommand('authbenchEndFamilyByToken', { numberOfKeys: 2, lua: END_FAMILY })
-    redis.defineCommand('authbenchEndFamily', { numberOfKeys: 1, lua: END_FAMILY_LUA })
-    redis.defineCommand('authbenchRevokeFamilies', { numberOfKeys: 1, lua: REVOKE_ALL })
-    const scripts = redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>
-    const rotate = (oldKey: string, fam: string, newKey: string): Promise<number> =>
-      scripts.authbenchRotate!(oldKey, `rf:${fam}`, newKey, familyTtlMs, prefix, fam)
+    const scripts = refreshScripts(redis, familyTtlMs)
     const indexOf = (userId: number | string) => `ufam:${userId}`
 
     const signAccess = (user: User, fam: string) =>
@@ -132,7 +143,7 @@ export const refresh: StrategyDefinition = {
         if (token === null) return null
         const fam = token.slice(0, 16)
         const refreshToken = newRefreshToken(fam)
-        const userId = await rotate(`rt:${hashToken(token)}`, fam, `rt:${hashToken(refreshToken)}`)
+        const userId = await scripts.rotate(`rt:${hashToken(token)}`, fam, `rt:${hashToken(refreshToken)}`)
         if (userId <= 0) return null // unknown, expired, revoked, or reused (-1: family now revoked)
         const user = ctx.users.byId(userId) // a rotated access token carries the server's claim set
         return user && { accessToken: await signAccess(user, fam), refreshToken }
@@ -143,12 +154,12 @@ export const refresh: StrategyDefinition = {
         const token = refreshTokenOf(request)
         if (token !== null) {
           const fam = token.slice(0, 16)
-          await scripts.authbenchEndFamilyByToken!(`rt:${hashToken(token)}`, `rf:${fam}`, prefix, fam)
+          await scripts.endFamilyByToken(`rt:${hashToken(token)}`, fam)
         }
         const claims = await engine.verify(request)
-        if (claims?.fam !== undefined) await scripts.authbenchEndFamily!(`rf:${claims.fam}`, prefix, claims.fam)
+        if (claims?.fam !== undefined) await scripts.endFamily(claims.fam)
       },
-      revokeAll: (userId) => scripts.authbenchRevokeFamilies!(indexOf(userId), prefix),
+      revokeAll: (userId) => scripts.revokeFamilies(indexOf(userId)),
     }
   },
 }
