@@ -9,7 +9,7 @@ import { median } from 'simple-statistics'
 import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
 import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
-import { cellLabel, declFor, fmt, isMeasured, metricHeader } from './model.ts'
+import { cellLabel, declFor, fmt, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
 export const HOST_SPEED_DIFFERENCE_REL = 0.15
@@ -140,6 +140,33 @@ function headlineNames(cell: Cell, scenario: Scenario): string[] {
 
 export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[]): Comparison {
   const byName = new Map(scenarios.map((s) => [s.name, s]))
+  const warnings = runWarnings(baseline, candidate)
+  const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
+  const cand = new Map(candidate.cells.filter(isMeasured).map((c) => [c.id, c]))
+  const changes: MetricChange[] = []
+  for (const [id, c1] of cand) {
+    const c0 = base.get(id)
+    const scenario = byName.get(c1.scenario)
+    if (!c0 || !scenario) continue
+    const level = comparedLevel(c0, c1)
+    if (level.warning) warnings.push(level.warning)
+    if (!level.comparable) continue
+    for (const metric of headlineNames(c1, scenario)) {
+      const change = metricChange(c0, c1, scenario, metric, level.connections ?? null)
+      if (change) changes.push(change)
+    }
+  }
+  return {
+    warnings,
+    changes,
+    ratioAgreement: ratioAgreement(base, cand, byName),
+    onlyInBaseline: [...base.keys()].filter((k) => !cand.has(k)),
+    onlyInCandidate: [...cand.keys()].filter((k) => !base.has(k)),
+  }
+}
+
+/** What makes two runs hard to compare: machines, Node, packages, an unfinished run, the host's speed. */
+function runWarnings(baseline: RunResults, candidate: RunResults): string[] {
   const warnings: string[] = []
   const m0 = baseline.machine
   const m1 = candidate.machine
@@ -155,48 +182,37 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
   }
   const hostSpeed = hostSpeedDifference(summarizeHostSpeed(baseline.cells), summarizeHostSpeed(candidate.cells))
   if (hostSpeed) warnings.push(hostSpeed)
+  return warnings
+}
 
-  const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
-  const cand = new Map(candidate.cells.filter(isMeasured).map((c) => [c.id, c]))
-  const changes: MetricChange[] = []
-  for (const [id, c1] of cand) {
-    const c0 = base.get(id)
-    const scenario = byName.get(c1.scenario)
-    if (!c0 || !scenario) continue
-    // both runs at the same concurrency: the candidate's headline level, also where the baseline's differs
-    const level = (c: typeof c1) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
-    const at = level(c1)
-    if (at !== null && level(c0) !== at) {
-      const has = c0.repeats.some((r) => r.kind === 'throughput' && r.levels?.some((l) => l.connections === at))
-      if (!has) {
-        warnings.push(`${id}: not compared — its headline level is ${at} connections in the candidate and ${level(c0)} in the baseline, which did not measure ${at}`)
-        continue
-      }
-      warnings.push(`${id}: the headline levels differ (baseline ${level(c0)} connections, candidate ${at}): both compared at ${at} connections`)
-    }
-    for (const metric of headlineNames(c1, scenario)) {
-      const a = perRepeat(c0.repeats, metric, at)
-      const b = perRepeat(c1.repeats, metric, at)
-      if (a.length === 0 || b.length === 0) continue
-      const decl = declFor(scenario, metric)!.decl
-      const [x0, x1] = [median(a), median(b)]
-      const p = welchP(a, b)
-      const significant = p !== null && p < SIGNIFICANCE_P && x0 !== x1
-      const up = x1 > x0
-      const worse = significant && ((decl.better === 'lower' && up) || (decl.better === 'higher' && !up))
-      changes.push({
-        cellId: id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
-        baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
-        nBaseline: a.length, nCandidate: b.length, p, significant, worse,
-      })
-    }
-  }
+/**
+ * The concurrency both runs are compared at: the candidate's headline level, also where the
+ * baseline's differs (null or absent: a cell without levels, or results from before levels).
+ */
+function comparedLevel(c0: MeasuredCell, c1: MeasuredCell): { comparable: boolean; connections?: number | null; warning?: string } {
+  const level = (c: MeasuredCell) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
+  const at = level(c1)
+  if (at === null || level(c0) === at) return { comparable: true, connections: at }
+  const has = c0.repeats.some((r) => r.kind === 'throughput' && r.levels?.some((l) => l.connections === at))
+  if (!has) return { comparable: false, warning: `${c1.id}: not compared — its headline level is ${at} connections in the candidate and ${level(c0)} in the baseline, which did not measure ${at}` }
+  return { comparable: true, connections: at, warning: `${c1.id}: the headline levels differ (baseline ${level(c0)} connections, candidate ${at}): both compared at ${at} connections` }
+}
+
+/** One metric of one cell in both runs: medians over repeats and Welch's t-test; null where either run lacks it. */
+function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null): MetricChange | null {
+  const a = perRepeat(c0.repeats, metric, at)
+  const b = perRepeat(c1.repeats, metric, at)
+  if (a.length === 0 || b.length === 0) return null
+  const decl = declFor(scenario, metric)!.decl
+  const [x0, x1] = [median(a), median(b)]
+  const p = welchP(a, b)
+  const significant = p !== null && p < SIGNIFICANCE_P && x0 !== x1
+  const up = x1 > x0
+  const worse = significant && ((decl.better === 'lower' && up) || (decl.better === 'higher' && !up))
   return {
-    warnings,
-    changes,
-    ratioAgreement: ratioAgreement(base, cand, byName),
-    onlyInBaseline: [...base.keys()].filter((k) => !cand.has(k)),
-    onlyInCandidate: [...cand.keys()].filter((k) => !base.has(k)),
+    cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
+    baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
+    nBaseline: a.length, nCandidate: b.length, p, significant, worse,
   }
 }
 
