@@ -256,7 +256,7 @@ export function mechanismTable(input: ReportInput): { header: string[]; rows: st
   if ('error' in m) return { header, rows: [], notes: [`mechanism loops failed: ${m.error}`] }
   const byName = new Map(m.items.map((i) => [i.name, i]))
   const rows: string[][] = []
-  for (const c of cellsOf(r, 'throughput')) {
+  for (const c of r.cells) {
     if (!isMeasured(c) || c.summary?.kind !== 'throughput') continue
     const s = c.summary
     const me = s.meCpuMicrosPerRequest?.median

@@ -3,7 +3,7 @@ import { loginUser, type Credential } from '../harness/load/credentials.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
 
 /** Users logged in before the kill (each probed before and after it). */
@@ -86,6 +86,14 @@ async function redisRestart(ctx: ScenarioContext, env: CellEnv, stillIn: IssuedC
   return { metrics, note: `Redis down for ${downMs} ms (${during.length} probes answered ${codes || 'nothing'}); it restarts empty (no persistence), as a cache-only Redis would` }
 }
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Logins lost when one of two instances is killed', series: [{ metric: 'lostLoginShareAfterKill' }] },
+  { title: 'During a Redis outage: share of 5xx answers', series: [{ metric: 'redisOutageFiveXxShare' }] },
+  { title: 'Seconds to recover after Redis is back', series: [{ metric: 'redisRecoverySec' }] },
+  { title: 'Revoked tokens accepted again after a Redis restart', series: [{ metric: 'revokedTokenAcceptedAfterRedisRestart' }] },
+]
+
 /**
  * failover — (1) kill one of two instances mid-run and count the users who lose their login;
  * (2) for Redis-backed strategies on the private Redis, restart Redis (no persistence, as started)
@@ -98,6 +106,7 @@ export const failover: Scenario = {
   description: 'kill one of N instances: share of users who lose their login; restart Redis: errors, recovery time, and what survives',
   claims: ['sessions need a shared store to survive an instance', 'stateless tokens survive anything but key loss'],
   metrics: METRICS,
+  charts: CHARTS,
   freshEnvPerRepeat: true,
   damagesEnv: true,
   repeats: (o) => o.metricsRepeats,

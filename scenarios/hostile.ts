@@ -8,7 +8,7 @@ import { loadKeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { connectionsClosed, countRedisKeys, measuredLoad, metricsRepeat, pooledCpuMicrosPerRequest, pooledRequestsPerSec, profilesFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
 
 const HOSTILE_SHARE = 0.2
 /**
@@ -107,6 +107,13 @@ export const METRICS = [
   { name: 'heapBytesPer1kAnonymousRequests', label: 'heap per 1k anonymous', unit: 'B/1k req', meaning: 'server heap growth after a forced GC from 1 000 requests carrying no credential (in-process stores show here; a stored empty session is ≈ 200 KB, noise up to ±35 KB)', better: 'lower', headline: true },
 ] as const satisfies readonly MetricDecl[]
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: '5xx answers to invalid credentials (must be 0)', series: [{ metric: 'fiveXxCount' }] },
+  { title: 'CPU of a refusal relative to an acceptance', series: [{ metric: 'refusalCostRatio' }], rule: { y: 1, label: 'acceptance = 1' } },
+  { title: 'State created by 1 000 anonymous requests (Redis keys)', series: [{ metric: 'redisKeysPer1kAnonymousRequests' }] },
+]
+
 /**
  * hostile — a share of the load carries invalid credentials (bad signature, expired, garbage,
  * alg none, oversized). All must be refused with a 4xx, with zero 5xx and no crash; and the CPU
@@ -120,6 +127,7 @@ export const hostile: Scenario = {
   description: `${HOSTILE_SHARE * 100} % of requests carry invalid credentials: all refused with 4xx, zero 5xx, zero crashes; CPU cost of refusing; server state created per 1 000 anonymous requests`,
   claims: ['every strategy must refuse bad credentials safely; what refusing costs', 'sessions cost "server memory" (here: for visitors who never log in, with some libraries\' defaults)'],
   metrics: METRICS,
+  charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {

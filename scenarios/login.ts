@@ -2,7 +2,7 @@ import type { BenchOptions } from '../harness/run/options.ts'
 import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
 import type { WindowMeasurement } from '../harness/results/results.ts'
 import { algorithmsFor, isJwtFamily, loginPlans, measuredLoad, median, metricsRepeat, pooledCpuMicrosPerRequest, pooledPerRequest, pooledRequestsPerSec, profileFor, rotated, summarizeMetrics, warmUntilSteady, warmUp } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
 
 /** Unmeasured logins until their CPU per login settles (it falls ≈ 2.5× over the first thousands), and each measured window. */
 const warmBoundsFor = (o: Readonly<BenchOptions>) => (o.quick ? { minSec: 0.1, maxSec: 0.2, chunkSec: 0.1 } : { minSec: 0.45, maxSec: 1.5, chunkSec: 0.15, minRequestsPerInstance: 2000 })
@@ -24,6 +24,12 @@ export const METRICS = [
   { name: 'non2xxCount', label: 'non-2xx', unit: 'count', meaning: 'failed logins (should be 0)', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Server CPU per login', series: [{ metric: 'cpuMicrosPerLogin' }] },
+  { title: 'Redis commands per login', series: [{ metric: 'redisCommandsPerLogin' }] },
+]
+
 /**
  * login — the cost of issuing a credential: a session write (memory or Redis) against a JWT
  * signature per algorithm. POST /login under load, with /health windows beside it as the baseline:
@@ -35,6 +41,7 @@ export const login: Scenario = {
   description: 'the cost of issuing a credential: CPU µs per login and logins/s, session write vs JWT signature per algorithm',
   claims: ['sessions cost server work at login (a store write)', 'JWT costs a signature (per algorithm)'],
   metrics: METRICS,
+  charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {

@@ -4,7 +4,7 @@ import type { WindowMeasurement } from '../harness/results/results.ts'
 import type { ClaimSet } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { connectionsClosed, loginPlans, measuredLoad, median, metricsRepeat, prefixMemoryBytes, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 
 /**
  * Live credentials at the first (`low`) and last (`high`) reading of the slope, readings between
@@ -179,6 +179,13 @@ function sharedControl(ctx: ScenarioContext, spec: EnvSpec, pop: ReturnType<type
   return control
 }
 
+const sizeName = (suffix: string) => `${Number(suffix).toLocaleString('en-US')} credentials`
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Server heap per live credential, by population size', yTitle: 'heap per credential (B/credential)', pattern: 'heapBytesPerCredentialAt*', groupOfSuffix: sizeName },
+  { title: 'Redis memory per live credential, by population size', yTitle: 'Redis per credential (B/credential)', pattern: 'redisBytesPerCredentialAt*', groupOfSuffix: sizeName },
+]
+
 /**
  * memory — server-side state per live credential, as the slope of the server's heap (after a forced
  * GC) between two population sizes, both after a warm-up, so that what a server allocates once
@@ -194,6 +201,7 @@ export const memory: Scenario = {
   description: 'server-side state per live credential: heap slope net of a stateless control, and Redis bytes, per claim set',
   claims: ['sessions cost "server memory"', 'JWT needs "no session storage"'],
   metrics: METRICS,
+  charts: CHARTS,
   freshEnvPerRepeat: true,
   // state, not time: readings of one cell's heap and Redis keys are not moved by another cell's load.
   // Side by side in --quick only: there seven cells took 28 s instead of 33; in a full run (7 000

@@ -5,7 +5,7 @@ import type { ConnectionPlan } from '../harness/load/load.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { CLAIM_SETS } from '../servers/config.ts'
 import { algorithmsFor, measuredLoad, metricsRepeat, profileFor, summarizeMetrics } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 
 /** Users whose credentials are counted (byte counts are exact: fewer users only narrow the userId lengths averaged over). */
 const usersFor = (quick: boolean) => (quick ? 30 : 100)
@@ -95,6 +95,11 @@ export const METRICS = [
   { name: 'meResponseBytes', label: '/me response', unit: 'B', meaning: 'bytes of the /me answer', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Credential bytes per request, by claim set', yTitle: 'credential bytes per request (B/req)', pattern: 'credentialBytesPerRequest*', groupOfSuffix: (set) => `${set.toLowerCase()} claims` },
+]
+
 /**
  * request-size — bytes on the wire, counted at the server's sockets: the credential a client sends
  * with every request, and what login hands out, per strategy, claim set (small: sub and role;
@@ -106,6 +111,7 @@ export const requestSize: Scenario = {
   description: 'bytes per request and per response for each strategy, claim set (small, typical, large) and JWT algorithm',
   claims: ['JWT tokens are "larger" and make requests larger', 'sessions send a "small" id'],
   metrics: METRICS,
+  charts: CHARTS,
   repeats: () => 1, // byte counts are exact, not noisy: one repeat measures them
 
   plan(options) {

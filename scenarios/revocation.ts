@@ -1,5 +1,5 @@
 import type { BenchOptions } from '../harness/run/options.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { countRedisKeys, holdExclusive, metricsRepeat, profileFor, sleep, summarizeMetrics } from './common.ts'
 import {
@@ -37,6 +37,12 @@ export const METRICS = [
   { name: 'revocationKeysLeftAfterExpiry', label: 'keys left after expiry', unit: 'keys', meaning: 'revocation state still in Redis once every credential has expired', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Seconds a copied credential still works after logout (red tick: its configured lifetime)', series: [{ metric: 'windowSameInstanceSec', group: 'same instance' }, { metric: 'windowOtherInstanceSec', group: 'other instance' }], tick: 'configuredTtlSec' },
+  { title: 'Share of a user\'s credentials still accepted after revoke-all', series: [{ metric: 'revokeAllStillAcceptedShare' }] },
+]
+
 /**
  * revocation — what logout and revoke-all really do. Instances run with short credential
  * lifetimes (TTL), so that "valid until expiry" is measured to the end instead of assumed.
@@ -54,6 +60,7 @@ export const revocation: Scenario = {
   description: 'logout latency, the revocation window on the same and another instance, mass revocation, and revocation state',
   claims: ['sessions make logout "easy"', 'JWT logout is "harder": the token "remains valid until expiry"', 'token revocation is "complex"'],
   metrics: METRICS,
+  charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
   sideBySide: true,
 

@@ -3,10 +3,10 @@ import type { ConnectionPlan } from '../harness/load/load.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import { loginPopulation, type IssuedCredential } from '../harness/load/population.ts'
-import type { WindowMeasurement } from '../harness/results/results.ts'
+import type { Cell, WindowMeasurement } from '../harness/results/results.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { measuredLoad, median, metricsRepeat, profileFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
 
 /** How a scale-out cell of several instances routes: its id ends in this suffix. Declared once; the report reads cells by it. */
 export const LAYOUT_SUFFIX = { roundRobin: '-roundrobin', sticky: '-sticky' } as const
@@ -139,6 +139,14 @@ function cellSec(o: Readonly<BenchOptions>, layout: Layout, projects: boolean): 
   return base + (projects ? proj : 0)
 }
 
+const layoutName = (c: Cell) => (c.instances === 1 ? '1 instance' : `${c.instances} instances, ${layoutOf(c) === 'sticky' ? 'sticky' : 'round robin'}`)
+const byStrategy = (c: Cell) => `${c.strategy} ${c.profile}`
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Share of authenticated requests refused, by layout', series: [{ metric: 'authFailureShare' }], x: byStrategy, group: layoutName },
+  { title: 'Projected instances at which one Redis core saturates', series: [{ metric: 'projectedInstancesAtRedisSaturation' }], x: byStrategy, group: layoutName },
+]
+
 /**
  * scale-out — 1 and 2 instances behind round robin (a real balancer where the machine has one,
  * else autocannon's multi-URL), sticky and not: the share of authenticated requests refused, per
@@ -153,6 +161,7 @@ export const scaleOut: Scenario = {
   description: 'N instances behind round robin, sticky and not: failure share of authenticated requests, CPU per request, Redis load, and where a shared Redis saturates',
   claims: ['JWT "scales better", sessions "moderately"', 'horizontal scaling of sessions "needs a shared store"'],
   metrics: METRICS,
+  charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 
   plan(options) {

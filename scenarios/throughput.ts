@@ -1,7 +1,7 @@
 import { openGenerator } from '../harness/load/load.ts'
 import { readRedisInfo } from '../harness/measure/probes.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
-import type { CellPlan, MetricDecl, Scenario } from '../harness/run/scenario.ts'
+import type { CellPlan, ChartDecl, CurveDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
 import { CI_TARGET_REL } from '../harness/measure/stats.ts'
 import type { ThroughputRepeat, VerifyCacheRegime } from '../harness/results/results.ts'
 import type { StrategyName } from '../servers/config.ts'
@@ -31,6 +31,20 @@ export const METRICS = [
   { name: 'redisCpuMicrosPerRequest', label: 'Redis CPU', unit: 'µs/req', meaning: 'Redis CPU time per /me request (INFO deltas)', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
 
+/** The report's charts of this scenario. */
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'Server CPU per request: /me beside the /health baseline', yTitle: 'server CPU per request (µs/req)', series: [{ metric: 'meCpuMicrosPerRequest', group: '/me' }, { metric: 'healthCpuMicrosPerRequest', group: '/health (baseline)' }] },
+  { title: 'Auth cost as a ratio to the baseline (/me ÷ /health CPU, 95 % CI)', series: [{ metric: 'cpuRatio' }], rule: { y: 1, label: '/health = 1' } },
+  { title: 'Redis commands per /me request', series: [{ metric: 'redisCommandsPerRequest' }] },
+]
+const CONNECTIONS_AXIS = 'connections (closed loop, log scale)'
+const CURVES: readonly CurveDecl[] = [
+  { title: 'Auth cost against concurrency (/me ÷ baseline CPU, 95 % CI)', xTitle: CONNECTIONS_AXIS, yTitle: 'CPU /me ÷ baseline (ratio)', metric: 'cpuRatio', rule: { y: 1, label: 'baseline = 1' } },
+  { title: 'Server CPU utilisation in the /me windows: where the server saturates', xTitle: CONNECTIONS_AXIS, yTitle: 'server CPU (share of one core)', metric: 'meServerCpuShare', rule: { y: 1, label: 'one core' } },
+  { title: 'Redis commands per /me request against concurrency', xTitle: CONNECTIONS_AXIS, yTitle: 'Redis commands (cmd/req)', metric: 'redisCommandsPerRequest' },
+  { title: '/me latency p99 against concurrency (closed loop: includes queueing)', xTitle: CONNECTIONS_AXIS, yTitle: '/me latency p99 (ms)', metric: 'meLatencyP99Ms' },
+]
+
 /**
  * throughput — GET /me per strategy against GET /health on the same instance, at every concurrency
  * level of `--connections`: for Redis-backed strategies the cost per request is a curve against load
@@ -48,6 +62,8 @@ export const throughput: Scenario = {
   description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
+  charts: CHARTS,
+  curves: CURVES,
   // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after six stops there
   // (six, not five: with one repeat trimmed from each end, five leave t on two degrees of freedom, 4.3)
   adaptiveRepeats: { min: 6, precise: (s) => s.kind === 'throughput' && s.cpuRatio?.ciHalfWidthRel != null && s.cpuRatio.ciHalfWidthRel <= CI_TARGET_REL },

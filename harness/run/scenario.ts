@@ -2,6 +2,9 @@ import type { CellEnv, EnvSpec } from '../processes/env-spec.ts'
 import type { Orchestrator } from '../processes/orchestrator.ts'
 import type { BenchOptions } from './options.ts'
 import type { CellSummary, RepeatResult } from '../results/results.ts'
+import type { ChartDecl, CurveDecl } from './charts-contract.ts'
+
+export type { ChartDecl, CurveDecl, LevelMetric } from './charts-contract.ts'
 
 export interface ScenarioContext {
   options: Readonly<BenchOptions>
@@ -85,4 +88,11 @@ export interface Scenario {
   warnings?(summary: CellSummary, repeats: readonly RepeatResult[]): string[]
   /** A run with this scenario's cells also times each mechanism alone, in a loop (harness/measure/mechanism-run.ts). */
   withMechanismLoops?: boolean
+  /** The report's bar charts of it (default: one chart of its first headline metric). */
+  charts?: readonly ChartDecl[]
+  /** The report's charts against concurrency, for cells that measured several levels. */
+  curves?: readonly CurveDecl[]
 }
+
+/** The metric names a scenario declares (`METRICS ... as const`), for its charts' types. */
+export type MetricNameOf<T extends readonly MetricDecl[]> = T[number]['name']
