@@ -49,7 +49,10 @@ function positive(v: string): number {
 
 const hrMicros = () => Number(process.hrtime.bigint() / 1000n)
 
-async function main(): Promise<number> {
+type ProfileOptions = { strategy: StrategyName; profile: string; alg: JwtAlgorithm; path: string; duration: number; connections: number; users: number; tool: typeof TOOLS[number]; out: string }
+
+/** The command line, checked (a bad option: one line and exit code 2). */
+function parseOptions(): ProfileOptions {
   const program = new Command('authbench-profile')
     .description('profile one strategy under the harness\'s load: CPU µs per request by package, and the .cpuprofile')
     .requiredOption('--strategy <name>', `strategy: ${STRATEGY_NAMES.join(', ')}`, oneOf('strategy', STRATEGY_NAMES))
@@ -64,12 +67,16 @@ async function main(): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench profile: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
-  const o = program.opts<{ strategy: StrategyName; profile: string; alg: JwtAlgorithm; path: string; duration: number; connections: number; users: number; tool: typeof TOOLS[number]; out: string }>()
+  const o = program.opts<ProfileOptions>()
   if (!STRATEGIES[o.strategy].profiles.includes(o.profile as never)) throw new UsageError(`${o.strategy} has no '${o.profile}' profile (it has: ${STRATEGIES[o.strategy].profiles.join(', ')})`)
   if (o.tool !== 'cpu' && !existsSync(CLINIC_BIN)) {
     throw new UsageError(`--tool ${o.tool} needs clinic, which is optional: npm run clinic:install (clinic@13 into tools/clinic/, ≈ 690 packages); --tool cpu works without it`)
   }
+  return o
+}
 
+async function main(): Promise<number> {
+  const o = parseOptions()
   const runDir = claimRunDir(o.out, `${runDirName(gitSha())}-profile`)
   const dir = join(runDir, 'profiles')
   mkdirSync(dir, { recursive: true })
@@ -77,53 +84,58 @@ async function main(): Promise<number> {
   pinSelf(placement)
   const orchestrator = new Orchestrator(placement, process.env.REDIS_URL || null)
   const label = `${o.strategy}-${o.profile}-${o.alg}`
-  if (o.tool !== 'cpu') {
-    try {
-      return await clinic(o.tool, o, orchestrator, dir, label)
-    } finally {
-      await orchestrator.teardown()
-    }
-  }
   try {
-    const env = await orchestrator.startEnv({
-      strategy: o.strategy, profile: o.profile, alg: o.alg, instances: 1, balancer: 'none', fromSources: true,
-      // every thread writes its own profile (tsx's loader runs in a worker): the main thread's is CPU.<date>.<time>.<pid>.0.<n>
-      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-    })
-    const inst = env.instances[0]!
-    process.stdout.write(`authbench profile: ${label}, logging in ${o.users} users\n`)
-    const creds = await loginPopulation(env.urls, o.users)
-    const plans = { path: connectionPlans(env.urls, creds, o.connections, o.path), baseline: connectionPlans(env.urls, creds, o.connections, BASELINE_PATH) }
-    process.stdout.write(`authbench profile: warming up ${WARMUP_SEC} s per path, then ${o.duration} s on ${o.path} and ${o.duration} s on ${BASELINE_PATH}\n`)
-    for (const p of [plans.path, plans.baseline]) await runLoad({ connections: p, durationSec: WARMUP_SEC })
-    const phase = async (plan: typeof plans.path) => {
-      const before = await inst.stats()
-      const from = hrMicros()
-      await runLoad({ connections: plan, durationSec: o.duration })
-      const to = hrMicros()
-      const after = await inst.stats()
-      const requests = after.requestsTotal - before.requestsTotal
-      return { from, to, requests, cpuMicrosPerRequest: (after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros) / Math.max(1, requests) }
-    }
-    const onPath = await phase(plans.path)
-    const onBaseline = await phase(plans.baseline)
-    await env.stop() // the profile is written as the server exits
-    const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
-    const main = written.find((f) => f.includes(`.${inst.pid}.0.`))
-    if (!main) throw new Error(`the server wrote no profile of its main thread (${written.join(', ') || 'nothing'} in ${dir})`)
-    const file = join(dir, `${label}.cpuprofile`)
-    renameSync(join(dir, main), file)
-    for (const f of written.filter((f) => f !== main)) rmSync(join(dir, f)) // other threads (tsx's loader): idle
-    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-    const a = attribute(profile, onPath.from, onPath.to, onPath.requests)
-    const b = attribute(profile, onBaseline.from, onBaseline.to, onBaseline.requests)
-    writeFileSync(join(dir, `${label}.attribution.json`), JSON.stringify({ strategy: o.strategy, profile: o.profile, alg: o.alg, path: o.path, baseline: BASELINE_PATH, connections: o.connections, users: o.users, durationSec: o.duration, onPath: { ...onPath, byCategory: Object.fromEntries(a.byCategory) }, onBaseline: { ...onBaseline, byCategory: Object.fromEntries(b.byCategory) } }, null, 2) + '\n')
-    process.stdout.write('\n' + renderAttribution(o.path, a, onPath.cpuMicrosPerRequest, b, onBaseline.cpuMicrosPerRequest) + '\n\n')
-    process.stdout.write(`profile: ${file}\n         ${join(dir, `${label}.attribution.json`)}\n`)
-    return 0
+    return o.tool === 'cpu' ? await cpuProfile(o, orchestrator, dir, label) : await clinic(o.tool, o, orchestrator, dir, label)
   } finally {
     await orchestrator.teardown()
   }
+}
+
+/** Load on the path, then on the baseline, under V8's CPU profiler; the profile attributed by package per request. */
+async function cpuProfile(o: ProfileOptions, orchestrator: Orchestrator, dir: string, label: string): Promise<number> {
+  const env = await orchestrator.startEnv({
+    strategy: o.strategy, profile: o.profile, alg: o.alg, instances: 1, balancer: 'none', fromSources: true,
+    // every thread writes its own profile (tsx's loader runs in a worker): the main thread's is CPU.<date>.<time>.<pid>.0.<n>
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  })
+  const inst = env.instances[0]!
+  process.stdout.write(`authbench profile: ${label}, logging in ${o.users} users\n`)
+  const creds = await loginPopulation(env.urls, o.users)
+  const plans = { path: connectionPlans(env.urls, creds, o.connections, o.path), baseline: connectionPlans(env.urls, creds, o.connections, BASELINE_PATH) }
+  process.stdout.write(`authbench profile: warming up ${WARMUP_SEC} s per path, then ${o.duration} s on ${o.path} and ${o.duration} s on ${BASELINE_PATH}\n`)
+  for (const p of [plans.path, plans.baseline]) await runLoad({ connections: p, durationSec: WARMUP_SEC })
+  const phase = async (plan: typeof plans.path) => {
+    const before = await inst.stats()
+    const from = hrMicros()
+    await runLoad({ connections: plan, durationSec: o.duration })
+    const to = hrMicros()
+    const after = await inst.stats()
+    const requests = after.requestsTotal - before.requestsTotal
+    return { from, to, requests, cpuMicrosPerRequest: (after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros) / Math.max(1, requests) }
+  }
+  const onPath = await phase(plans.path)
+  const onBaseline = await phase(plans.baseline)
+  await env.stop() // the profile is written as the server exits
+  const file = keepMainThreadProfile(dir, inst.pid, label)
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+  const a = attribute(profile, onPath.from, onPath.to, onPath.requests)
+  const b = attribute(profile, onBaseline.from, onBaseline.to, onBaseline.requests)
+  const attribution = join(dir, `${label}.attribution.json`)
+  writeFileSync(attribution, JSON.stringify({ strategy: o.strategy, profile: o.profile, alg: o.alg, path: o.path, baseline: BASELINE_PATH, connections: o.connections, users: o.users, durationSec: o.duration, onPath: { ...onPath, byCategory: Object.fromEntries(a.byCategory) }, onBaseline: { ...onBaseline, byCategory: Object.fromEntries(b.byCategory) } }, null, 2) + '\n')
+  process.stdout.write('\n' + renderAttribution(o.path, a, onPath.cpuMicrosPerRequest, b, onBaseline.cpuMicrosPerRequest) + '\n\n')
+  process.stdout.write(`profile: ${file}\n         ${attribution}\n`)
+  return 0
+}
+
+/** The server's main-thread profile, renamed `<label>.cpuprofile`; the other threads' (tsx's loader: idle) removed. */
+function keepMainThreadProfile(dir: string, pid: number, label: string): string {
+  const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+  const main = written.find((f) => f.includes(`.${pid}.0.`))
+  if (!main) throw new Error(`the server wrote no profile of its main thread (${written.join(', ') || 'nothing'} in ${dir})`)
+  const file = join(dir, `${label}.cpuprofile`)
+  renameSync(join(dir, main), file)
+  for (const f of written.filter((f) => f !== main)) rmSync(join(dir, f))
+  return file
 }
 
 /** The terminal table: one row per package or kind, µs per request on the path, on the baseline, and the difference. */

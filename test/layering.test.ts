@@ -93,3 +93,45 @@ describe('layering', () => {
     expect(FILES.filter((f) => relative('harness', dirname(f)) === '')).toEqual([])
   })
 })
+
+/**
+ * Sizes a reader can hold: no function over MAX_FUNCTION_LINES and no file over MAX_FILE_LINES under
+ * the source layers, unless the file says why on a line of its own: `// size: <reason>` (one reason
+ * covers the file and its functions).
+ */
+const MAX_FUNCTION_LINES = 60
+const MAX_FILE_LINES = 300
+const SIZE_REASON = /^\s*\/\/ size: \S/m
+
+function oversized(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
+  if (SIZE_REASON.test(text)) return []
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
+  const lineOf = (pos: number) => source.getLineAndCharacterOfPosition(pos).line
+  const found: string[] = []
+  const lines = lineOf(text.length) + (text.endsWith('\n') ? 0 : 1)
+  if (lines > MAX_FILE_LINES) found.push(`${file}: ${lines} lines`)
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const length = lineOf(node.end) - lineOf(node.getStart()) + 1
+      if (length > MAX_FUNCTION_LINES) found.push(`${file}:${lineOf(node.getStart()) + 1}: a function of ${length} lines`)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
+describe('sizes', () => {
+  it(`has no function over ${MAX_FUNCTION_LINES} lines and no file over ${MAX_FILE_LINES} without a reason`, () => {
+    expect(FILES.flatMap((f) => oversized(f))).toEqual([])
+  })
+
+  it('finds an oversized function and file, and takes a stated reason (a check of the checker)', () => {
+    const fn = (lines: number) => `function f() {\n${Array.from({ length: lines - 2 }, (_, k) => `  const v${k} = ${k}`).join('\n')}\n}\n`
+    expect(oversized('ok.ts', fn(MAX_FUNCTION_LINES))).toEqual([])
+    expect(oversized('long.ts', fn(MAX_FUNCTION_LINES + 1))).toEqual([`long.ts:1: a function of ${MAX_FUNCTION_LINES + 1} lines`])
+    expect(oversized('arrow.ts', `const g = () => {\n${'  void 0\n'.repeat(MAX_FUNCTION_LINES)}}\n`)).toHaveLength(1)
+    expect(oversized('big.ts', 'const x = 1\n'.repeat(MAX_FILE_LINES + 1))).toEqual([`big.ts: ${MAX_FILE_LINES + 1} lines`])
+    expect(oversized('why.ts', `// size: one table of every status code\n${fn(MAX_FUNCTION_LINES + 5)}`)).toEqual([])
+  })
+})

@@ -7,18 +7,18 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { STRATEGIES } from '../../servers/strategies/index.ts'
 import { hostSpeedWarning, summarizeHostSpeed } from '../measure/host-speed.ts'
-import { gitSha, machineInfo, packageVersions, toolVersion } from '../measure/machine.ts'
 import { runMechanisms } from '../measure/mechanism-run.ts'
 import { balancerInfo, runBalancer } from '../processes/balancer.ts'
 import { serverKey, type CellEnv, type EnvSpec } from '../processes/env-spec.ts'
 import { Orchestrator } from '../processes/orchestrator.ts'
 import { PID_FILE } from '../processes/pidfile.ts'
-import { RESULTS_SCHEMA_VERSION, writeResults, type Cell, type CpuPlacement, type RunResults } from '../results/results.ts'
+import { writeResults, type Cell, type CpuPlacement, type RunResults } from '../results/results.ts'
 import { warningsFor } from './cell-warnings.ts'
 import type { BenchOptions } from './options.ts'
 import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf, runOrder, runsSideBySide, sharedInstances, type SuitePlan } from './plan.ts'
 import { redactUrls } from './redact.ts'
 import type { CellPlan, Scenario } from './scenario.ts'
+import { startedResults } from './started-results.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -63,24 +63,7 @@ export class SuiteRun {
     this.resultsPath = join(hooks.runDir, 'results.json')
     this.progressLog = join(hooks.runDir, 'progress.log')
     mkdirSync(hooks.runDir, { recursive: true })
-    this.results = {
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      tool: { name: 'authbench', version: toolVersion() },
-      gitSha: gitSha(),
-      status: 'running',
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-      command: hooks.command,
-      machine: machineInfo(),
-      packages: packageVersions(),
-      options: { ...options },
-      placement: hooks.placement,
-      redis: { source: 'none', version: null },
-      balancer: { kind: 'none', version: null }, // from the cells' envs as they start
-      warnings: [],
-      processes: this.orchestrator.processes,
-      cells: [],
-    }
+    this.results = startedResults(options, hooks, this.orchestrator.processes)
     this.orchestrator.onProcess = () => this.save()
   }
 
