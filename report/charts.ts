@@ -88,7 +88,7 @@ export function levelCurves(input: ReportInput, scenario: Scenario, metric: Leve
   const points: CurvePoint[] = []
   for (const cell of cellsOf(input.results, scenario.name)) {
     if (!isMeasured(cell) || cell.summary!.kind !== 'throughput') continue
-    const levels = cell.summary!.levels ?? []
+    const levels = cell.summary!.levels
     if (levels.length < 2) continue
     for (const l of levels) {
       const e = l[metric]

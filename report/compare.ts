@@ -193,7 +193,7 @@ function comparedLevel(c0: MeasuredCell, c1: MeasuredCell): { comparable: boolea
   const level = (c: MeasuredCell) => (c.summary?.kind === 'throughput' ? c.summary.headlineConnections : null)
   const at = level(c1)
   if (at === null || level(c0) === at) return { comparable: true, connections: at }
-  const has = c0.repeats.some((r) => r.kind === 'throughput' && r.levels?.some((l) => l.connections === at))
+  const has = c0.repeats.some((r) => r.kind === 'throughput' && r.levels.some((l) => l.connections === at))
   if (!has) return { comparable: false, warning: `${c1.id}: not compared — its headline level is ${at} connections in the candidate and ${level(c0)} in the baseline, which did not measure ${at}` }
   return { comparable: true, connections: at, warning: `${c1.id}: the headline levels differ (baseline ${level(c0)} connections, candidate ${at}): both compared at ${at} connections` }
 }

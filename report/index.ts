@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
+import { migrateResults, SchemaVersionError, type Migrated } from '../harness/results/migrate.ts'
 import { RESULTS_SCHEMA_VERSION, type RunResults } from '../harness/results/results.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 import { renderCsv } from './csv.ts'
@@ -19,10 +20,11 @@ export class ReportError extends Error {
 }
 
 /**
- * A run folder's results.json, of a schema version this authbench reads; a clear error otherwise (not
- * JSON, not a run, or written by a newer authbench whose shape this one cannot know).
+ * A run folder's results.json in the current shape: a file of an older schema version goes through
+ * the migration (harness/results/migrate.ts) and says so; a clear error otherwise (not JSON, not a
+ * run, or written by a newer authbench whose shape this one cannot know).
  */
-export function readRun(runDir: string): RunResults {
+export function loadRun(runDir: string): Migrated & { note: string | null } {
   const path = join(runDir, 'results.json')
   if (!existsSync(path)) throw new ReportError(`no results.json in ${runDir}`)
   let raw: unknown
@@ -31,12 +33,19 @@ export function readRun(runDir: string): RunResults {
   } catch (err) {
     throw new ReportError(`${path} is not valid JSON: ${(err as Error).message}`)
   }
-  const version = typeof raw === 'object' && raw !== null ? (raw as { schemaVersion?: unknown }).schemaVersion : undefined
-  if (version !== RESULTS_SCHEMA_VERSION) {
-    const said = version === undefined ? 'has no schemaVersion (not an authbench results.json?)' : `has schema version ${JSON.stringify(version)}`
-    throw new ReportError(`${path} ${said}; this authbench reads version ${RESULTS_SCHEMA_VERSION}${typeof version === 'number' && version > RESULTS_SCHEMA_VERSION ? ': it was written by a newer authbench, update this one' : ''}`)
+  try {
+    const migrated = migrateResults(raw, path)
+    const note = migrated.fromVersion === RESULTS_SCHEMA_VERSION ? null : `${path} has schema version ${migrated.fromVersion}: read through the migration to version ${RESULTS_SCHEMA_VERSION} (what it did not record is shown as not recorded)`
+    return { ...migrated, note }
+  } catch (err) {
+    if (err instanceof SchemaVersionError) throw new ReportError(err.message)
+    throw err
   }
-  return raw as RunResults
+}
+
+/** loadRun's results alone. */
+export function readRun(runDir: string): RunResults {
+  return loadRun(runDir).results
 }
 
 /** The newest run folder (by name: <date>-<time>-<sha>) under `out` that holds a results.json. */

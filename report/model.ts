@@ -104,7 +104,7 @@ export function cellFlags(cell: Cell, scenario: Scenario | undefined): CellFlag[
   const s = cell.summary!
   // throughput: by the headline rule's own test (most windows of the headline level), so that a cell
   // whose headline was chosen because the generator had room there is not flagged for a stray window
-  const headline = s.kind === 'throughput' ? (s.levels ?? []).find((l) => l.connections === s.headlineConnections) : undefined // older results: no levels
+  const headline = s.kind === 'throughput' ? s.levels.find((l) => l.connections === s.headlineConnections) : undefined
   const saturated = s.kind === 'throughput'
     ? (headline ? headline.generatorSaturated : s.saturatedWindowShare >= 0.5)
     : cell.repeats.some((r) => r.kind === 'metrics' && r.windows.some((w) => w.generatorSaturated))
@@ -208,7 +208,7 @@ export function cellDetail(cell: MeasuredCell, brief = false): string | null {
   if (s?.kind !== 'throughput') return null
   const parts: string[] = []
   if (s.headlineConnections != null) parts.push(brief ? `headline at ${s.headlineConnections} connection${s.headlineConnections === 1 ? '' : 's'} (${BASIS_BRIEF[s.headlineBasis ?? ''] ?? s.headlineBasis})` : `headline at ${s.headlineReason}`)
-  const perRepeat = (s.cpuRatioPerRepeat ?? []).map((x) => (x === null ? '–' : fmt(x)))
+  const perRepeat = s.cpuRatioPerRepeat.map((x) => (x === null ? '–' : fmt(x)))
   if (perRepeat.length > 1 && !brief) parts.push(`ratio per repeat ${perRepeat.join(' / ')}`)
   if (s.verifyCacheRegime) parts.push(`JWT verify cache ${s.verifyCacheRegime}`)
   const x = s.crossCheck

@@ -110,7 +110,7 @@ export const pooledCpuMicrosPerRequest = (windows: readonly WindowMeasurement[])
 
 /** Requests the servers answered per second over several windows together (each timed by its load, not its samples). */
 export function pooledRequestsPerSec(windows: readonly WindowMeasurement[]): number | null {
-  const sec = windows.reduce((t, w) => t + (w.loadDurationSec ?? w.durationSec), 0)
+  const sec = windows.reduce((t, w) => t + w.loadDurationSec, 0)
   return sec > 0 ? windows.reduce((n, w) => n + w.serverRequests, 0) / sec : null
 }
 

@@ -8,6 +8,7 @@ import type {
   ThroughputRepeat, ThroughputSummary, WindowMeasurement, WindowPair,
 } from '../harness/results/results.ts'
 import { SERVER_SATURATION_SHARE } from '../harness/measure/probes.ts'
+import { BEFORE_SWEEP_REASON } from '../harness/results/migrate.ts'
 import { CI_TARGET_REL, estimate, repeatsEstimate, type Estimate } from '../harness/measure/stats.ts'
 import { median } from './common.ts'
 
@@ -133,14 +134,14 @@ function pairFigures(groups: ReadonlyArray<readonly WindowPair[]>, connections: 
  */
 export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSummary {
   const repeats = all.filter((r): r is ThroughputRepeat => r.kind === 'throughput')
-  const connections = [...new Set(repeats.flatMap((r) => (r.levels ?? []).map((l) => l.connections)))].sort((a, b) => a - b)
-  const pairsAt = (c: number) => repeats.map((r) => r.levels?.find((l) => l.connections === c)?.pairs ?? [])
+  const connections = [...new Set(repeats.flatMap((r) => r.levels.map((l) => l.connections)))].sort((a, b) => a - b)
+  const pairsAt = (c: number) => repeats.map((r) => r.levels.find((l) => l.connections === c)?.pairs ?? [])
   const levels: ThroughputLevelSummary[] = connections.map((c) => ({ connections: c, ...pairFigures(pairsAt(c), c) }))
   const choice = chooseHeadlineLevel(levels.map((l) => levelLoad(l.connections, pairsAt(l.connections))))
-  // results from before the sweep: one unnamed level, the repeats' pairs
+  // migrated from before the sweep (no levels): one unnamed level, the repeats' pairs
   const head: PairFigures = choice ? levels.find((l) => l.connections === choice.connections)! : pairFigures(repeats.map((r) => r.pairs), 0)
   const everyWindow = repeats.flatMap((r) => [
-    ...(r.levels ? r.levels.flatMap((l) => l.pairs) : r.pairs),
+    ...(r.levels.length > 0 ? r.levels.flatMap((l) => l.pairs) : r.pairs),
     ...(r.crossCheck?.state === 'measured' ? r.crossCheck.pairs : []),
   ]).flatMap((p) => [p.me, p.health])
   const reqBytes = repeats.map((r) => r.bytes.meRequestBytes)
@@ -149,7 +150,7 @@ export function summarizeThroughput(all: readonly RepeatResult[]): ThroughputSum
     generator: repeats[0]?.generator ?? 'autocannon',
     headlineConnections: choice?.connections ?? null,
     headlineBasis: choice?.basis ?? null,
-    headlineReason: choice?.reason ?? 'results from before the concurrency sweep: one level, its connections not recorded',
+    headlineReason: choice?.reason ?? BEFORE_SWEEP_REASON,
     cpuRatioPerRepeat: head.cpuRatioPerRepeat,
     levels,
     verifyCacheRegime: repeats.at(-1)?.verifyCacheRegime ?? null,
@@ -177,7 +178,7 @@ function crossCheckSummary(repeats: readonly ThroughputRepeat[], levels: readonl
   const cc = repeats.map((r) => r.crossCheck).filter((c): c is CrossCheckRepeat => c !== undefined).at(-1)
   if (!cc) return null
   if (cc.state === 'skipped') return cc
-  // the own generator's pairs measured in turn with the other's; older results: the level's median
+  // the own generator's pairs measured in turn with the other's; migrated from before: the level's median
   const primary = cc.primaryPairs ? estimate(known(cc.primaryPairs.map((p) => p.cpuRatio)))?.median ?? null : levels.find((l) => l.connections === cc.connections)?.cpuRatio?.median ?? null
   const other = estimate(known(cc.pairs.map((p) => p.cpuRatio)))
   const differenceRel = primary !== null && other !== null && primary !== 0 ? other.median / primary - 1 : null

@@ -9,7 +9,7 @@ import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
-import { readRun, ReportError } from '../report/index.ts'
+import { loadRun, ReportError } from '../report/index.ts'
 import { wrap } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
@@ -31,7 +31,9 @@ async function main(): Promise<number> {
   program.parse()
   const [baselineDir, candidateDir] = program.args as [string, string]
   const o = program.opts<{ failOnRegression?: number; json?: boolean }>()
-  const comparison = compareRuns(readRun(baselineDir), readRun(candidateDir), SCENARIOS)
+  const [baseline, candidate] = [loadRun(baselineDir), loadRun(candidateDir)]
+  for (const note of [baseline.note, candidate.note]) if (note) process.stderr.write(`${wrap(`authbench compare: ${note}`, '    ')}\n`)
+  const comparison = compareRuns(baseline.results, candidate.results, SCENARIOS)
   const mdPath = join(candidateDir, 'compare.md')
   writeFileAtomic(mdPath, renderCompareMarkdown(comparison, baselineDir, candidateDir)) // never through a symlink in the run folder
   const bad = o.failOnRegression === undefined ? [] : regressions(comparison, o.failOnRegression)

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander'
 import { BENCH_DEFAULTS } from '../harness/run/options.ts'
-import { latestRun, ReportError, writeReport } from '../report/index.ts'
+import { latestRun, loadRun, ReportError, writeReport } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
 async function main(): Promise<number> {
@@ -15,7 +15,9 @@ async function main(): Promise<number> {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
   const runDir = program.args[0] ?? latestRun(BENCH_DEFAULTS.out)
-  const paths = await writeReport(runDir, SCENARIOS)
+  const run = loadRun(runDir)
+  if (run.note) process.stderr.write(`authbench report: ${run.note}\n`)
+  const paths = await writeReport(runDir, SCENARIOS, run.results)
   for (const p of Object.values(paths)) process.stdout.write(`${p}\n`)
   return 0
 }

@@ -18,8 +18,9 @@ import { renderMarkdown } from '../report/markdown.ts'
 import { invariantViolations, isMeasured, mechanismsOf, mechanismTable, metricNames } from '../report/model.ts'
 import { renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
+import { readFixture } from './fixture.ts'
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')) as RunResults
+const fixture = readFixture
 const QUICK = fixture('run-quick-all.json')
 const CONTRA = fixture('run-contradicts.json')
 const THREE = fixture('run-throughput-5-repeats.json')

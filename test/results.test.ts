@@ -2,16 +2,17 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createGenerator } from 'ts-json-schema-generator'
 import { describe, expect, it } from 'vitest'
-import type { RunResults, ThroughputRepeat, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
+import type { ThroughputRepeat, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
 import { estimate } from '../harness/measure/stats.ts'
 import { renderTerminal } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeThroughput } from '../scenarios/throughput.ts'
 import { validateResults } from './validate.ts'
+import { readFixture } from './fixture.ts'
 
 const root = join(import.meta.dirname, '..')
 const schema = JSON.parse(readFileSync(join(root, 'harness', 'results', 'results.schema.json'), 'utf8'))
-const fixture = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'results-quick.json'), 'utf8')) as RunResults
+const fixture = readFixture('results-quick.json')
 
 describe('results.json schema', () => {
   it('is the one generated from the TypeScript types (run `npm run schema` after changing them)', () => {
@@ -71,7 +72,7 @@ describe('statistics', () => {
 /** One measured window with plausible numbers; `over` sets what a test is about. */
 function win(path: string, over: Partial<WindowMeasurement> = {}): WindowMeasurement {
   return {
-    path, durationSec: 1, statusCodes: { 200: 100 }, non2xx: 0, errors: 0, serverRequests: 100, requestsPerSec: 100,
+    path, durationSec: 1, loadDurationSec: 1, statusCodes: { 200: 100 }, non2xx: 0, errors: 0, serverRequests: 100, requestsPerSec: 100,
     connectionsPerRequest: 0, latencyMs: { p50: 1, p90: 2, p99: 3, p999: 4, max: 5, mean: 1.5 },
     serverCpuMicrosPerRequest: 100, requestBytesPerRequest: 160, responseBytesPerRequest: 200,
     redisCommandsPerRequest: null, redisCpuMicrosPerRequest: null, generatorCpuShare: 0.5, generatorSaturated: false, ...over,
@@ -82,6 +83,8 @@ const pair = (cpuRatio: number | null, me: Partial<WindowMeasurement> = {}, heal
 function repeat(index: number, pairs: WindowPair[], meRequestBytes: number | null = 160): ThroughputRepeat {
   return {
     kind: 'throughput', index, startedAt: '2026-01-01T00:00:00.000Z', loginCount: 10, pairs, memoryAfter: [], redisUsedMemoryBytes: null,
+    // one level whose connections are not recorded, as a run from before the sweep reads once migrated
+    generator: 'autocannon', levels: [], headlineConnections: null, verifyCacheRegime: null, populationLoggedIn: true,
     bytes: { requestsPerPath: 10, meRequestBytes, meResponseBytes: 200, healthRequestBytes: meRequestBytes, healthResponseBytes: 200 },
   }
 }

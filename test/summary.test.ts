@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Cell, MetricsRepeat, RunResults } from '../harness/results/results.ts'
 import { renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { summarizeMetrics } from '../scenarios/common.ts'
 import { validateResults } from './validate.ts'
+import { readFixture } from './fixture.ts'
 
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'results-quick.json'), 'utf8')) as RunResults
+const fixture = readFixture('results-quick.json')
 
 /** A completed hostile cell whose one repeat measured `metrics`. */
 function hostileCell(strategy: string, profile: string, metrics: Record<string, number | null>): Cell {

@@ -4,18 +4,17 @@
  * same warning for several cells is printed once, with the cells it applies to).
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { RunResults } from '../harness/results/results.ts'
 import { groupedWarnings, renderTerminal, TERMINAL_COLUMNS } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
+import { fixturePath, readFixture } from './fixture.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const FIXTURES = ['run-quick-all.json', 'run-contradicts.json', 'run-throughput-5-repeats.json', 'results-quick.json']
-const fixturePath = (name: string) => join(import.meta.dirname, 'fixtures', name)
-const fixture = (name: string) => JSON.parse(readFileSync(fixturePath(name), 'utf8')) as RunResults
+const fixture = readFixture
 
 const overWide = (text: string) => text.split('\n').filter((l) => [...l].length > TERMINAL_COLUMNS)
 /** Warning lines (`! …`) that occur more than once. */

@@ -52,7 +52,7 @@ const pair = (cpuRatio: number, load: Partial<WindowMeasurement> = {}): WindowPa
 function repeat(index: number, levels: Array<{ connections: number; pairs: WindowPair[] }>, extra: Partial<ThroughputRepeat> = {}): ThroughputRepeat {
   return {
     kind: 'throughput', index, startedAt: '2026-01-01T00:00:00.000Z', loginCount: 2000, pairs: levels.at(-1)!.pairs, generator: 'autocannon', levels,
-    verifyCacheRegime: null, memoryAfter: [], redisUsedMemoryBytes: null,
+    headlineConnections: levels.at(-1)!.connections, populationLoggedIn: true, verifyCacheRegime: null, memoryAfter: [], redisUsedMemoryBytes: null,
     bytes: { requestsPerPath: 2000, meRequestBytes: 160, meResponseBytes: 200, healthRequestBytes: 160, healthResponseBytes: 200 },
     ...extra,
   }
@@ -217,7 +217,7 @@ describe('throughput plan', () => {
 
   it('flags a cross-check whose ratio differs by more than 10 %, keeping both ratios', () => {
     const mine = repeat(0, [{ connections: 10, pairs: [pair(2), pair(2), pair(2)] }])
-    const check = (ratio: number) => summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(ratio), pair(ratio)] } }]).crossCheck
+    const check = (ratio: number) => summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(ratio), pair(ratio)], primaryPairs: null } }]).crossCheck
     expect(check(2.1)).toMatchObject({ state: 'measured', generator: 'wrk', primaryCpuRatio: 2, otherCpuRatio: { median: 2.1 }, disagrees: false, warning: null })
     const off = check(2.5)!
     expect(off).toMatchObject({ disagrees: true, differenceRel: 0.25 })
@@ -225,7 +225,7 @@ describe('throughput plan', () => {
     expect(off.state === 'measured' && off.warning).toMatch(/depends on the load generator/) // both drove 400 requests/s
 
     // the other generator drove the server harder at the same connection count: a different load, said so
-    const faster = summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 }), pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 })] } }]).crossCheck!
+    const faster = summarizeThroughput([{ ...mine, crossCheck: { state: 'measured', generator: 'wrk', connections: 10, pairs: [pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 }), pair(1.6, { requestsPerSec: 640, serverCpuShare: 0.98 })], primaryPairs: null } }]).crossCheck!
     expect(faster).toMatchObject({ disagrees: true, load: { primaryMeRequestsPerSec: 400, otherMeRequestsPerSec: 640, primaryServerCpuShare: 0.5, otherServerCpuShare: 0.98 } })
     expect(faster.state === 'measured' && faster.warning).toMatch(/wrk drove 1.60× the requests\/s \(server 98 % busy against 50 %\)/)
 

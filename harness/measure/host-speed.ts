@@ -57,15 +57,15 @@ export function summarizeHostSpeed(cells: readonly Cell[], factor = SLOW_HOST_FA
   const slow = (r: Probed) => r.hostSpeed.serverCore.some(slowReading)
   /** The readings on either side of a level's windows (older layouts: every reading of the repeat). */
   const slowAt = (r: Probed, connections: number) => {
-    const k = (r.levels ?? []).findIndex((l) => l.connections === connections)
+    const k = r.levels.findIndex((l) => l.connections === connections)
     const server = r.hostSpeed.serverCore
     return server.length === (r.levels?.length ?? 0) + 1 && k !== -1 ? slowReading(server[k]) || slowReading(server[k + 1]) : slow(r)
   }
-  const levels = [...new Set(all.flatMap((r) => (r.levels ?? []).map((l) => l.connections)))].sort((a, b) => a - b)
+  const levels = [...new Set(all.flatMap((r) => r.levels.map((l) => l.connections)))].sort((a, b) => a - b)
   const shifts: SlowHostShift[] = levels.map((connections) => {
     const shift: SlowHostShift = { connections, cells: 0, ratioShiftsRel: [], healthCpuShiftsRel: [] }
     for (const repeats of byCell) {
-      const at = (rs: typeof repeats, f: (p: WindowPair) => number | null | undefined) => finite(rs.map((r) => pairMedian(r.levels?.find((l) => l.connections === connections)?.pairs ?? [], f) ?? Number.NaN))
+      const at = (rs: typeof repeats, f: (p: WindowPair) => number | null | undefined) => finite(rs.map((r) => pairMedian(r.levels.find((l) => l.connections === connections)?.pairs ?? [], f) ?? Number.NaN))
       const [slowRs, fastRs] = [repeats.filter((r) => slowAt(r, connections)), repeats.filter((r) => !slowAt(r, connections))]
       const [slowRatio, fastRatio] = [at(slowRs, (p) => p.cpuRatio), at(fastRs, (p) => p.cpuRatio)]
       if (slowRatio.length < 2 || fastRatio.length < 2) continue

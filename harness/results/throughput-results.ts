@@ -25,8 +25,8 @@ export type CrossCheckRepeat =
     state: 'measured'; generator: LoadGeneratorName; connections: number
     /** The other generator's pairs. */
     pairs: WindowPair[]
-    /** The run's own generator's pairs, measured in turn with them (absent in results written before they were). */
-    primaryPairs?: WindowPair[]
+    /** The run's own generator's pairs, measured in turn with them (null: migrated from before they were). */
+    primaryPairs: WindowPair[] | null
   }
   | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
 
@@ -39,9 +39,9 @@ export interface ThroughputRepeat {
   /**
    * Whether this repeat logged its population in and counted its bytes (true), or reused those of an
    * earlier repeat of the cell on the same processes, whose credentials were still valid (false).
-   * Absent in results from before populations were reused (every repeat logged in).
+   * (Migrated from before populations were reused: true, every repeat logged in.)
    */
-  populationLoggedIn?: boolean
+  populationLoggedIn: boolean
   /**
    * A later repeat's warm-up: server CPU per /me request, µs, of each slice it ran at the first level it
    * measures, until the cost stopped falling (scenarios/throughput.ts `rewarm`). Absent for a first repeat
@@ -56,14 +56,14 @@ export interface ThroughputRepeat {
    * same rule as the summary's, on this repeat alone): one value per repeat for compare.
    */
   pairs: WindowPair[]
-  /** The load generator of every measured window (absent: autocannon, before there was a choice). */
-  generator?: LoadGeneratorName
-  /** Every concurrency level measured, in the order measured (absent in results from before the sweep). */
-  levels?: ThroughputLevel[]
-  /** Connections of the level `pairs` was taken from. */
-  headlineConnections?: number
+  /** The load generator of every measured window. */
+  generator: LoadGeneratorName
+  /** Every concurrency level measured, in the order measured (empty: migrated from before the sweep, `pairs` are its one level). */
+  levels: ThroughputLevel[]
+  /** Connections of the level `pairs` was taken from (null: migrated from before the sweep). */
+  headlineConnections: number | null
   /** JWT verify-cache regime of the cell given its population (null: the strategy/profile has no cache). */
-  verifyCacheRegime?: VerifyCacheRegime | null
+  verifyCacheRegime: VerifyCacheRegime | null
   /** With --cross-check, in one repeat of the cell: the last one it is sure to run (see crossCheckRepeat). */
   crossCheck?: CrossCheckRepeat
   memoryAfter: ServerMemory[]

@@ -16,9 +16,9 @@ export interface WindowMeasurement {
   durationSec: number
   /**
    * How long the load ran, timed by the load generator itself (first request to last response; wrk: its
-   * own run time). requestsPerSec and serverCpuShare divide by this. Absent in results from before it was recorded.
+   * own run time). requestsPerSec and serverCpuShare divide by this. (Migrated from before it was recorded: durationSec.)
    */
-  loadDurationSec?: number
+  loadDurationSec: number
   /** Responses the load generator received, by status code. */
   statusCodes: Record<string, number>
   /** Responses with a status outside 2xx, and connection errors/timeouts: never dropped. */
@@ -26,7 +26,7 @@ export interface WindowMeasurement {
   errors: number
   /** Requests the servers answered in the window (their own count). */
   serverRequests: number
-  /** serverRequests / loadDurationSec (before loadDurationSec was recorded: / durationSec). */
+  /** serverRequests / loadDurationSec. */
   requestsPerSec: number
   /** New TCP connections the servers accepted per request (≈ 0 with keep-alive; 1 = a connection per request). */
   connectionsPerRequest: number | null
