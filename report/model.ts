@@ -170,20 +170,21 @@ export function tableMetrics(scenario: Scenario, cells: readonly Cell[], max: nu
 }
 
 /** A scenario's short table as text cells: label, one column per metric (median ± CI), flags. */
-export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number, opts: { brief?: boolean } = {}): { header: string[]; rows: string[][]; notes: string[] } {
+export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics: number, opts: { brief?: boolean } = {}): { header: string[]; rows: string[][]; notes: string[]; cellNotes: Array<{ cell: string; text: string }> } {
   const cells = cellsOf(input.results, scenario.name)
   const names = tableMetrics(scenario, cells, maxMetrics)
-  const notes: string[] = []
+  const cellNotes: Array<{ cell: string; text: string }> = []
   const rows = cells.map((c) => {
     if (!isMeasured(c)) {
-      notes.push(`${cellLabel(c)}: ${c.state} — ${c.state === 'failed' ? c.error : c.reason}`)
+      cellNotes.push({ cell: cellLabel(c), text: `${c.state} — ${c.state === 'failed' ? c.error : c.reason}` })
       return [cellLabel(c), ...names.map(() => '–'), c.state]
     }
     const detail = cellDetail(c, opts.brief)
-    if (detail) notes.push(`${cellLabel(c)}: ${detail}`)
+    if (detail) cellNotes.push({ cell: cellLabel(c), text: detail })
     return [cellLabel(c), ...names.map((n) => fmtWithCi(metricOf(c, n))), cellFlags(c, scenario).join(' ')]
   })
-  return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows, notes }
+  const notes = cellNotes.map((n) => `${n.cell}: ${n.text}`)
+  return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows, notes, cellNotes }
 }
 
 /** `2.15 ±3%`: the median and the CI's half-width relative to it, compact for tables. */

@@ -5,11 +5,11 @@
 import Table from 'cli-table3'
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts } from './claims.ts'
-import { FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { cellFlags, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 export const TERMINAL_COLUMNS = 120
-/** Metric columns per scenario table in the terminal (plus the cell label and the flags). */
-export const TERMINAL_METRIC_COLUMNS = 5
+/** Metric columns per scenario table in the terminal (plus the cell label and the flags): the headline ones first. */
+export const TERMINAL_METRIC_COLUMNS = 3
 
 /** No rule between body rows: a table of ten cells takes ten lines, not twenty. */
 const COMPACT_CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }
@@ -23,18 +23,52 @@ function fitted(head: string[], widths: number[]): Table.Table {
  * printed one time, followed by the nine cell ids. Run-wide warnings come last, as they are.
  */
 export function groupedWarnings(cells: ReadonlyArray<{ id: string; warnings: readonly string[] }>, runWide: readonly string[]): string[] {
-  const byText = new Map<string, string[]>()
-  for (const c of cells) for (const w of c.warnings) byText.set(w, [...(byText.get(w) ?? []), c.id])
-  const lines = [...byText].map(([text, ids]) => `${wrap(`! ${text}`, '    ')}
+  const groups = groupByNumberTemplate(cells.flatMap((c) => c.warnings.map((text) => ({ text, id: c.id }))))
+  const lines = groups.map(({ text, ids }) => `${wrap(`! ${text}`, '    ')}
 ${wrap(`    ${ids.length === 1 ? 'cell' : `${ids.length} cells`}: ${ids.join(', ')}`, '      ')}`)
   return [...lines, ...[...new Set(runWide)].map((w) => wrap(`! ${w}`, '    '))]
+}
+
+const NUMBER = /\d[\d,]*(?:\.\d+)?/g
+
+/**
+ * Sentences that differ only in their numbers (the same warning with each cell's own figure) as one:
+ * each number that differs becomes the range over the group, `39–96`; the ids keep their order.
+ */
+export function groupByNumberTemplate(items: ReadonlyArray<{ text: string; id: string }>): Array<{ text: string; ids: string[] }> {
+  const groups = new Map<string, { texts: string[]; ids: string[] }>()
+  for (const { text, id } of items) {
+    const key = text.replace(NUMBER, '#')
+    const g = groups.get(key) ?? { texts: [], ids: [] }
+    g.texts.push(text)
+    if (!g.ids.includes(id)) g.ids.push(id)
+    groups.set(key, g)
+  }
+  return [...groups.values()].map(({ texts, ids }) => {
+    const numbers = texts.map((t) => t.match(NUMBER) ?? [])
+    let k = 0
+    const text = texts[0]!.replace(NUMBER, (first) => {
+      const values = numbers.map((n) => n[k]!)
+      k++
+      const sorted = [...new Set(values)].sort((a, b) => Number(a.replace(/,/g, '')) - Number(b.replace(/,/g, '')))
+      return sorted.length === 1 ? first : `${sorted[0]}–${sorted.at(-1)}`
+    })
+    return { text, ids }
+  })
+}
+
+/** Notes that several cells share, once, followed by those cells. */
+function groupedNotes(notes: ReadonlyArray<{ cell: string; text: string }>): string[] {
+  const byText = new Map<string, string[]>()
+  for (const n of notes) byText.set(n.text, [...(byText.get(n.text) ?? []), n.cell])
+  return [...byText].map(([text, cells]) => wrap(`  ${cells.join(', ')}: ${text}`, '    '))
 }
 
 /** Column widths for n metric columns that keep a table within the terminal width. */
 function widthsFor(n: number): number[] {
   const borders = n + 3
-  const label = 26
-  const flags = 14
+  const label = 40
+  const flags = 16
   const each = Math.max(10, Math.floor((TERMINAL_COLUMNS - borders - label - flags) / Math.max(1, n)))
   return [label, ...Array(n).fill(each), flags]
 }
@@ -48,9 +82,12 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
     const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS, { brief: true })
     const table = fitted(t.header, widthsFor(t.header.length - 2))
     for (const row of t.rows) table.push(row)
-    out.push('', scenario.name, table.toString(), ...t.notes.map((n) => wrap(`  ${n}`, '    ')))
+    out.push('', scenario.name, table.toString(), ...groupedNotes(t.cellNotes))
   }
-  out.push('', wrap(`Flags: ${Object.entries(FLAG_MEANING).map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
+  // the legend of the flags this run shows
+  const shown = new Set<string>(input.results.cells.flatMap((c) => scenariosIn(input).filter((s) => s.name === c.scenario).flatMap((s) => cellFlags(c, s))))
+  const legend = Object.entries(FLAG_MEANING).filter(([f]) => shown.has(f))
+  if (legend.length) out.push('', wrap(`Flags: ${legend.map(([f, m]) => `${f} = ${m}`).join('; ')}.`))
   out.push('Why each headline level, every metric and the ratio of every repeat: report.html and report.md.',
     'Latency is closed-loop: it includes queueing and is subject to coordinated omission.',
     'Compare ratios and per-request costs, not absolute requests/s (weather on a shared machine).')
