@@ -2,7 +2,9 @@
  * A 9th scenario is one declaration and one registry entry (docs/development.md): a throw-away
  * scenario, declared here in memory only, is planned, run by the real runner on a real server, and
  * shows up in the plan, results.json, the CSV, the Markdown and HTML reports and compare, without a
- * change to any other file.
+ * change to any other file. An 8th strategy is one registry entry for the harness: a throw-away one,
+ * registered here in memory, is planned in every scenario, and its cells show up in the CSV, the
+ * reports and the verdicts' inputs by the traits its definition declares.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,6 +19,12 @@ import { compareRuns } from '../report/compare.ts'
 import { renderReport } from '../report/index.ts'
 import { metricsRepeat, profileFor, summarizeMetrics } from '../scenarios/common.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
+import type { StrategyName } from '../servers/config.ts'
+import { registerStrategy, STRATEGIES } from '../servers/strategies/index.ts'
+import { defs, isPureJwt, read } from '../report/claim-inputs.ts'
+import { verdicts } from '../report/claims.ts'
+import type { Cell } from '../harness/results/results.ts'
+import { readFixture } from './fixture.ts'
 import { validateResults } from './validate.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
@@ -57,4 +65,37 @@ describe('a scenario declared in memory', () => {
     const comparison = compareRuns(results, results, scenarios)
     expect(comparison.changes.map((c) => `${c.cellId} ${c.metric}`)).toContain('probe-scenario/jwt probeHealthOkCount')
   }, 60_000)
+})
+
+describe('a strategy registered in memory', () => {
+  const name = 'probe-strategy' as StrategyName // a throw-away name no file declares
+  const withProbe = () => {
+    onTestFinished(registerStrategy({ ...STRATEGIES.jwt, name, description: 'a throw-away strategy registered by a test' }))
+  }
+
+  it('is planned in every scenario that takes strategies', () => {
+    withProbe()
+    const options = resolveBenchOptions({ quick: true, strategies: [name], pin: false }, SCENARIOS.map((s) => s.name))
+    const { run } = listCells(options, SCENARIOS, null)
+    const planned = new Set(run.filter((c) => c.plan.env.strategy === name).map((c) => c.scenario.name))
+    expect([...planned].sort()).toEqual(SCENARIOS.map((s) => s.name).sort())
+    expect(renderPlan(planSuite(options, SCENARIOS, run), [])).toContain(`throughput/${name}/tuned/HS256/x1`)
+  })
+
+  it('has its cells in the CSV, the reports and the verdicts\' inputs, by the traits it declares', async () => {
+    withProbe()
+    // its cells: the committed run's jwt cells, as if measured under the new name
+    const results = readFixture('run-quick-v2.json')
+    const probeCells = results.cells.filter((c) => c.strategy === 'jwt').map((c): Cell => ({ ...c, id: c.id.replace('/jwt/', `/${name}/`), strategy: name }))
+    expect(probeCells.length).toBeGreaterThanOrEqual(SCENARIOS.length)
+    results.cells.push(...probeCells)
+    const report = await renderReport({ results, scenarios: SCENARIOS })
+    expect(report.csv.split('\n').filter((l) => l.includes(`,${name},`)).length).toBeGreaterThan(probeCells.length)
+    expect(report.markdown).toContain(`${name} tuned`)
+    expect(report.html).toContain(`${name} tuned`)
+    // a pure JWT by its definition: read beside jwt wherever a claim reads pure JWTs
+    expect(defs().filter(isPureJwt).map((d) => d.name)).toContain(name)
+    expect(read(results, 'throughput', 'cpuRatio', defs().filter(isPureJwt)).map((r) => r.strategy)).toEqual(['jwt', name])
+    expect(verdicts(results).map((v) => v.verdict)).not.toContain('not measured')
+  })
 })

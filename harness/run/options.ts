@@ -1,4 +1,5 @@
 import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type Profile, type StrategyName } from '../../servers/config.ts'
+import { STRATEGIES } from '../../servers/strategies/index.ts'
 
 /** Every benchmark option, with its unit and default. */
 export interface BenchOptions {
@@ -95,7 +96,7 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
     for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new OptionError(`unknown ${what} '${x}' (expected: ${allowed.join(', ')})`)
     if (xs.length === 0) throw new OptionError(`no ${what} given`)
   }
-  known('strategy', o.strategies, STRATEGY_NAMES)
+  known('strategy', o.strategies, Object.keys(STRATEGIES))
   known('scenario', o.scenarios, scenarioNames)
   known('profile', o.profiles, PROFILES)
   known('algorithm', o.algs, JWT_ALGORITHMS)
