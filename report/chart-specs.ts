@@ -119,4 +119,3 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
     view.finalize()
   }
 }
-

@@ -74,7 +74,15 @@ function methodSection(input: ReportInput): string {
   const warnings = [...r.warnings, ...r.cells.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
   return [
     '<h2 id="method">Method and machine</h2>',
-    '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas. <code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance; a throughput CI is Yuen\'s 95 % interval over the repeats (the 20 %-trimmed mean of the per-repeat medians, Student\'s t: the repeats, minutes apart, are the independent units, the pairs inside one only seconds apart; a later repeat first warms its idle server until its CPU per request stops falling; the host\'s own speed is timed before each level\'s windows and after the last, a syscall loop and an integer loop in a server and in the harness, and the run warns when it slowed), every other CI is the distribution-free 95 % interval of the median. Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator. Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
+    [
+      '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas.',
+      '<code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance;',
+      'a throughput CI is Yuen\'s 95 % interval over the repeats (the 20 %-trimmed mean of the per-repeat medians, Student\'s t: the repeats, minutes apart, are the independent units, the pairs inside one only seconds apart;',
+      'a later repeat first warms its idle server until its CPU per request stops falling;',
+      'the host\'s own speed is timed before each level\'s windows and after the last, a syscall loop and an integer loop in a server and in the harness, and the run warns when it slowed), every other CI is the distribution-free 95 % interval of the median.',
+      'Latency is closed-loop: it includes queueing at the server and is subject to coordinated omission; an open-model (fixed arrival rate) latency would need a rate-driven generator.',
+      'Compare ratios and per-request costs: absolute requests/s on a shared machine is weather.</p>',
+    ].join(' '),
     kv([
       ['command', `npm run bench -- ${r.command.join(' ')}`],
       ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],

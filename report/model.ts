@@ -235,8 +235,10 @@ export function mechanismsOf(strategy: string, profile: string, alg: string, reg
   let verify: string
   let approximate = false
   if (profile === 'defaults') verify = MECHANISM.jwtVerifyUncached(alg)
-  else if (alg !== 'HS256') { verify = MECHANISM.jwtVerifyUncached(alg); approximate = true } // the cache loops are HS256 only
-  else if (profile === 'floor') verify = hit ? MECHANISM.jwtTokenKeyedCacheHit : MECHANISM.jwtCacheMiss
+  else if (alg !== 'HS256') {
+    verify = MECHANISM.jwtVerifyUncached(alg)
+    approximate = true // the cache loops are HS256 only
+  } else if (profile === 'floor') verify = hit ? MECHANISM.jwtTokenKeyedCacheHit : MECHANISM.jwtCacheMiss
   else { verify = hit ? MECHANISM.jwtHashKeyedCacheHit : MECHANISM.jwtVerifyUncached('HS256'); approximate = !hit } // a miss also hashes the token
   const denylist: StrategyName = 'jwt-denylist' // the one JWT strategy that reads Redis on every request
   return { names: [verify, ...(strategy === denylist ? [MECHANISM.redisGet] : [])], approximate }

@@ -131,7 +131,10 @@ export function median(xs: readonly number[]): number | null {
  * ≈ 4 000 requests and at ≈ 60 µs after them; two instances sharing a core took ≈ 2.5 s to get
  * there. A fixed short warm-up leaves the first window measuring the JIT.
  */
-export async function warmUntilSteady(env: CellEnv, path: string, plans: ConnectionPlan[], how: { minSec: number; maxSec: number; minRequestsPerInstance?: number; chunkSec?: number; tolerance?: number }, signal?: AbortSignal): Promise<{ sec: number; steady: boolean; cpuMicrosPerRequest: number | null }> {
+export async function warmUntilSteady(
+  env: CellEnv, path: string, plans: ConnectionPlan[],
+  how: { minSec: number; maxSec: number; minRequestsPerInstance?: number; chunkSec?: number; tolerance?: number }, signal?: AbortSignal,
+): Promise<{ sec: number; steady: boolean; cpuMicrosPerRequest: number | null }> {
   const chunkSec = how.chunkSec ?? 0.25
   const tolerance = how.tolerance ?? 0.15
   const t0 = performance.now()

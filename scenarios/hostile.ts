@@ -68,7 +68,9 @@ export function hostileHeaders(strategy: keyof typeof STRATEGIES, valid: Credent
  * forced GC (every strategy: in-process stores show here). An unmeasured warm-up comes first, so
  * that the heap figure holds state, not freshly compiled code.
  */
-async function stateFromAnonymousRequests(env: CellEnv, requests: number, warmupRequests: number, connections: number, signal: AbortSignal): Promise<{ window: WindowMeasurement; redisKeysPer1k: number | null; heapBytesPer1k: number | null }> {
+async function stateFromAnonymousRequests(
+  env: CellEnv, requests: number, warmupRequests: number, connections: number, signal: AbortSignal,
+): Promise<{ window: WindowMeasurement; redisKeysPer1k: number | null; heapBytesPer1k: number | null }> {
   const c = Math.min(connections, requests)
   const plans: ConnectionPlan[] = Array.from({ length: c }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [{ method: 'GET', path: '/me', headers: {} }] }))
   await runLoad({ connections: plans, roundsPerConnection: Math.ceil(warmupRequests / c), signal })

@@ -75,7 +75,6 @@ async function reading(env: CellEnv): Promise<Reading> {
   return { heapBytes: s.heapUsedBytes, rssBytes: s.rssBytes, redisBytes: env.redisProbe ? await prefixMemoryBytes(env.redisProbe, env.redisPrefix) : null }
 }
 
-
 /** Logins the repeat sends to each server: the warm-up, the slope, one segment per claim set. */
 function loginsPerServer(quick: boolean): number {
   const p = memoryPopulation(quick)
@@ -274,7 +273,9 @@ export const memory: Scenario = {
       const def = STRATEGIES[env.spec.strategy]
       const xs = slope(mine, 'small').map((p) => p.x)
       return metricsRepeat(index, startedAt, metrics, mine.windows, [
-        `heap after two forced GCs in the server, read at ${xs.join(', ')} live credentials (the first ${pop.low} logins are the warm-up); slope = median of the slopes between every two readings; then ${pop.perClaimSet} logins per claim set (typical, large), read ${READINGS_PER_CLAIM_SET - 1} times each, one slope each (from the previous reading on); ${controlNote}, and its slope (${controlSlope.toFixed(1)} B/credential) is subtracted`,
+        `heap after two forced GCs in the server, read at ${xs.join(', ')} live credentials (the first ${pop.low} logins are the warm-up); ` +
+          `slope = median of the slopes between every two readings; then ${pop.perClaimSet} logins per claim set (typical, large), ` +
+          `read ${READINGS_PER_CLAIM_SET - 1} times each, one slope each (from the previous reading on); ${controlNote}, and its slope (${controlSlope.toFixed(1)} B/credential) is subtracted`,
         ...(def.family === 'server-session' && !def.needsRedis ? ['in-process sessions hold the claims object the server built by reference; the 50 permissions of the large set are one array shared by every session of this server (servers/users.ts), so their own bytes are not in the large-claims figure: an app that builds claims per login would also pay for its copy'] : []),
       ])
     } finally {

@@ -88,7 +88,8 @@ export const METRICS = [
   { name: 'credentialBytesPer100Requests*', label: 'credential per 100 requests', unit: 'B', meaning: 'what one user sends for its credential over 100 requests', better: 'lower' },
   { name: 'credentialMegabytesPerSecAt10kRps*', label: 'credential at 10k req/s', unit: 'MB/s', meaning: 'credential bandwidth at 10 000 requests/s', better: 'lower' },
   { name: 'non2xxCount*', label: 'non-2xx', unit: 'count', meaning: 'failed requests while measuring (should be 0)', better: 'lower' },
-  { name: 'h2CredentialBytesFirstRequest*', label: 'HTTP/2: credential, first request', unit: 'B/req', meaning: 'HTTP/2 (h2c): bytes the credential adds to the first GET /me on a connection, at the server socket; suffix: claim set and HPACK mode (Default: the encoder\'s choice — nghttp2 indexes a cookie of ≥ 20 bytes and never indexes authorization; NeverIndexed: the credential headers marked sensitive)', better: 'lower' },
+  { name: 'h2CredentialBytesFirstRequest*', label: 'HTTP/2: credential, first request', unit: 'B/req', meaning: 'HTTP/2 (h2c): bytes the credential adds to the first GET /me on a connection, at the server socket; suffix: claim set and HPACK mode ' +
+      '(Default: the encoder\'s choice — nghttp2 indexes a cookie of ≥ 20 bytes and never indexes authorization; NeverIndexed: the credential headers marked sensitive)', better: 'lower' },
   { name: 'h2CredentialBytesPerLaterRequest*', label: 'HTTP/2: credential, each later request', unit: 'B/req', meaning: 'HTTP/2 (h2c): bytes the credential adds to each later GET /me on the same connection (requests 2…20): what HPACK leaves of it once its dynamic table knows it, or all of it when it may not index it', better: 'lower', headline: true },
   { name: 'h2Non2xxCount', label: 'HTTP/2 non-2xx', unit: 'count', meaning: 'failed HTTP/2 requests while measuring (should be 0)', better: 'lower' },
   { name: 'anonymousRequestBytes', label: 'anonymous /me', unit: 'B', meaning: 'bytes of GET /me with no credential (the reference)', better: 'neither' },
@@ -165,7 +166,9 @@ export const requestSize: Scenario = {
     Object.assign(metrics, await http2CredentialBytes(ctx, env, ctx.options.quick ? H2_USERS_QUICK : H2_USERS))
     return metricsRepeat(index, startedAt, metrics, windows, [
       `bytes counted at the server's socket over ${users} users; "per 100 requests" is what one user sends for ${REQUESTS_PER_USER} requests; "at 10k rps" is ${RATE_RPS} requests/s of that credential`,
-      `HTTP/2: a second server of this strategy with --http2 (cleartext, prior knowledge); node:http2 (nghttp2) as the client, a new connection per user and mode, ${H2_REQUESTS} GET /me each; credential bytes = bytes read by the server with the credential − without it, same requests; "Default" leaves the credential to the encoder (nghttp2 never indexes authorization, RFC 7541 §7.1.3, and indexes cookies of ≥ 20 bytes), "NeverIndexed" marks cookie and authorization sensitive`,
+      `HTTP/2: a second server of this strategy with --http2 (cleartext, prior knowledge); node:http2 (nghttp2) as the client, a new connection per user and mode, ${H2_REQUESTS} GET /me each; ` +
+        'credential bytes = bytes read by the server with the credential − without it, same requests; "Default" leaves the credential to the encoder ' +
+        '(nghttp2 never indexes authorization, RFC 7541 §7.1.3, and indexes cookies of ≥ 20 bytes), "NeverIndexed" marks cookie and authorization sensitive',
     ])
   },
 

@@ -181,4 +181,3 @@ export async function logoutWindow(ctx: Pick<ScenarioContext, 'options'>, a: str
   if (!acceptedOnOther) notes.push('another instance never accepted this credential (state local to one instance): no window to measure there')
   return { same, other, jwt, lifetimeLeftSec, acceptedOnOther, refreshRefusedAfterLogout, stateExpiredAtMs, notes }
 }
-

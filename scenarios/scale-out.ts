@@ -148,6 +148,17 @@ const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
 ]
 
 /**
+ * GET /me plans for `connections` connections. Through a balancer every connection goes to it.
+ * Without one (multi-URL), each connection is tied to one instance and carries users logged in on
+ * every instance: a per-connection round robin.
+ */
+function meByConnection(env: CellEnv, creds: readonly IssuedCredential[], connections: number): ConnectionPlan[] {
+  const plans: ConnectionPlan[] = Array.from({ length: connections }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [] }))
+  creds.forEach((cred, i) => plans[Math.floor(i / env.urls.length) % connections]!.requests.push({ method: 'GET', path: '/me', headers: cred.headers }))
+  return plans.filter((p) => p.requests.length > 0)
+}
+
+/**
  * scale-out — 1 and 2 instances behind round robin (a real balancer where the machine has one,
  * else autocannon's multi-URL), sticky and not: the share of authenticated requests refused, per
  * request costs and Redis load. Where a shared Redis is on every request's path, the strategy's first
@@ -195,12 +206,7 @@ export const scaleOut: Scenario = {
     const users = usersFor(options)
     ctx.status(`logging in ${users} users`)
     const creds = await loginPopulation(env.urls, users, signal)
-    // Through a balancer every connection goes to it. Without one (multi-URL), each connection is
-    // tied to one instance and carries users logged in on every instance: a per-connection round robin.
-    const C = options.connections
-    const plans: ConnectionPlan[] = Array.from({ length: C }, (_, k) => ({ url: env.urls[k % env.urls.length]!, requests: [] }))
-    creds.forEach((cred, i) => plans[Math.floor(i / env.urls.length) % C]!.requests.push({ method: 'GET', path: '/me', headers: cred.headers }))
-    const active = plans.filter((p) => p.requests.length > 0)
+    const active = meByConnection(env, creds, options.connections)
     ctx.status('warming up')
     const warm = await warmUntilSteady(env, '/me', active, warmBoundsFor(options), signal)
     ctx.status('measuring')
@@ -220,7 +226,9 @@ export const scaleOut: Scenario = {
       busiestInstanceRequestShare: perInstance.length > 1 ? Math.max(...perInstance.map((s) => s.requestsTotal)) / perInstance.reduce((a, s) => a + s.requestsTotal, 0) : 1,
       projectedInstancesAtRedisSaturation: null,
     }
-    const notes = [TWO_CORE_NOTE, `warmed up for ${warm.sec.toFixed(2)} s, ${warm.steady ? 'until its CPU per request settled' : 'to its limit: its CPU per request had not settled (cold instances: compare this cell\'s costs with care)'}`, ...(env.balancer ? [`${env.balancer.kind} ${env.spec.sticky ? 'cookie-sticky' : 'round robin'}`] : [n > 1 ? 'multi-URL round robin per connection (no balancer)' : 'one instance'])]
+    const warmedNote = warm.steady ? 'until its CPU per request settled' : 'to its limit: its CPU per request had not settled (cold instances: compare this cell\'s costs with care)'
+    const routing = env.balancer ? `${env.balancer.kind} ${env.spec.sticky ? 'cookie-sticky' : 'round robin'}` : n > 1 ? 'multi-URL round robin per connection (no balancer)' : 'one instance'
+    const notes = [TWO_CORE_NOTE, `warmed up for ${warm.sec.toFixed(2)} s, ${warmedNote}`, routing]
     const windows = [w]
     const first = scaleOutLayouts(options.quick, env.spec.strategy)[0]!
     const projects = env.redisProbe !== null && (w.redisCommandsPerRequest ?? 0) >= 0.5
@@ -239,7 +247,10 @@ export const scaleOut: Scenario = {
       } else {
         Object.assign(metrics, p.metrics)
         windows.push(...p.windows)
-        notes.push(`projection: instance 0 loaded directly${n > 1 ? ' (the other instance and the balancer idle)' : ''}, alone on the server core, warmed up for ${p.warmSec.toFixed(1)} s until its CPU per request settled, then at ${p.levels.join(' and ')} connections (${p.windows.length} windows of ${projectionWindowSecFor(options)} s); each window gives its CPU per request ÷ Redis CPU per request, an instance count at which one Redis core saturates; reported as their median and range. Redis here shares its core with the load generator; its CPU per command falls as load rises (auto-pipelining), so a Redis saturated by many instances may serve more than the high end`)
+        notes.push(`projection: instance 0 loaded directly${n > 1 ? ' (the other instance and the balancer idle)' : ''}, alone on the server core, warmed up for ${p.warmSec.toFixed(1)} s until its CPU per request settled, then at ${p.levels.join(' and ')} connections (${p.windows.length} windows of ${projectionWindowSecFor(options)} s); ` +
+          `each window gives its CPU per request ÷ Redis CPU per request, an instance count at which one Redis core saturates; ` +
+          `reported as their median and range. Redis here shares its core with the load generator; ` +
+          `its CPU per command falls as load rises (auto-pipelining), so a Redis saturated by many instances may serve more than the high end`)
       }
     }
     return metricsRepeat(index, startedAt, metrics, windows, notes)

@@ -158,4 +158,3 @@ export function verifyCacheRegime(strategy: StrategyName, profile: string, popul
   if (STRATEGIES[strategy].family !== 'jwt' || profile === 'defaults') return null
   return population <= JWT_VERIFY_CACHE_ENTRIES ? 'hit-dominated' : 'miss-dominated'
 }
-

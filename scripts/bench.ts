@@ -166,7 +166,11 @@ async function main(): Promise<number> {
   const controller = new AbortController()
   const force = new AbortController()
   handleSignals(controller, force, bar)
-  process.stdout.write(wrap(`authbench: ${options.scenarios.join(', ')} · ${options.strategies.length} strategies · profiles ${options.profiles.join(',')} · ${options.repeats} repeat(s) × ${options.durationSec} s · connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others) · generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''} · ${placement.note}`, '    ') + '\n')
+  const what = [
+    options.scenarios.join(', '), `${options.strategies.length} strategies`, `profiles ${options.profiles.join(',')}`, `${options.repeats} repeat(s) × ${options.durationSec} s`,
+    `connections ${options.connectionLevels.join(',')} (throughput), ${options.connections} (others)`, `generator ${options.generator}${options.crossCheck ? ' + cross-check' : ''}`, placement.note,
+  ]
+  process.stdout.write(wrap(`authbench: ${what.join(' · ')}`, '    ') + '\n')
   process.stdout.write(`authbench: results → ${join(runDir, 'results.json')}\n`)
   const results = await runSuite(options, {
     runDir,

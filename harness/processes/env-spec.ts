@@ -85,8 +85,6 @@ export interface CellEnv {
   spreadOverAllCores(): Promise<() => Promise<void>>
 }
 
-
-
 /** Deletes every key under `prefix` (SCAN + UNLINK: never blocks Redis as KEYS or DEL of a huge set would). */
 export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
@@ -99,4 +97,3 @@ export async function unlinkPrefix(redis: Redis, prefix: string): Promise<number
   } while (cursor !== '0')
   return n
 }
-

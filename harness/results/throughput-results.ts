@@ -158,25 +158,25 @@ export type HeadlineBasis =
 /** The other generator's ratio beside this cell's at the same connection count, flagged beyond ±10 %. */
 export type CrossCheckSummary =
   | {
-      state: 'measured'
-      generator: LoadGeneratorName
-      connections: number
-      /** The cell's own CPU ratio at `connections` (median over all its repeats). */
-      primaryCpuRatio: number | null
-      /** The other generator's CPU ratio at `connections`. */
-      otherCpuRatio: Estimate | null
-      /** other ÷ primary − 1; null when either ratio is missing. */
-      differenceRel: number | null
-      /** |differenceRel| > CROSS_CHECK_TOLERANCE_REL (10 %): the number depends on the load generator. */
-      disagrees: boolean
-      /**
+    state: 'measured'
+    generator: LoadGeneratorName
+    connections: number
+    /** The cell's own CPU ratio at `connections` (median over all its repeats). */
+    primaryCpuRatio: number | null
+    /** The other generator's CPU ratio at `connections`. */
+    otherCpuRatio: Estimate | null
+    /** other ÷ primary − 1; null when either ratio is missing. */
+    differenceRel: number | null
+    /** |differenceRel| > CROSS_CHECK_TOLERANCE_REL (10 %): the number depends on the load generator. */
+    disagrees: boolean
+    /**
        * The load each generator made at these connections (/me windows, medians): the same connection
        * count is not the same load when one generator is faster, and per-request cost is a curve against load.
        */
-      load?: { primaryMeRequestsPerSec: number | null; otherMeRequestsPerSec: number | null; primaryServerCpuShare: number | null; otherServerCpuShare: number | null }
-      /** One line for the cell's warnings when it disagrees (else null). */
-      warning: string | null
-    }
+    load?: { primaryMeRequestsPerSec: number | null; otherMeRequestsPerSec: number | null; primaryServerCpuShare: number | null; otherServerCpuShare: number | null }
+    /** One line for the cell's warnings when it disagrees (else null). */
+    warning: string | null
+  }
   | { state: 'skipped'; generator: LoadGeneratorName; reason: string }
 
 /**
