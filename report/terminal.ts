@@ -8,8 +8,8 @@ import { verdicts } from './claims.ts'
 import { cellFlags, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 export const TERMINAL_COLUMNS = 120
-/** Metric columns per scenario table in the terminal (plus the cell label and the flags): the headline ones first. */
-export const TERMINAL_METRIC_COLUMNS = 3
+/** Metric columns per scenario table in the terminal (plus the cell label and the flags): every headline one, at least three, at most five. */
+export const TERMINAL_METRIC_COLUMNS = { min: 3, max: 5 } as const
 
 /** No rule between body rows: a table of ten cells takes ten lines, not twenty. */
 const COMPACT_CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }
@@ -64,10 +64,10 @@ function groupedNotes(notes: ReadonlyArray<{ cell: string; text: string }>): str
   return [...byText].map(([text, cells]) => wrap(`  ${cells.join(', ')}: ${text}`, '    '))
 }
 
-/** Column widths for n metric columns that keep a table within the terminal width. */
-function widthsFor(n: number): number[] {
+/** Column widths for n metric columns that keep a table within the terminal width: the label column as wide as its longest label (24–40). */
+function widthsFor(n: number, labels: readonly string[]): number[] {
   const borders = n + 3
-  const label = 40
+  const label = Math.min(40, Math.max(24, ...labels.map((l) => [...l].length + 2)))
   const flags = 16
   const each = Math.max(10, Math.floor((TERMINAL_COLUMNS - borders - label - flags) / Math.max(1, n)))
   return [label, ...Array(n).fill(each), flags]
@@ -79,8 +79,9 @@ export function renderTerminal(input: ReportInput, files?: { html: string; markd
   for (const v of verdicts(input.results)) vt.push([v.claim, v.verdict, v.condition])
   out.push('The article\'s claims', vt.toString())
   for (const scenario of scenariosIn(input)) {
-    const t = scenarioTable(input, scenario, TERMINAL_METRIC_COLUMNS, { brief: true })
-    const table = fitted(t.header, widthsFor(t.header.length - 2))
+    const headline = scenario.metrics.filter((d) => d.headline).length
+    const t = scenarioTable(input, scenario, Math.min(TERMINAL_METRIC_COLUMNS.max, Math.max(TERMINAL_METRIC_COLUMNS.min, headline)), { brief: true })
+    const table = fitted(t.header, widthsFor(t.header.length - 2, t.rows.map((r) => r[0]!)))
     for (const row of t.rows) table.push(row)
     out.push('', scenario.name, table.toString(), ...groupedNotes(t.cellNotes))
   }

@@ -18,7 +18,7 @@ const COMMANDS = ['scripts/bench.ts', 'servers/main.ts', 'scripts/compare.ts', '
 /** Options of other programs that the docs name on purpose, with the program. */
 const OTHER_TOOLS: Record<string, string> = {
   '--import': 'node', '--cpu-prof': 'node', '--no-memory-reducer': 'node (V8)', '--max-semi-space-size': 'node (V8)',
-  '--noEmit': 'tsc', '--save': 'redis-server', '--pdeathsig': 'setpriv',
+  '--noEmit': 'tsc', '--save': 'redis-server', '--pdeathsig': 'setpriv', '--fix': 'eslint',
 }
 
 describe('README.md and docs/', () => {
