@@ -58,6 +58,10 @@ export interface ServerOptions {
   http2: boolean
   /** Log level for the server's own log (stderr). Default `warn`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent'
+  /** Port of the stats endpoint (servers/stats-endpoint.ts), never the service port; 0 picks a free one; null = none (default). */
+  statsPort: number | null
+  /** Address the stats endpoint binds; default 127.0.0.1 (loopback only). */
+  statsHost: string
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'strategy'>> = Object.freeze({
@@ -76,6 +80,8 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'strategy'>> = Object
   secureCookies: false,
   http2: false,
   logLevel: 'warn',
+  statsPort: null,
+  statsHost: '127.0.0.1',
 })
 
 export class ConfigError extends Error {
@@ -100,6 +106,9 @@ export function resolveServerOptions(input: Partial<ServerOptions> & { strategy:
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(input) }
   const port = positiveInt('port', merged.port, 0)
   if (port > 65535) throw new ConfigError(`port must be ≤ 65535, got ${port}`)
+  const statsPort = merged.statsPort === null ? null : positiveInt('stats port', merged.statsPort, 0)
+  if (statsPort !== null && statsPort > 65535) throw new ConfigError(`stats port must be ≤ 65535, got ${statsPort}`)
+  if (statsPort !== null && statsPort !== 0 && statsPort === port) throw new ConfigError(`--stats-port must differ from --port (${port}): the stats are never served on the port that serves /me`)
   return Object.freeze({
     ...merged,
     strategy: oneOf('strategy', merged.strategy, STRATEGY_NAMES),
@@ -107,6 +116,7 @@ export function resolveServerOptions(input: Partial<ServerOptions> & { strategy:
     alg: oneOf('--alg', merged.alg, JWT_ALGORITHMS),
     claims: oneOf('claim set', merged.claims, CLAIM_SETS),
     port,
+    statsPort,
     userCount: positiveInt('user count', merged.userCount),
     sessionTtlSec: positiveInt('sessionTtlSec', merged.sessionTtlSec),
     jwtTtlSec: positiveInt('jwtTtlSec', merged.jwtTtlSec),

@@ -111,10 +111,15 @@ export function attachInstrumentation(app: FastifyInstance): () => ProcessStats 
     process.on('message', (msg: unknown) => {
       const m = msg as { type?: string; id?: number; gc?: boolean; speed?: boolean }
       if (m?.type !== 'stats') return
-      if (m.gc) forceGc()
-      const speed = m.speed ? { speed: readSpeed() } : {}
-      process.send!({ type: 'stats', id: m.id, stats: { ...read(), ...speed } })
+      process.send!({ type: 'stats', id: m.id, stats: statsWith(read, { gc: m.gc === true, speed: m.speed === true }) })
     })
   }
   return read
+}
+
+/** A reading as the probes ask for it: after a forced GC (`gc`), with the host-speed loop timed first (`speed`). */
+export function statsWith(read: () => ProcessStats, o: { gc: boolean; speed: boolean }): ProcessStats {
+  if (o.gc) forceGc()
+  const speed = o.speed ? { speed: readSpeed() } : {}
+  return { ...read(), ...speed }
 }

@@ -9,9 +9,10 @@ import type { Redis } from 'ioredis'
 import { buildApp, checkStrategyOptions } from './app.ts'
 import { CLAIM_SETS, ConfigError, JWT_ALGORITHMS, PROFILES, resolveServerOptions, SERVER_DEFAULTS, STRATEGY_NAMES, type ServerOptions } from './config.ts'
 import { connectRedis } from './redis.ts'
-import { loadKeyMaterial } from './secrets.ts'
+import { loadKeyMaterial, statsToken } from './secrets.ts'
+import { startStatsEndpoint, type StatsEndpoint } from './stats-endpoint.ts'
 import { STRATEGIES } from './strategies/index.ts'
-import { applyRuntimeFlags, attachInstrumentation, READY_EVENT } from './instrument.ts'
+import { applyRuntimeFlags, attachInstrumentation, READY_EVENT, statsWith } from './instrument.ts'
 
 /** How long closing may take (open connections drained, Redis quit) before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5000
@@ -39,6 +40,8 @@ function parseOptions(): ServerOptions {
     .option('--secure-cookies', 'send cookies with the Secure attribute (behind TLS)', false)
     .option('--http2', 'serve HTTP/2 over cleartext (h2c, prior knowledge) instead of HTTP/1.1', false)
     .option('--log-level <level>', 'server log level on stderr', SERVER_DEFAULTS.logLevel)
+    .option('--stats-port <port>', 'serve this process\'s stats (CPU, requests, bytes, heap, GC) on this port, token required (AUTHBENCH_STATS_TOKEN, or derived from AUTHBENCH_SECRET)', int)
+    .option('--stats-host <address>', 'address the stats port binds', SERVER_DEFAULTS.statsHost)
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench-server: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
@@ -46,7 +49,7 @@ function parseOptions(): ServerOptions {
   return resolveServerOptions({
     strategy: o.strategy, profile: o.profile, alg: o.alg, claims: o.claims, port: o.port, host: o.host,
     userCount: o.users, sessionTtlSec: o.sessionTtl, jwtTtlSec: o.jwtTtl, refreshAccessTtlSec: o.refreshAccessTtl,
-    secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel,
+    secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel, statsPort: o.statsPort ?? null, statsHost: o.statsHost,
     redisUrl: process.env.REDIS_URL || null,
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })
@@ -57,14 +60,18 @@ async function main(): Promise<void> {
   const strategy = STRATEGIES[options.strategy]
   checkStrategyOptions(options, options.redisUrl !== null)
   const keys = loadKeyMaterial(process.env, options.alg)
+  const token = options.statsPort === null ? null : statsToken(process.env)
+  if (options.statsPort !== null && token === null) throw new ConfigError('--stats-port needs a token: set AUTHBENCH_STATS_TOKEN, or AUTHBENCH_SECRET to derive it from')
   const redis: Redis | null = strategy.needsRedis ? await connectRedis(options.redisUrl!, options.redisKeyPrefix) : null
   for (const w of keys.warnings) process.stderr.write(`authbench-server: warning: ${w}\n`)
 
   let app: FastifyInstance
+  let stats: StatsEndpoint | null = null
   try {
     app = await buildApp(options, { keys, redis })
-    attachInstrumentation(app)
+    const read = attachInstrumentation(app)
     await app.listen({ port: options.port, host: options.host })
+    if (options.statsPort !== null) stats = await startStatsEndpoint({ host: options.statsHost, port: options.statsPort, token: token!, read: (o) => statsWith(read, o) })
   } catch (err) {
     redis?.disconnect()
     throw err
@@ -79,19 +86,20 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({
     event: 'ready', strategy: options.strategy, profile: options.profile, alg: options.alg,
     claims: options.claims, host: options.host, port, pid: process.pid,
+    ...(stats ? { statsHost: stats.host, statsPort: stats.port } : {}),
   }) + '\n')
-  closeOnSignals(app, redis)
+  closeOnSignals(app, redis, stats)
 }
 
 /** Closes the server on SIGTERM, SIGINT or the harness's disconnect, within CLOSE_DEADLINE_MS. */
-function closeOnSignals(app: FastifyInstance, redis: Redis | null): void {
+function closeOnSignals(app: FastifyInstance, redis: Redis | null, stats: StatsEndpoint | null): void {
   let closing = false
   const close = async () => {
     if (closing) return
     closing = true
     // never outlive the request to stop: a connection a dead client left open must not hold us
     setTimeout(() => process.exit(1), CLOSE_DEADLINE_MS).unref()
-    await app.close()
+    await Promise.all([app.close(), stats?.close()])
     await redis?.quit().catch(() => redis?.disconnect())
     process.exit(0)
   }

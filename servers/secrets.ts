@@ -32,6 +32,22 @@ function derive(root: Buffer, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', root, 'authbench', label, 32))
 }
 
+/** The variables the stats endpoint's token comes from. */
+export type StatsTokenEnv = Partial<Record<'AUTHBENCH_SECRET' | 'AUTHBENCH_STATS_TOKEN', string>>
+
+/**
+ * The bearer token of the stats endpoint (--stats-port): AUTHBENCH_STATS_TOKEN as given, else derived
+ * from AUTHBENCH_SECRET (HKDF, its own label), so that a harness that knows the run secret knows it
+ * and the token reveals nothing of the secret; null when neither is set.
+ */
+export function statsToken(env: StatsTokenEnv): string | null {
+  if (env.AUTHBENCH_STATS_TOKEN) {
+    if (env.AUTHBENCH_STATS_TOKEN.length < 16) throw new ConfigError('AUTHBENCH_STATS_TOKEN must be at least 16 characters')
+    return env.AUTHBENCH_STATS_TOKEN
+  }
+  return env.AUTHBENCH_SECRET ? derive(Buffer.from(env.AUTHBENCH_SECRET), 'stats-token').toString('hex') : null
+}
+
 export function loadKeyMaterial(env: SecretEnv, alg: JwtAlgorithm): KeyMaterial {
   const warnings: string[] = []
   let root: Buffer
