@@ -129,6 +129,7 @@ export const hostile: Scenario = {
   description: `${HOSTILE_SHARE * 100} % of requests carry invalid credentials: all refused with 4xx, zero 5xx, zero crashes; CPU cost of refusing; server state created per 1 000 anonymous requests`,
   claims: ['every strategy must refuse bad credentials safely; what refusing costs', 'sessions cost "server memory" (here: for visitors who never log in, with some libraries\' defaults)'],
   metrics: METRICS,
+  targetMode: 'needs-stats',
   charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 

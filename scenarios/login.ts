@@ -41,6 +41,7 @@ export const login: Scenario = {
   description: 'the cost of issuing a credential: CPU µs per login and logins/s, session write vs JWT signature per algorithm',
   claims: ['sessions cost server work at login (a store write)', 'JWT costs a signature (per algorithm)'],
   metrics: METRICS,
+  targetMode: 'needs-stats',
   charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 

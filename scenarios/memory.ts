@@ -200,6 +200,7 @@ export const memory: Scenario = {
   description: 'server-side state per live credential: heap slope net of a stateless control, and Redis bytes, per claim set',
   claims: ['sessions cost "server memory"', 'JWT needs "no session storage"'],
   metrics: METRICS,
+  targetMode: { skip: 'it starts fresh servers for every repeat, to read their memory from zero' },
   charts: CHARTS,
   freshEnvPerRepeat: true,
   // state, not time: readings of one cell's heap and Redis keys are not moved by another cell's load.

@@ -112,6 +112,7 @@ export const requestSize: Scenario = {
   description: 'bytes per request and per response for each strategy, claim set (small, typical, large) and JWT algorithm',
   claims: ['JWT tokens are "larger" and make requests larger', 'sessions send a "small" id'],
   metrics: METRICS,
+  targetMode: 'needs-stats',
   charts: CHARTS,
   repeats: () => 1, // byte counts are exact, not noisy: one repeat measures them
 
@@ -162,9 +163,11 @@ export const requestSize: Scenario = {
 
     // the same credential over HTTP/2 (h2c): a server of the same strategy speaking HTTP/2, one
     // connection per user, the credential left to HPACK or marked never-indexed
+    const targetMode = ctx.options.targets.length > 0
     ctx.status('HTTP/2')
-    Object.assign(metrics, await http2CredentialBytes(ctx, env, ctx.options.quick ? H2_USERS_QUICK : H2_USERS))
+    if (!targetMode) Object.assign(metrics, await http2CredentialBytes(ctx, env, ctx.options.quick ? H2_USERS_QUICK : H2_USERS))
     return metricsRepeat(index, startedAt, metrics, windows, [
+      ...(targetMode ? ['target mode: HTTP/2 not measured (it needs a second server of the strategy, started with --http2)'] : []),
       `bytes counted at the server's socket over ${users} users; "per 100 requests" is what one user sends for ${REQUESTS_PER_USER} requests; "at 10k rps" is ${RATE_RPS} requests/s of that credential`,
       `HTTP/2: a second server of this strategy with --http2 (cleartext, prior knowledge); node:http2 (nghttp2) as the client, a new connection per user and mode, ${H2_REQUESTS} GET /me each; ` +
         'credential bytes = bytes read by the server with the credential − without it, same requests; "Default" leaves the credential to the encoder ' +

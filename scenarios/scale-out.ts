@@ -172,6 +172,7 @@ export const scaleOut: Scenario = {
   description: 'N instances behind round robin, sticky and not: failure share of authenticated requests, CPU per request, Redis load, and where a shared Redis saturates',
   claims: ['JWT "scales better", sessions "moderately"', 'horizontal scaling of sessions "needs a shared store"'],
   metrics: METRICS,
+  targetMode: { skip: 'it compares layouts (one instance, round robin, sticky) built from servers it starts; measure your own layout with throughput' },
   charts: CHARTS,
   repeats: (o) => o.metricsRepeats,
 

@@ -62,6 +62,7 @@ export const throughput: Scenario = {
   description: 'GET /me per strategy against the GET /health baseline at several concurrency levels: requests/s, latency, server CPU per request and its ratio to the baseline, server utilisation',
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
+  targetMode: 'needs-stats',
   charts: CHARTS,
   curves: CURVES,
   // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after six stops there

@@ -20,6 +20,8 @@ import { verdicts } from '../report/claims.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
 import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
+import { checkTargets, targetSet } from '../harness/processes/targets.ts'
+import { ConfigError } from '../servers/config.ts'
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
 const numberList = (v: string) => list(v).map((x) => {
@@ -54,6 +56,8 @@ function parseArgs() {
     .option('--users <n>', `distinct logged-in users (default: ${d.users})`, number)
     .addOption(new Option('--balancer <kind>', `balancer for --instances > 1 (default: ${d.balancer})`).choices(['auto', 'haproxy', 'nginx', 'none']))
     .option('--no-pin', 'do not pin generator and servers to separate cores')
+    .option('--target <urls>', 'target mode: run against servers you started (a balancer URL, or instance URLs), naming their strategy, profile and algorithm', list)
+    .option('--target-stats <urls>', 'the targets\' stats endpoints (each instance started with --stats-port), for server-side CPU and bytes', list)
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
     .option('--plan', 'print the cells that would run and the estimated time, and run nothing')
@@ -73,7 +77,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
-      out: o.out, quick: o.quick,
+      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
     return options
@@ -157,7 +161,24 @@ async function main(): Promise<number> {
     printPlan(options)
     return 0
   }
-  const placement = planPlacement(options.pin)
+  if (options.targets.length > 0) {
+    let problem: string | null
+    try {
+      problem = await checkTargets(targetSet(options.targets, options.targetStats))
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problem = err.message
+    }
+    if (problem) {
+      process.stderr.write(`authbench: ${problem}\n`)
+      return 2
+    }
+  }
+  const planned = planPlacement(options.pin)
+  // target mode: only the generator is placed here; the targets run where they were started
+  const placement = options.targets.length > 0 && planned.method === 'taskset'
+    ? { ...planned, note: `target mode: the load generator on core ${planned.generatorCpus.join(',')}; the targets (${options.targets.join(', ')}) run where they were started` }
+    : planned
   pinSelf(placement)
   const runDir = claimRunDir(options.out, runDirName(gitSha()))
   const bar = process.stdout.isTTY === true

@@ -25,6 +25,7 @@ import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
 import { JWT_ALGORITHMS, PROFILES, STRATEGY_NAMES, type JwtAlgorithm, type StrategyName } from '../servers/config.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
+import { isOwned } from '../harness/processes/instances.ts'
 
 const TOOLS = ['cpu', 'flame', 'doctor'] as const
 const WARMUP_SEC = 2
@@ -99,6 +100,7 @@ async function cpuProfile(o: ProfileOptions, orchestrator: Orchestrator, dir: st
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   })
   const inst = env.instances[0]!
+  if (!isOwned(inst)) throw new Error('profile needs a server it started')
   process.stdout.write(`authbench profile: ${label}, logging in ${o.users} users\n`)
   const creds = await loginPopulation(env.urls, o.users)
   const plans = { path: connectionPlans(env.urls, creds, o.connections, o.path), baseline: connectionPlans(env.urls, creds, o.connections, BASELINE_PATH) }
@@ -169,6 +171,7 @@ async function clinic(tool: 'flame' | 'doctor', o: { strategy: StrategyName; pro
     runUnder: [CLINIC_BIN, tool, '--open=false', `--dest=${dir}`, '--'],
   })
   const inst = env.instances[0]!
+  if (!isOwned(inst)) throw new Error('profile needs a server it started')
   process.stdout.write(`authbench profile: ${label} under clinic ${tool}, logging in ${o.users} users\n`)
   const creds = await loginPopulation(env.urls, o.users)
   const plan = connectionPlans(env.urls, creds, o.connections, o.path)

@@ -5,14 +5,14 @@ import { connect } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { loginUser } from '../harness/load/credentials.ts'
-import { SERVER_ENTRY, startInstance, type Instance } from '../harness/processes/instances.ts'
+import { SERVER_ENTRY, startInstance, type Instance, type OwnedInstance } from '../harness/processes/instances.ts'
 import { STRATEGY_NAMES } from '../servers/config.ts'
 import { me } from './helpers.ts'
 
 const started: Instance[] = []
 afterAll(async () => { await Promise.all(started.map((i) => i.stop())) })
 
-async function instance(strategy: string, env: Record<string, string>): Promise<Instance> {
+async function instance(strategy: string, env: Record<string, string>): Promise<OwnedInstance> {
   const i = await startInstance({ strategy, env })
   started.push(i)
   return i

@@ -13,7 +13,7 @@ import { SCENARIOS } from '../scenarios/index.ts'
 import { fixturePath, readFixture } from './fixture.ts'
 
 const ROOT = join(import.meta.dirname, '..')
-const FIXTURES = ['run-quick-all.json', 'run-contradicts.json', 'run-throughput-5-repeats.json', 'results-quick.json', 'run-quick-v2.json']
+const FIXTURES = ['run-quick-all.json', 'run-contradicts.json', 'run-throughput-5-repeats.json', 'results-quick.json', 'run-quick-v2.json', 'run-quick-v3.json']
 const fixture = readFixture
 
 const overWide = (text: string) => text.split('\n').filter((l) => [...l].length > TERMINAL_COLUMNS)

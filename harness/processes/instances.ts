@@ -36,9 +36,10 @@ export interface InstanceSpec {
 
 export interface Instance {
   port: number
-  pid: number
+  /** null: a target the harness did not start (target mode, harness/processes/targets.ts). */
+  pid: number | null
   url: string
-  process: ChildProcess
+  process: ChildProcess | null
   /** Everything the server wrote to stderr so far. */
   log(): string
   /**
@@ -48,6 +49,14 @@ export interface Instance {
   stats(opts?: { gc?: boolean; speed?: boolean }): Promise<ProcessStats>
   stop(): Promise<void>
 }
+
+/** An instance this harness started: its process and pid are known. */
+export interface OwnedInstance extends Instance {
+  pid: number
+  process: ChildProcess
+}
+
+export const isOwned = (i: Instance): i is OwnedInstance => i.process !== null && i.pid !== null
 
 /** Pins every thread of a process to these cores (taskset -a -p); rejects with taskset's reason. */
 export async function pinProcess(pid: number, cores: readonly number[]): Promise<void> {
@@ -86,7 +95,7 @@ function statsChannel(child: ChildProcess): Instance['stats'] {
 }
 
 /** Starts one server process on a free port and resolves when it prints its ready line. */
-export function startInstance(spec: InstanceSpec): Promise<Instance> {
+export function startInstance(spec: InstanceSpec): Promise<OwnedInstance> {
   const child = spawnOwned(serverCommand(spec), {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -4,17 +4,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import type { JwtAlgorithm } from '../../servers/config.ts'
+import { SERVER_DEFAULTS, type JwtAlgorithm } from '../../servers/config.ts'
 import { generateJwtKeyPair } from '../../servers/secrets.ts'
 import { STRATEGIES } from '../../servers/strategies/index.ts'
 import { startBalancer, type Balancer } from './balancer.ts'
 import { killGroupNow, type ChildOwner } from './children.ts'
-import { pinProcess, startInstance, type Instance } from './instances.ts'
+import { isOwned, pinProcess, startInstance, type Instance, type OwnedInstance } from './instances.ts'
 import { PidFile, processStart } from './pidfile.ts'
 import { redisWrapper, serverWrapper } from './placement.ts'
 import { adoptRedisUrl, RedisUnavailableError, startPrivateRedis, type PrivateRedis, type RedisSource } from './redis-server.ts'
 import { FLOOR_NODE_ARGS, HARNESS_USER_COUNT, SERVER_NODE_ARGS, serverKey, unlinkPrefix, type CellEnv, type EnvSpec } from './env-spec.ts'
 import type { CpuPlacement } from '../results/results.ts'
+import { targetEnv, type TargetSet } from './targets.ts'
 
 export type { CellEnv, EnvSpec } from './env-spec.ts'
 
@@ -52,8 +53,12 @@ export class Orchestrator {
     this.onProcess?.()
   }
 
-  constructor(private readonly placement: CpuPlacement, private readonly redisUrlFromEnv: string | null, opts: { pidFile?: string } = {}) {
+  /** Target mode: servers the harness did not start (harness/processes/targets.ts). */
+  private readonly targets: TargetSet | null
+
+  constructor(private readonly placement: CpuPlacement, private readonly redisUrlFromEnv: string | null, opts: { pidFile?: string; targets?: TargetSet } = {}) {
     this.pids = opts.pidFile ? new PidFile(opts.pidFile) : null
+    this.targets = opts.targets ?? null
   }
 
   /** Tracks a child from the moment it is spawned; with a pid file, the child also inherits the run's ownership marker. */
@@ -70,7 +75,9 @@ export class Orchestrator {
 
   /** Starts the private redis-server on first use (or adopts REDIS_URL). Never throws: says why not. */
   redis(): Promise<RedisSource> {
-    this.redisState ??= this.redisUrlFromEnv ? adoptRedisUrl(this.redisUrlFromEnv) : this.startRedis()
+    this.redisState ??= this.redisUrlFromEnv ? adoptRedisUrl(this.redisUrlFromEnv)
+      : this.targets ? Promise.resolve({ source: 'none', url: null, version: null, note: 'target mode without REDIS_URL: the targets\' Redis is not read (Redis commands, CPU and keys not measured)' })
+        : this.startRedis()
     return this.redisState
   }
 
@@ -102,6 +109,7 @@ export class Orchestrator {
   /** Starts the instances (and balancer) of one cell. Throws with the server's own message on failure. */
   async startEnv(spec: EnvSpec): Promise<CellEnv> {
     if (this.tornDown) throw new Error('the run is over')
+    if (this.targets) return this.targetEnv(spec)
     const redisUrl = STRATEGIES[spec.strategy].needsRedis ? await this.redisUrlOrThrow() : null
     const env = this.serverEnv(spec, redisUrl)
     const instances = await this.startInstances(spec, env)
@@ -137,6 +145,12 @@ export class Orchestrator {
     }
   }
 
+  /** Target mode: the targets as the cell's env, the targets' Redis read through REDIS_URL where given (their key prefix: AUTHBENCH_REDIS_PREFIX, default the servers' `ab:`). */
+  private async targetEnv(spec: EnvSpec): Promise<CellEnv> {
+    const redis = STRATEGIES[spec.strategy].needsRedis ? (await this.redis()).url : null
+    return targetEnv(spec, this.targets!, redis ? this.redisProbe(redis) : null, process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix)
+  }
+
   private async redisUrlOrThrow(): Promise<string> {
     const r = await this.redis()
     if (r.url === null) throw new RedisUnavailableError(r.note ?? 'no Redis')
@@ -157,7 +171,7 @@ export class Orchestrator {
   }
 
   /** A cell's instances, started side by side; when one fails, the others are stopped and its error thrown. */
-  private async startInstances(spec: EnvSpec, env: Record<string, string | undefined>): Promise<Instance[]> {
+  private async startInstances(spec: EnvSpec, env: Record<string, string | undefined>): Promise<OwnedInstance[]> {
     const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
       args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])],
@@ -168,7 +182,7 @@ export class Orchestrator {
       ...(spec.runUnder ? { runUnder: spec.runUnder } : {}),
       owner: this.owner('server'),
     })))
-    const instances: Instance[] = []
+    const instances: OwnedInstance[] = []
     for (const s of started) {
       if (s.status !== 'fulfilled') continue
       instances.push(s.value)
@@ -191,7 +205,8 @@ export class Orchestrator {
   }
 
   /** Lets these instances run on every core until the returned function pins the living ones back to the server cores. */
-  private async spreadOverAllCores(instances: readonly Instance[]): Promise<() => Promise<void>> {
+  private async spreadOverAllCores(all: readonly Instance[]): Promise<() => Promise<void>> {
+    const instances = all.filter(isOwned)
     if (this.placement.method !== 'taskset') return async () => {}
     await Promise.all(instances.map((i) => pinProcess(i.pid, ALL_CORE_LIST)))
     return async () => { await Promise.all(instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null).map((i) => pinProcess(i.pid, this.placement.serverCpus))) }

@@ -9,11 +9,13 @@
  *   population reuse) without a new version, so a v1 file may lack any of them.
  * - 2: every one of them is present; what a v1 run did not record is stated as such (an empty
  *   `levels`: one level whose connections were not recorded; null where a figure was not taken).
+ * - 3: the options record target mode (`targets`, `targetStats`: empty for a run that started its
+ *   own servers, as every run before version 3 did).
  */
 import { RESULTS_SCHEMA_VERSION, type RunResults } from './results.ts'
 
 /** The versions this authbench reads. */
-export const READABLE_SCHEMA_VERSIONS = [1, RESULTS_SCHEMA_VERSION] as const
+export const READABLE_SCHEMA_VERSIONS = [1, 2, RESULTS_SCHEMA_VERSION] as const
 
 export class SchemaVersionError extends Error {
   override name = 'SchemaVersionError'
@@ -72,7 +74,16 @@ function throughputSummaryV2(s: Json): void {
   s.crossCheck ??= null
 }
 
-const STEPS: Record<number, (r: Json) => void> = { 1: v1ToV2 }
+/** v2 → v3, in place: a run before target mode started its own servers. */
+function v2ToV3(r: Json): void {
+  if (isObject(r.options)) {
+    r.options.targets ??= []
+    r.options.targetStats ??= []
+  }
+  r.schemaVersion = 3
+}
+
+const STEPS: Record<number, (r: Json) => void> = { 1: v1ToV2, 2: v2ToV3 }
 
 /** Any readable version → the current shape (the parsed object is changed in place). */
 export function migrateResults(raw: unknown, source = 'results.json'): Migrated {
@@ -80,7 +91,7 @@ export function migrateResults(raw: unknown, source = 'results.json'): Migrated 
   if (typeof version !== 'number' || !(READABLE_SCHEMA_VERSIONS as readonly number[]).includes(version)) {
     const said = version === undefined ? 'has no schemaVersion (not an authbench results.json?)' : `has schema version ${JSON.stringify(version)}`
     const newer = typeof version === 'number' && version > RESULTS_SCHEMA_VERSION ? ': it was written by a newer authbench, update this one' : ''
-    throw new SchemaVersionError(`${source} ${said}; this authbench reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')}${newer}`)
+    throw new SchemaVersionError(`${source} ${said}; this authbench reads versions ${READABLE_SCHEMA_VERSIONS.slice(0, -1).join(', ')} and ${RESULTS_SCHEMA_VERSION}${newer}`)
   }
   const r = raw as Json
   for (let v = version; v < RESULTS_SCHEMA_VERSION; v++) STEPS[v]!(r)

@@ -11,7 +11,7 @@ export type * from './windows.ts'
  * results.json: the contract between measuring and reporting (schema: harness/results/results.schema.json).
  * Measuring code writes it; report and compare code only read it. Units live in the field names.
  */
-export const RESULTS_SCHEMA_VERSION = 2
+export const RESULTS_SCHEMA_VERSION = 3
 
 /**
  * A repeat of a scenario that measures named quantities. Every metric name carries its unit

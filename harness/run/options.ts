@@ -45,10 +45,19 @@ export interface BenchOptions {
   out: string
   /** Smoke run of the whole suite (short windows, one repeat). */
   quick: boolean
+  /**
+   * Target mode: servers the harness did not start — one balancer URL or several instance URLs (in
+   * the instances' order); empty (the default): the harness starts its own.
+   */
+  targets: string[]
+  /** The targets' stats endpoints (each instance's `--stats-port`), for server-side figures; read with AUTHBENCH_STATS_TOKEN or the token derived from AUTHBENCH_SECRET. */
+  targetStats: string[]
 }
 
 export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
   strategies: [...STRATEGY_NAMES],
+  targets: [],
+  targetStats: [],
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
@@ -118,5 +127,29 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   num('metrics-repeats', o.metricsRepeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)
   if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
+  checkTargets(o)
   return Object.freeze(o)
+}
+
+/** Target mode's options: http(s) origins, and one strategy, profile and algorithm (what the targets run). */
+function checkTargets(o: BenchOptions): void {
+  for (const [flag, urls] of [['--target', o.targets], ['--target-stats', o.targetStats]] as const) {
+    for (const u of urls) {
+      let url: URL
+      try { url = new URL(u) } catch { throw new OptionError(`${flag}: '${u}' is not a URL (e.g. http://10.0.0.5:3000)`) }
+      if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) throw new OptionError(`${flag}: '${u}' must be a plain http(s) URL without credentials or query`)
+    }
+  }
+  o.targets = o.targets.map((u) => u.replace(/\/+$/, ''))
+  o.targetStats = o.targetStats.map((u) => u.replace(/\/+$/, ''))
+  if (o.targets.length === 0) {
+    if (o.targetStats.length > 0) throw new OptionError('--target-stats needs --target')
+    return
+  }
+  const one = (what: string, xs: readonly string[]) => {
+    if (xs.length !== 1) throw new OptionError(`--target: name the one ${what} the targets run (got ${xs.join(', ')})`)
+  }
+  one('strategy (--strategies)', o.strategies)
+  one('profile (--profile)', o.profiles)
+  one('algorithm (--alg)', o.algs)
 }

@@ -149,12 +149,27 @@ export function fmtDuration(sec: number): string {
 }
 
 /** The cells a run of these options would measure, and those it would skip (with why), without starting anything. */
+/** Why a cell cannot run in target mode (servers the harness did not start), or undefined where it can. */
+export function targetSkipReason(scenario: Scenario, plan: CellPlan, o: Readonly<BenchOptions>): string | undefined {
+  if (o.targets.length === 0) return undefined
+  const mode = scenario.targetMode
+  if (typeof mode === 'object') return `target mode: ${mode.skip}`
+  const { strategy, profile, alg, claims } = plan.env
+  const runs = `${o.strategies[0]} ${o.profiles[0]} ${o.algs[0]}`
+  if (`${strategy} ${profile} ${alg}` !== runs || (claims ?? 'small') !== 'small') return `target mode: this cell needs servers running ${strategy} ${profile} ${alg}${claims && claims !== 'small' ? ` with ${claims} claims` : ''}; the targets run ${runs}`
+  if (plan.env.instances > 1 && plan.env.balancer !== 'none') return 'target mode: this cell puts a balancer of its own in front of servers it starts'
+  if (plan.env.instances > o.targets.length) return `target mode: this cell needs ${plan.env.instances} instance URLs in --target (got ${o.targets.length})`
+  if (mode === 'needs-stats' && o.targetStats.length === 0) return 'target mode: this scenario measures the servers\' own CPU and bytes: start each with --stats-port and pass --target-stats'
+  return undefined
+}
+
 export function listCells(options: Readonly<BenchOptions>, scenarios: readonly Scenario[], redisNote: string | null): { run: Array<{ plan: CellPlan; scenario: Scenario }>; skipped: Array<{ id: string; reason: string }> } {
   const run: Array<{ plan: CellPlan; scenario: Scenario }> = []
   const skipped: Array<{ id: string; reason: string }> = []
   for (const scenario of scenarios.filter((s) => options.scenarios.includes(s.name))) {
     for (const plan of scenario.plan(options)) {
-      const reason = STRATEGIES[plan.env.strategy].needsRedis && redisNote !== null ? redisNote : plan.skipReason
+      const noRedis = STRATEGIES[plan.env.strategy].needsRedis && redisNote !== null && options.targets.length === 0
+      const reason = noRedis ? redisNote : plan.skipReason ?? targetSkipReason(scenario, plan, options)
       if (reason === undefined) run.push({ plan, scenario })
       else skipped.push({ id: plan.id, reason })
     }

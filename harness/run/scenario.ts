@@ -88,6 +88,11 @@ export interface Scenario {
   warnings?(summary: CellSummary, repeats: readonly RepeatResult[]): string[]
   /** A run with this scenario's cells also times each mechanism alone, in a loop (harness/measure/mechanism-run.ts). */
   withMechanismLoops?: boolean
+  /**
+   * In target mode (servers the harness did not start, `--target`): `needs-stats` where it reads the
+   * servers' own figures (their stats endpoints), or why it cannot run there. Default: it runs.
+   */
+  targetMode?: 'needs-stats' | { skip: string }
   /** The report's bar charts of it (default: one chart of its first headline metric). */
   charts?: readonly ChartDecl[]
   /** The report's charts against concurrency, for cells that measured several levels. */

@@ -15,10 +15,11 @@ import { PID_FILE } from '../processes/pidfile.ts'
 import { writeResults, type Cell, type CpuPlacement, type RunResults } from '../results/results.ts'
 import { warningsFor } from './cell-warnings.ts'
 import type { BenchOptions } from './options.ts'
-import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf, runOrder, runsSideBySide, sharedInstances, type SuitePlan } from './plan.ts'
+import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf, runOrder, runsSideBySide, sharedInstances, targetSkipReason, type SuitePlan } from './plan.ts'
 import { redactUrls } from './redact.ts'
 import type { CellPlan, Scenario } from './scenario.ts'
 import { startedResults } from './started-results.ts'
+import { targetSet } from '../processes/targets.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -53,13 +54,18 @@ export class SuiteRun {
   private estimate: SuitePlan | null = null
   private doneSec = 0
   private instancesOf = new Map<string, number>()
+  /** Servers the harness did not start (--target): nothing to start, share, pin or stop. */
+  private readonly targetMode: boolean
   private readonly onForce = () => {
     this.orchestrator.killNow()
     this.finish('interrupted by signal, forced: processes killed without waiting')
   }
 
   constructor(private readonly options: Readonly<BenchOptions>, private readonly hooks: RunHooks, private readonly scenarios: readonly Scenario[]) {
-    this.orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, { pidFile: join(hooks.runDir, PID_FILE) })
+    this.targetMode = options.targets.length > 0
+    this.orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, {
+      pidFile: join(hooks.runDir, PID_FILE), ...(this.targetMode ? { targets: targetSet(options.targets, options.targetStats) } : {}),
+    })
     this.resultsPath = join(hooks.runDir, 'results.json')
     this.progressLog = join(hooks.runDir, 'progress.log')
     mkdirSync(hooks.runDir, { recursive: true })
@@ -122,9 +128,11 @@ export class SuiteRun {
   private planCells(): void {
     for (const scenario of this.scenarios) {
       for (const plan of scenario.plan(this.options)) {
-        const base = { id: plan.id, scenario: scenario.name, strategy: plan.env.strategy, profile: plan.env.profile, alg: plan.env.alg, instances: plan.env.instances, claims: plan.claims, warnings: [] }
-        const noRedis = STRATEGIES[plan.env.strategy].needsRedis && this.results.redis.source === 'none'
-        const skipReason = noRedis ? this.results.redis.note ?? 'no Redis' : plan.skipReason
+        const base = { id: plan.id, scenario: scenario.name, strategy: plan.env.strategy, profile: plan.env.profile, alg: plan.env.alg, instances: plan.env.instances, claims: plan.claims, warnings: [] as string[] }
+        // target mode: the targets have a Redis of their own; without REDIS_URL only its figures are missing
+        const noRedis = STRATEGIES[plan.env.strategy].needsRedis && this.results.redis.source === 'none' && !this.targetMode
+        const skipReason = noRedis ? this.results.redis.note ?? 'no Redis' : plan.skipReason ?? targetSkipReason(scenario, plan, this.options)
+        if (this.targetMode && plan.env.serverArgs?.length) base.warnings.push(targetArgsNote(plan.env.serverArgs))
         const cell: Cell = skipReason !== undefined ? { ...base, state: 'skipped', reason: skipReason } : { ...base, state: 'partial', reason: 'not started', repeats: [], summary: null }
         this.slots.push({ plan, scenario, cell, env: null })
       }
@@ -136,6 +144,7 @@ export class SuiteRun {
   /** The mechanisms alone, in a loop on the servers' core, before any cell: what each check costs outside a server. */
   private async mechanismLoops(): Promise<void> {
     if (!this.scenarios.some((s) => s.withMechanismLoops) || this.hooks.signal.aborted) return
+    if (this.targetMode) return this.warn('target mode: mechanism loops not run (they would time this machine, not the targets\' one)')
     this.hooks.onProgress?.({ cell: { id: 'mechanism loops', scenario: 'mechanisms', env: this.slots[0]!.plan.env, claims: [] }, repeat: 1, repeats: 1, doneSec: 0, totalSec: 0, status: 'mechanisms in a loop' })
     try {
       const redisUrl = this.results.redis.source === 'none' ? null : (await this.orchestrator.redis()).url
@@ -155,7 +164,7 @@ export class SuiteRun {
   private async runScenario(scenario: Scenario): Promise<void> {
     const mine = this.active().filter((s) => s.scenario === scenario)
     const repeats = repeatsOf(scenario, this.options)
-    if (this.options.quick && !scenario.damagesEnv) await this.prestart(scenario, mine)
+    if (this.options.quick && !scenario.damagesEnv && !this.targetMode) await this.prestart(scenario, mine)
     for (let r = 0; r < repeats && !this.hooks.signal.aborted; r++) {
       // no cell always runs first (or right after another)
       const order = mine.map((_, i) => mine[(i + r) % mine.length]!)
@@ -196,7 +205,7 @@ export class SuiteRun {
   /** A cell's processes: fresh (full runs), or a view of shared servers with its own balancer (--quick). */
   private async envFor(scenario: Scenario, slot: Slot, lock: <T>(fn: () => Promise<T>) => Promise<T>): Promise<CellEnv> {
     const { plan } = slot
-    if (slot.env === null && this.options.quick) {
+    if (slot.env === null && this.options.quick && !this.targetMode) {
       // a cell that damages them (kills an instance) is the servers' last user: it takes them over, and stops them when done
       const key = serverKey(plan.env)
       let base = this.shared.get(key)
@@ -244,7 +253,8 @@ export class SuiteRun {
   private recordRepeat(scenario: Scenario, slot: Slot, repeats: number): void {
     const cell = slot.cell as Extract<Cell, { repeats: unknown }>
     const summary = scenario.summarize(cell.repeats)
-    cell.warnings = warningsFor(cell.repeats, scenario)
+    const planned = this.targetMode && slot.plan.env.serverArgs?.length ? [targetArgsNote(slot.plan.env.serverArgs)] : []
+    cell.warnings = [...planned, ...warningsFor(cell.repeats, scenario)]
     const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
     const adaptive = scenario.adaptiveRepeats
     const enough = cell.repeats.length === repeats || (adaptive !== undefined && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
@@ -281,4 +291,9 @@ export class SuiteRun {
     this.results.finishedAt = new Date().toISOString()
     this.save()
   }
+}
+
+/** A cell planned with server options: in target mode the targets must have been started with them. */
+function targetArgsNote(args: readonly string[]): string {
+  return `target mode: this cell expects the targets to run with ${args.join(' ')}; authbench did not start them and cannot check it (a JWT's own lifetime is recorded where there is one)`
 }
