@@ -9,7 +9,7 @@ import { WrkUnavailableError } from '../harness/load/wrk.ts'
 import { probeHostSpeed } from '../harness/measure/host-speed.ts'
 import { measureAround } from '../harness/measure/probes.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
-import type { BenchOptions } from '../harness/run/options.ts'
+import { offsetOf, shareOf, type BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ScenarioContext } from '../harness/run/scenario.ts'
 import type { CrossCheckRepeat, LoadGeneratorName, ThroughputLevel, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
 import { BASELINE_PATH } from '../servers/app.ts'
@@ -24,12 +24,13 @@ type PlansAt = (connections: number, which: PathName) => ConnectionPlan[]
 type HostSpeed = Awaited<ReturnType<typeof probeHostSpeed>>
 
 /** Connection plans per (connections, path), built once per repeat (wrk writes its request files once per plan set). */
-function planCache(urls: readonly string[], creds: readonly IssuedCredential[]): PlansAt {
+function planCache(urls: readonly string[], creds: readonly IssuedCredential[], shard: BenchOptions['shard']): PlansAt {
   const cache = new Map<string, ConnectionPlan[]>()
   return (connections, which) => {
     const key = `${connections} ${which}`
     let plans = cache.get(key)
-    if (!plans) cache.set(key, (plans = connectionPlans(urls, creds, connections, PATHS[which])))
+    // a shard opens its share of the level's connections
+    if (!plans) cache.set(key, (plans = connectionPlans(urls, creds, shareOf(connections, shard), PATHS[which])))
     return plans
   }
 }
@@ -56,13 +57,15 @@ export async function preparePopulation(ctx: ScenarioContext, env: CellEnv, cell
   if (earlier && populationUsable(cell.env.strategy, (Date.now() - earlier.loggedInAtMs) / 1000, measuredRepeatSec(options))) {
     return { ...earlier, loggedInNow: false }
   }
-  ctx.status(`logging in ${options.users} users`)
+  // a shard logs in its own share of the users (users firstUser… of the run's)
+  const users = shareOf(options.users, options.shard)
+  ctx.status(`logging in ${users} users`)
   const loggedInAtMs = Date.now()
-  const creds = await loginPopulation(env.urls, options.users, signal)
+  const creds = await loginPopulation(env.urls, users, signal, { firstUser: 1 + offsetOf(options.users, options.shard) })
   ctx.status('counting bytes')
   const bytesOf = (path: string) => measureAround(env.instances, null, path, () =>
     runLoad({ connections: connectionPlans(env.urls, creds, env.urls.length * CALIBRATION_CONNECTIONS_PER_URL, path), roundsPerConnection: 1, signal }))
-  const population: Population = { creds, plansAt: planCache(env.urls, creds), loggedInAtMs, bytes: [await bytesOf(PATHS.me), await bytesOf(PATHS.health)], loggedInNow: true }
+  const population: Population = { creds, plansAt: planCache(env.urls, creds, options.shard), loggedInAtMs, bytes: [await bytesOf(PATHS.me), await bytesOf(PATHS.health)], loggedInNow: true }
   POPULATIONS.set(env, population)
   return population
 }
@@ -132,9 +135,10 @@ export async function measureLevels(ctx: ScenarioContext, env: CellEnv, generato
   const speed = [await probeHostSpeed(env.instances)]
   for (const connections of order) {
     const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
-    if (levels.some((l) => l.connections === plans.me.length)) continue // a population smaller than two levels: measured once
+    // a population smaller than two levels: measured once (never in a sharded run, whose shards must run the same windows)
+    if (!options.shard && levels.some((l) => l.connections === plans.me.length)) continue
     if (levels.length > 0) speed.push(await probeHostSpeed(env.instances))
-    const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`))
+    const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`), ctx.rendezvous)
     levels.push({ connections: plans.me.length, pairs })
   }
   speed.push(await probeHostSpeed(env.instances))
@@ -142,7 +146,10 @@ export async function measureLevels(ctx: ScenarioContext, env: CellEnv, generato
 }
 
 /** `count` alternating pairs of /me and /health windows (me-health, health-me, …). */
-async function measurePairs(env: CellEnv, generator: LoadGenerator, plans: Record<PathName, ConnectionPlan[]>, count: number, windowSec: number, signal: AbortSignal, status: (pair: number) => void): Promise<WindowPair[]> {
+async function measurePairs(
+  env: CellEnv, generator: LoadGenerator, plans: Record<PathName, ConnectionPlan[]>, count: number, windowSec: number, signal: AbortSignal,
+  status: (pair: number) => void, rendezvous?: () => Promise<void>,
+): Promise<WindowPair[]> {
   const pairs: WindowPair[] = []
   for (let p = 0; p < count; p++) {
     if (signal.aborted) throw signal.reason
@@ -150,6 +157,7 @@ async function measurePairs(env: CellEnv, generator: LoadGenerator, plans: Recor
     const order = p % 2 === 0 ? (['me', 'health'] as const) : (['health', 'me'] as const)
     const w: Partial<Record<PathName, WindowMeasurement>> = {}
     for (const which of order) {
+      await rendezvous?.() // a sharded run: every shard starts this window together
       w[which] = await measureAround(env.instances, env.redisProbe, PATHS[which], () => generator.run(plans[which], windowSec, signal))
     }
     const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]

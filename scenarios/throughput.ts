@@ -63,6 +63,7 @@ export const throughput: Scenario = {
   claims: ['JWT "scales better" (per-request cost)', 'sessions are stateful (the lookup cost per request)'],
   metrics: METRICS,
   targetMode: 'needs-stats',
+  shardable: true,
   charts: CHARTS,
   curves: CURVES,
   // spend repeats where the noise is: a cell whose ratio CI is already within ±5 % after six stops there

@@ -29,6 +29,11 @@ const numberList = (v: string) => list(v).map((x) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`'${x}' is not a positive integer`)
   return n
 })
+const shardOf = (v: string) => {
+  const m = /^(\d+)\/(\d+)$/.exec(v)
+  if (!m) throw new InvalidArgumentError(`'${v}' is not i/n (e.g. 0/2)`)
+  return { index: Number(m[1]), count: Number(m[2]) }
+}
 const number = (v: string) => {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number')
@@ -58,6 +63,8 @@ function parseArgs() {
     .option('--no-pin', 'do not pin generator and servers to separate cores')
     .option('--target <urls>', 'target mode: run against servers you started (a balancer URL, or instance URLs), naming their strategy, profile and algorithm', list)
     .option('--target-stats <urls>', 'the targets\' stats endpoints (each instance started with --stats-port), for server-side CPU and bytes', list)
+    .option('--shard <i/n>', 'target mode: this run is load generator i of n (users and connections shared, windows started together via AUTHBENCH_RENDEZVOUS_URL); npm run merge joins them', shardOf)
+    .option('--run-id <id>', 'what the shards of one run share (rendezvous keys, merge check)')
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
     .option('--plan', 'print the cells that would run and the estimated time, and run nothing')
@@ -77,7 +84,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
-      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats,
+      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
     return options
@@ -169,6 +176,7 @@ async function main(): Promise<number> {
       if (!(err instanceof ConfigError)) throw err
       problem = err.message
     }
+    if ((options.shard?.count ?? 1) > 1 && !process.env.AUTHBENCH_RENDEZVOUS_URL) problem ??= '--shard: set AUTHBENCH_RENDEZVOUS_URL to a Redis every shard reaches (where they agree when each window starts)'
     if (problem) {
       process.stderr.write(`authbench: ${problem}\n`)
       return 2

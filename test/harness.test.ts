@@ -77,7 +77,7 @@ describe('measurements that do not depend on the load generator', () => {
     expect(after.gcPauseMsTotal).toBeGreaterThan(before.gcPauseMsTotal)
     const noLoad: LoadOutcome = {
       statusCodes: {}, responses: 0, non2xx: 0, errors: 0, timeouts: 0, latencyMs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
-      generatorResponseBytes: 0, durationSec: 0, generatorCpuMicros: 0, generatorThreads: 1,
+      generatorResponseBytes: 0, durationSec: 0, generatorCpuMicros: 0, generatorThreads: 1, latencyHistogram: null, startedAtEpochMs: 0,
     }
     const w = measureWindow('/hc', { servers: [before], redis: null, atMs: before.atMs }, { servers: [after], redis: null, atMs: after.atMs }, noLoad)
     expect(w.gcMajorCount).toBe(after.gcMajorTotal - before.gcMajorTotal)

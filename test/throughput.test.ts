@@ -43,7 +43,7 @@ function win(path: string, over: Partial<WindowMeasurement> = {}): WindowMeasure
     path, durationSec: 0.3, loadDurationSec: 0.25, statusCodes: { 200: 100 }, non2xx: 0, errors: 0, serverRequests: 100, requestsPerSec: 400,
     connectionsPerRequest: 0, latencyMs: { p50: 1, p90: 2, p99: 3, p999: 4, max: 5, mean: 1.5 },
     serverCpuMicrosPerRequest: 100, serverCpuShare: 0.5, requestBytesPerRequest: 160, responseBytesPerRequest: 200,
-    redisCommandsPerRequest: null, redisCpuMicrosPerRequest: null, generatorCpuShare: 0.5, generatorSaturated: false, ...over,
+    redisCommandsPerRequest: null, redisCpuMicrosPerRequest: null, generatorCpuShare: 0.5, generatorSaturated: false, latencyHistogram: null, loadStartedAtEpochMs: null, ...over,
   }
 }
 const pair = (cpuRatio: number, load: Partial<WindowMeasurement> = {}): WindowPair =>

@@ -63,6 +63,7 @@ class Tally {
   responses = 0
   bytes = 0
   readonly startedAtMs = performance.now()
+  readonly startedAtEpochMs = performance.timeOrigin + this.startedAtMs
   lastResponseAtMs = this.startedAtMs
 
   record(statusCode: number, resBytes: number, responseTimeMs: number): void {
@@ -81,8 +82,11 @@ class Tally {
     const latencyMs: LatencyMs = {
       p50: us(50), p90: us(90), p99: us(99), p999: us(99.9), max: hist.maxValue / 1000, mean: hist.mean / 1000,
     }
+    const latencyHistogram = hdr.encodeIntoCompressedBase64(hist)
     hist.destroy()
     return {
+      latencyHistogram,
+      startedAtEpochMs: this.startedAtEpochMs,
       statusCodes, responses, non2xx, errors, timeouts, latencyMs, generatorResponseBytes: this.bytes,
       durationSec: ((responses > 0 ? this.lastResponseAtMs : performance.now()) - this.startedAtMs) / 1000,
       generatorCpuMicros,

@@ -39,7 +39,9 @@ function login(agent: Agent, baseUrl: string, i: number): Promise<Credential> {
  * keep-alive connections (node:http: several times the rate of fetch, whose client CPU was the
  * bottleneck). This traffic happens before any measured window and is never counted.
  */
-export async function loginPopulation(urls: readonly string[], n: number, signal?: AbortSignal, concurrency = 64): Promise<IssuedCredential[]> {
+export async function loginPopulation(urls: readonly string[], n: number, signal?: AbortSignal, opts: { concurrency?: number; firstUser?: number } = {}): Promise<IssuedCredential[]> {
+  const concurrency = opts.concurrency ?? 64
+  const firstUser = opts.firstUser ?? 1
   const creds: IssuedCredential[] = new Array(n)
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   let next = 0
@@ -48,7 +50,7 @@ export async function loginPopulation(urls: readonly string[], n: number, signal
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
       const i = next++
       const urlIndex = i % urls.length
-      creds[i] = { ...(await login(agent, urls[urlIndex]!, i + 1)), urlIndex }
+      creds[i] = { ...(await login(agent, urls[urlIndex]!, firstUser + i)), urlIndex }
     }
   }
   try {

@@ -33,6 +33,13 @@ export interface LoadOutcome {
   generatorCpuMicros: number
   /** Threads the generator ran on (autocannon: 1); it is saturated at ≥ 90 % of a core per thread. */
   generatorThreads: number
+  /**
+   * Every response's latency, µs, as an HDR histogram (hdr-histogram-js compressed base64): what shards
+   * merge exactly (harness/results/merge.ts); null where the generator gives none (wrk: percentiles only).
+   */
+  latencyHistogram: string | null
+  /** When the first request went out, ms since the epoch (sub-ms): the start shards compare. */
+  startedAtEpochMs: number
 }
 
 /** Something that drives closed-loop load through connection plans for a while: autocannon or wrk. */

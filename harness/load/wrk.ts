@@ -147,6 +147,7 @@ export class WrkGenerator implements LoadGenerator {
     const p = this.prepare(plans)
     const boundSec = Math.ceil(durationSec) + 2
     const args = ['-t', String(p.threads), '-c', String(p.connections), '-d', `${boundSec}s`, '--timeout', '10s', '-s', WRK_SCRIPT, p.url, p.folder]
+    const startedAtEpochMs = performance.timeOrigin + performance.now()
     const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
@@ -171,7 +172,7 @@ export class WrkGenerator implements LoadGenerator {
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
       const report = parseWrkReport(stdout)
       if (code !== 0 || report === null) throw new Error(`wrk failed (exit ${code}): ${(stderr || stdout).trim().split('\n').slice(-3).join(' | ')}`)
-      return outcome(report, p.threads, this.clockTicksPerSec)
+      return outcome(report, p.threads, this.clockTicksPerSec, startedAtEpochMs)
     } finally {
       clearTimeout(kill)
       signal?.removeEventListener('abort', onAbort)
@@ -183,7 +184,7 @@ export class WrkGenerator implements LoadGenerator {
   }
 }
 
-function outcome(r: WrkReport, threads: number, ticksPerSec: number): LoadOutcome {
+function outcome(r: WrkReport, threads: number, ticksPerSec: number, startedAtEpochMs: number): LoadOutcome {
   const ms = (us: number) => us / 1000
   const ok = r.requests - r.statusErrors
   const statusCodes: Record<string, number> = {}
@@ -201,5 +202,7 @@ function outcome(r: WrkReport, threads: number, ticksPerSec: number): LoadOutcom
     durationSec: r.durationUs / 1e6,
     generatorCpuMicros: (cpuTicks / ticksPerSec) * 1e6,
     generatorThreads: threads,
+    latencyHistogram: null,
+    startedAtEpochMs,
   }
 }

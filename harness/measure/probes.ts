@@ -85,6 +85,8 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
     generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE * load.generatorThreads,
     gcMajorCount: d((s) => s.gcMajorTotal),
     gcPauseMs: d((s) => s.gcPauseMsTotal),
+    latencyHistogram: load.latencyHistogram,
+    loadStartedAtEpochMs: load.startedAtEpochMs,
   }
 }
 

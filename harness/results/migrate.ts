@@ -10,7 +10,8 @@
  * - 2: every one of them is present; what a v1 run did not record is stated as such (an empty
  *   `levels`: one level whose connections were not recorded; null where a figure was not taken).
  * - 3: the options record target mode (`targets`, `targetStats`: empty for a run that started its
- *   own servers, as every run before version 3 did).
+ *   own servers, as every run before version 3 did), and every window its latency histogram and start
+ *   time (null before: the histogram was not kept).
  */
 import { RESULTS_SCHEMA_VERSION, type RunResults } from './results.ts'
 
@@ -74,13 +75,26 @@ function throughputSummaryV2(s: Json): void {
   s.crossCheck ??= null
 }
 
-/** v2 → v3, in place: a run before target mode started its own servers. */
+/** v2 → v3, in place: a run before target mode started its own servers and kept no latency histograms. */
 function v2ToV3(r: Json): void {
   if (isObject(r.options)) {
     r.options.targets ??= []
     r.options.targetStats ??= []
   }
+  for (const w of everyWindow(r)) {
+    w.latencyHistogram ??= null
+    w.loadStartedAtEpochMs ??= null
+  }
   r.schemaVersion = 3
+}
+
+/** Every load window of a run: metrics repeats' windows and throughput pairs (headline, levels, cross-check). */
+function everyWindow(r: Json): Json[] {
+  const pairs = (x: unknown) => objects(x).flatMap((p) => [p.me, p.health].filter(isObject))
+  return objects(r.cells).flatMap((cell) => objects(cell.repeats).flatMap((rep) => {
+    const cc = isObject(rep.crossCheck) ? rep.crossCheck : {}
+    return [...objects(rep.windows), ...pairs(rep.pairs), ...objects(rep.levels).flatMap((l) => pairs(l.pairs)), ...pairs(cc.pairs), ...pairs(cc.primaryPairs)]
+  }))
 }
 
 const STEPS: Record<number, (r: Json) => void> = { 1: v1ToV2, 2: v2ToV3 }

@@ -110,6 +110,8 @@ export interface RunResults {
   mechanisms?: MechanismCosts | { error: string }
   /** The host's speed under the throughput repeats (absent: no throughput repeat carried probes). */
   hostSpeed?: HostSpeedSummary
+  /** A run merged from load-generator shards (`npm run merge`): how many, from which folders, the largest start skew of a window. */
+  merged?: { shards: number; from: string[]; maxWindowStartSkewMs: number }
   cells: Cell[]
 }
 

@@ -54,6 +54,12 @@ export interface WindowMeasurement {
    */
   gcMajorCount?: number
   gcPauseMs?: number
+  /** Every response's latency, µs, HDR histogram as hdr-histogram-js compressed base64 (null: wrk, or migrated from before version 3). */
+  latencyHistogram: string | null
+  /** When the load started, ms since the epoch (null: migrated from before version 3); shards compare it. */
+  loadStartedAtEpochMs: number | null
+  /** A window merged from shards (`npm run merge`): the last shard started this many ms after the first. */
+  shardStartSkewMs?: number
 }
 
 /** A /me window and a /health window measured seconds apart on the same instance(s). */

@@ -52,12 +52,22 @@ export interface BenchOptions {
   targets: string[]
   /** The targets' stats endpoints (each instance's `--stats-port`), for server-side figures; read with AUTHBENCH_STATS_TOKEN or the token derived from AUTHBENCH_SECRET. */
   targetStats: string[]
+  /**
+   * This run is shard `index` of `count` load generators (`--shard i/n`, target mode): its share of the
+   * users and of every level's connections, every measured window started together with the other
+   * shards' (a rendezvous on AUTHBENCH_RENDEZVOUS_URL); `npm run merge` joins the shards' run folders.
+   */
+  shard: { index: number; count: number } | null
+  /** What the shards of one run share (`--run-id`): the rendezvous keys and the merge's check. */
+  runId: string | null
 }
 
 export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
   strategies: [...STRATEGY_NAMES],
   targets: [],
   targetStats: [],
+  shard: null,
+  runId: null,
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
@@ -128,7 +138,33 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   num('users', o.users, 1, 1_000_000, true)
   if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
   checkTargets(o)
+  checkShard(o)
   return Object.freeze(o)
+}
+
+/** Shards: target mode, autocannon (its histograms merge), every level and the users at least one per shard, a run id to meet on. */
+function checkShard(o: BenchOptions): void {
+  const s = o.shard
+  if (s === null) return
+  if (!Number.isInteger(s.count) || !Number.isInteger(s.index) || s.count < 1 || s.index < 0 || s.index >= s.count) throw new OptionError(`--shard must be i/n with 0 ≤ i < n, got ${s.index}/${s.count}`)
+  if (o.targets.length === 0) throw new OptionError('--shard needs --target: shards load servers they share, started apart from any one of them')
+  if (o.generator !== 'autocannon') throw new OptionError('--shard needs --generator autocannon: its latency histograms merge exactly, wrk keeps only percentiles')
+  if (o.crossCheck) throw new OptionError('--shard and --cross-check do not go together')
+  const low = Math.min(...o.connectionLevels)
+  if (low < s.count || o.users < s.count) throw new OptionError(`--shard ${s.index}/${s.count}: every --connections level and --users must be at least ${s.count}, one per shard (got ${low} and ${o.users})`)
+  if (s.count > 1 && (o.runId === null || !/^[A-Za-z0-9._-]{1,64}$/.test(o.runId))) throw new OptionError('--shard with n > 1 needs --run-id <id> (letters, digits, . _ -), the same for every shard of the run')
+}
+
+/** Shard `index` of `count`'s part of `total` (users, connections): the first `total mod count` shards take one more. */
+export function shareOf(total: number, s: { index: number; count: number } | null): number {
+  if (s === null) return total
+  return Math.floor(total / s.count) + (s.index < total % s.count ? 1 : 0)
+}
+
+/** How many of `total` the shards before `s` take: where its part starts. */
+export function offsetOf(total: number, s: { index: number; count: number } | null): number {
+  if (s === null) return 0
+  return s.index * Math.floor(total / s.count) + Math.min(s.index, total % s.count)
 }
 
 /** Target mode's options: http(s) origins, and one strategy, profile and algorithm (what the targets run). */

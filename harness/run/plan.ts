@@ -154,6 +154,7 @@ export function targetSkipReason(scenario: Scenario, plan: CellPlan, o: Readonly
   if (o.targets.length === 0) return undefined
   const mode = scenario.targetMode
   if (typeof mode === 'object') return `target mode: ${mode.skip}`
+  if (o.shard !== null && !scenario.shardable) return 'a sharded run (--shard) measures the scenarios whose windows shards can start together (throughput); run the others unsharded'
   const { strategy, profile, alg, claims } = plan.env
   const runs = `${o.strategies[0]} ${o.profiles[0]} ${o.algs[0]}`
   if (`${strategy} ${profile} ${alg}` !== runs || (claims ?? 'small') !== 'small') return `target mode: this cell needs servers running ${strategy} ${profile} ${alg}${claims && claims !== 'small' ? ` with ${claims} claims` : ''}; the targets run ${runs}`

@@ -19,6 +19,8 @@ export interface ScenarioContext {
    * only their waits overlap. Elsewhere cells run one at a time and this simply calls `fn`.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>
+  /** A sharded run (`--shard`): resolves when every shard is ready to start its next measured window. */
+  rendezvous?: () => Promise<void>
 }
 
 /** One cell: a scenario applied to one strategy/profile/algorithm/instance-count combination. */
@@ -93,6 +95,8 @@ export interface Scenario {
    * servers' own figures (their stats endpoints), or why it cannot run there. Default: it runs.
    */
   targetMode?: 'needs-stats' | { skip: string }
+  /** Its cells can be measured by several load-generator shards at once (`--shard`), windows started together. */
+  shardable?: boolean
   /** The report's bar charts of it (default: one chart of its first headline metric). */
   charts?: readonly ChartDecl[]
   /** The report's charts against concurrency, for cells that measured several levels. */

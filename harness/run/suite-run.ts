@@ -15,11 +15,13 @@ import { PID_FILE } from '../processes/pidfile.ts'
 import { writeResults, type Cell, type CpuPlacement, type RunResults } from '../results/results.ts'
 import { warningsFor } from './cell-warnings.ts'
 import type { BenchOptions } from './options.ts'
-import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf, runOrder, runsSideBySide, sharedInstances, targetSkipReason, type SuitePlan } from './plan.ts'
+import { MECHANISM_LOOP_MS, MECHANISM_LOOP_MS_QUICK, planSuite, repeatsOf, runOrder, runsSideBySide, sharedInstances, type SuitePlan } from './plan.ts'
+import { plannedCell, plannedWarnings } from './planned-cell.ts'
 import { redactUrls } from './redact.ts'
 import type { CellPlan, Scenario } from './scenario.ts'
 import { startedResults } from './started-results.ts'
 import { targetSet } from '../processes/targets.ts'
+import { Rendezvous } from './rendezvous.ts'
 
 export interface RunHooks {
   /** Where this run's results.json and logs go. */
@@ -56,6 +58,8 @@ export class SuiteRun {
   private instancesOf = new Map<string, number>()
   /** Servers the harness did not start (--target): nothing to start, share, pin or stop. */
   private readonly targetMode: boolean
+  /** A sharded run (--shard i/n, n > 1): where every measured window's start is agreed. */
+  private readonly rendezvous: Rendezvous | null
   private readonly onForce = () => {
     this.orchestrator.killNow()
     this.finish('interrupted by signal, forced: processes killed without waiting')
@@ -63,6 +67,8 @@ export class SuiteRun {
 
   constructor(private readonly options: Readonly<BenchOptions>, private readonly hooks: RunHooks, private readonly scenarios: readonly Scenario[]) {
     this.targetMode = options.targets.length > 0
+    const shards = options.shard?.count ?? 1
+    this.rendezvous = shards > 1 ? new Rendezvous(process.env.AUTHBENCH_RENDEZVOUS_URL ?? '', options.runId ?? '', shards) : null
     this.orchestrator = new Orchestrator(hooks.placement, process.env.REDIS_URL || null, {
       pidFile: join(hooks.runDir, PID_FILE), ...(this.targetMode ? { targets: targetSet(options.targets, options.targetStats) } : {}),
     })
@@ -109,6 +115,7 @@ export class SuiteRun {
     } finally {
       for (const env of this.shared.values()) this.writeLogs(env)
       await this.orchestrator.teardown()
+      this.rendezvous?.close()
       this.hooks.force?.removeEventListener('abort', this.onForce)
       this.finish()
     }
@@ -127,15 +134,7 @@ export class SuiteRun {
   /** Every cell of every scenario, skipped (with why) or waiting for its first repeat. */
   private planCells(): void {
     for (const scenario of this.scenarios) {
-      for (const plan of scenario.plan(this.options)) {
-        const base = { id: plan.id, scenario: scenario.name, strategy: plan.env.strategy, profile: plan.env.profile, alg: plan.env.alg, instances: plan.env.instances, claims: plan.claims, warnings: [] as string[] }
-        // target mode: the targets have a Redis of their own; without REDIS_URL only its figures are missing
-        const noRedis = STRATEGIES[plan.env.strategy].needsRedis && this.results.redis.source === 'none' && !this.targetMode
-        const skipReason = noRedis ? this.results.redis.note ?? 'no Redis' : plan.skipReason ?? targetSkipReason(scenario, plan, this.options)
-        if (this.targetMode && plan.env.serverArgs?.length) base.warnings.push(targetArgsNote(plan.env.serverArgs))
-        const cell: Cell = skipReason !== undefined ? { ...base, state: 'skipped', reason: skipReason } : { ...base, state: 'partial', reason: 'not started', repeats: [], summary: null }
-        this.slots.push({ plan, scenario, cell, env: null })
-      }
+      for (const plan of scenario.plan(this.options)) this.slots.push({ plan, scenario, cell: plannedCell(scenario, plan, this.options, this.results.redis), env: null })
     }
     this.results.cells = this.slots.map((s) => s.cell)
     this.save()
@@ -233,7 +232,8 @@ export class SuiteRun {
     try {
       const env = await this.envFor(scenario, slot, lock)
       this.results.balancer = runBalancer(this.results.balancer, cell.balancer = balancerInfo(env.balancer, env.instances.length))
-      const repeat = await scenario.runRepeat({ options: this.options, orchestrator: this.orchestrator, signal: this.hooks.signal, status: progress, exclusive: lock }, env, plan, r)
+      const sync = this.rendezvous ? { rendezvous: this.rendezvous.arrive } : {}
+      const repeat = await scenario.runRepeat({ options: this.options, orchestrator: this.orchestrator, signal: this.hooks.signal, status: progress, exclusive: lock, ...sync }, env, plan, r)
         .finally(async () => { if (scenario.freshEnvPerRepeat) await this.stopEnv(slot) })
       cell.repeats.push(repeat)
       this.recordRepeat(scenario, slot, repeats)
@@ -253,11 +253,11 @@ export class SuiteRun {
   private recordRepeat(scenario: Scenario, slot: Slot, repeats: number): void {
     const cell = slot.cell as Extract<Cell, { repeats: unknown }>
     const summary = scenario.summarize(cell.repeats)
-    const planned = this.targetMode && slot.plan.env.serverArgs?.length ? [targetArgsNote(slot.plan.env.serverArgs)] : []
-    cell.warnings = [...planned, ...warningsFor(cell.repeats, scenario)]
+    cell.warnings = [...plannedWarnings(slot.plan, this.options), ...warningsFor(cell.repeats, scenario)]
     const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
     const adaptive = scenario.adaptiveRepeats
-    const enough = cell.repeats.length === repeats || (adaptive !== undefined && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
+    // shards run every repeat: one stopping early would leave the others waiting at its next window
+    const enough = cell.repeats.length === repeats || (adaptive !== undefined && !this.rendezvous && cell.repeats.length >= adaptive.min && adaptive.precise(summary))
     slot.cell = this.results.cells[this.results.cells.indexOf(cell)] = enough
       ? { ...base, state: 'completed', summary }
       : { ...base, state: 'partial', reason: `${cell.repeats.length} of ${repeats} repeats done`, summary }
@@ -291,9 +291,4 @@ export class SuiteRun {
     this.results.finishedAt = new Date().toISOString()
     this.save()
   }
-}
-
-/** A cell planned with server options: in target mode the targets must have been started with them. */
-function targetArgsNote(args: readonly string[]): string {
-  return `target mode: this cell expects the targets to run with ${args.join(' ')}; authbench did not start them and cannot check it (a JWT's own lifetime is recorded where there is one)`
 }
