@@ -20,7 +20,7 @@ import { verdicts } from '../report/claims.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
 import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
-import { checkTargets, targetSet } from '../harness/processes/targets.ts'
+import { checkTargets, discoverStats, targetSet } from '../harness/processes/targets.ts'
 import { ConfigError } from '../servers/config.ts'
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
@@ -95,6 +95,28 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
   }
 }
 
+/**
+ * Target mode's preflight: stats endpoints discovered (`dns+http://`), every target answering, the
+ * stats token accepted, a rendezvous for shards. The options to run with, or the problem in one line.
+ */
+async function preflight(options: Readonly<BenchOptions>): Promise<Readonly<BenchOptions> | string> {
+  if (options.targets.length === 0) return options
+  if ((options.shard?.count ?? 1) > 1 && !process.env.AUTHBENCH_RENDEZVOUS_URL) return '--shard: set AUTHBENCH_RENDEZVOUS_URL to a Redis every shard reaches (where they agree when each window starts)'
+  let stats: string[]
+  try {
+    stats = await discoverStats(options.targetStats)
+  } catch (err) {
+    return `--target-stats: ${(err as Error).message}`
+  }
+  const resolved = Object.freeze({ ...options, targetStats: stats })
+  try {
+    return (await checkTargets(targetSet(resolved.targets, resolved.targetStats))) ?? resolved
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return err.message
+  }
+}
+
 /** --plan: the cells that would run (and those skipped, with why) and the estimated time. */
 function printPlan(options: Readonly<BenchOptions>): void {
   const redisNote = process.env.REDIS_URL || redisServerVersion() ? null : 'redis-server not found (apt-get install -y redis-server) and no REDIS_URL'
@@ -162,26 +184,19 @@ async function main(): Promise<number> {
   // A closed pipe (e.g. `npm run bench | head`) must not kill the run before it saves and tears down.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   const o = parseArgs()
-  const options = resolveOptions(o)
+  let options = resolveOptions(o)
   if (options === null) return 2
   if (o.plan) {
     printPlan(options)
     return 0
   }
-  if (options.targets.length > 0) {
-    let problem: string | null
-    try {
-      problem = await checkTargets(targetSet(options.targets, options.targetStats))
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err
-      problem = err.message
-    }
-    if ((options.shard?.count ?? 1) > 1 && !process.env.AUTHBENCH_RENDEZVOUS_URL) problem ??= '--shard: set AUTHBENCH_RENDEZVOUS_URL to a Redis every shard reaches (where they agree when each window starts)'
-    if (problem) {
-      process.stderr.write(`authbench: ${problem}\n`)
-      return 2
-    }
+  const ready = await preflight(options)
+  if (typeof ready === 'string') {
+    process.stderr.write(`authbench: ${ready}\n`)
+    return 2
   }
+  options = ready
+
   const planned = planPlacement(options.pin)
   // target mode: only the generator is placed here; the targets run where they were started
   const placement = options.targets.length > 0 && planned.method === 'taskset'

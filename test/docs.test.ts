@@ -14,11 +14,12 @@ const text = (file: string) => readFileSync(join(ROOT, file), 'utf8')
 const README_MAX_LINES = 150
 
 /** Our commands whose `--help` lists the options the docs may name. */
-const COMMANDS = ['scripts/bench.ts', 'servers/main.ts', 'scripts/compare.ts', 'scripts/profile.ts']
+const COMMANDS = ['scripts/bench.ts', 'servers/main.ts', 'scripts/compare.ts', 'scripts/profile.ts', 'scripts/merge.ts', 'scripts/kubernetes.ts']
 /** Options of other programs that the docs name on purpose, with the program. */
 const OTHER_TOOLS: Record<string, string> = {
   '--import': 'node', '--cpu-prof': 'node', '--no-memory-reducer': 'node (V8)', '--max-semi-space-size': 'node (V8)',
   '--noEmit': 'tsc', '--save': 'redis-server', '--pdeathsig': 'setpriv', '--fix': 'eslint',
+  '--scale': 'docker-compose', '--exit-code-from': 'docker-compose', '--for': 'kubectl', '--timeout': 'kubectl', '--from-literal': 'kubectl',
 }
 
 describe('README.md and docs/', () => {

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { freePort } from '../harness/processes/ports.ts'
 import { serverBundle } from '../harness/processes/server-bundle.ts'
-import { checkTargets, targetSet } from '../harness/processes/targets.ts'
+import { checkTargets, discoverStats, targetSet } from '../harness/processes/targets.ts'
 import type { CpuPlacement } from '../harness/results/results.ts'
 import { OptionError, resolveBenchOptions } from '../harness/run/options.ts'
 import { listCells, targetSkipReason } from '../harness/run/plan.ts'
@@ -83,6 +83,11 @@ describe('target mode', () => {
     expect(s?.meRequestBytes?.median).toBeGreaterThan(0) // bytes at its socket
     expect(byId.get('failover/jwt/tuned/HS256/x2')).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/^target mode: /) })
   }, 120_000)
+
+  it('finds every instance behind a name: dns+http:// stats URLs become one URL per address', async () => {
+    expect(await discoverStats(['http://10.0.0.1:3001', 'dns+http://localhost:3201'])).toEqual(expect.arrayContaining(['http://10.0.0.1:3001', 'http://127.0.0.1:3201']))
+    await expect(discoverStats(['dns+http://no-such-host.invalid:3001'])).rejects.toThrow(/ENOTFOUND/)
+  })
 
   it('says in one line when a target does not answer, or refuses the stats token', async () => {
     const target = await startByHand()

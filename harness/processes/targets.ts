@@ -3,6 +3,7 @@
  * figures come from each instance's stats endpoint (servers/stats-endpoint.ts), so CPU per request and
  * bytes stay server-side measurements. Nothing here starts, pins or stops a process.
  */
+import { lookup } from 'node:dns/promises'
 import type { Redis } from 'ioredis'
 import type { ProcessStats } from '../../servers/instrument.ts'
 import { statsToken } from '../../servers/secrets.ts'
@@ -88,4 +89,23 @@ export async function checkTargets(t: TargetSet): Promise<string | null> {
     }
   }
   return null
+}
+
+/**
+ * Stats endpoints as given, with every `dns+http://name:port` replaced by one `http://address:port`
+ * per address the name resolves to: the instances behind a headless Kubernetes Service or a scaled
+ * Compose service, found without listing them.
+ */
+export async function discoverStats(urls: readonly string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const u of urls) {
+    if (!u.startsWith('dns+http://')) {
+      out.push(u)
+      continue
+    }
+    const url = new URL(u.slice('dns+'.length))
+    const found = await lookup(url.hostname, { all: true })
+    for (const a of found) out.push(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${url.port || 80}`)
+  }
+  return out
 }

@@ -173,7 +173,8 @@ function checkTargets(o: BenchOptions): void {
     for (const u of urls) {
       let url: URL
       try { url = new URL(u) } catch { throw new OptionError(`${flag}: '${u}' is not a URL (e.g. http://10.0.0.5:3000)`) }
-      if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) throw new OptionError(`${flag}: '${u}' must be a plain http(s) URL without credentials or query`)
+      const protocols = flag === '--target-stats' ? ['http:', 'https:', 'dns+http:'] : ['http:', 'https:']
+      if (!protocols.includes(url.protocol) || url.username || url.password || url.search || url.hash) throw new OptionError(`${flag}: '${u}' must be a plain ${protocols.join(' or ')} URL without credentials or query`)
     }
   }
   o.targets = o.targets.map((u) => u.replace(/\/+$/, ''))
