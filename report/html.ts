@@ -2,6 +2,7 @@
  * report.html — one self-contained file (inline CSS and SVG, no script, no network fetch): the
  * verdict table, one section per scenario with its charts and short table, then method and machine.
  */
+import type { RunResults } from '../harness/results/results.ts'
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
@@ -75,7 +76,7 @@ function methodSection(input: ReportInput): string {
   return [
     '<h2 id="method">Method and machine</h2>',
     [
-      '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC), bytes from their sockets, Redis work from <code>INFO</code> deltas.',
+      '<p>Server CPU per request comes from the servers\' own accounting (<code>process.cpuUsage</code>, read over IPC, or in target mode over each server\'s stats endpoint), bytes from their sockets, Redis work from <code>INFO</code> deltas.',
       '<code>/me</code> and <code>/health</code> are measured in alternating windows on the same instance;',
       'a throughput CI is Yuen\'s 95 % interval over the repeats (the 20 %-trimmed mean of the per-repeat medians, Student\'s t: the repeats, minutes apart, are the independent units, the pairs inside one only seconds apart;',
       'a later repeat first warms its idle server until its CPU per request stops falling;',
@@ -87,6 +88,7 @@ function methodSection(input: ReportInput): string {
       ['command', `npm run bench -- ${r.command.join(' ')}`],
       ['machine', `${r.machine.cpuModel} · ${r.machine.cores} cores · ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB · ${r.machine.os}`],
       ['CPU placement', r.placement.note],
+      ...runOrigin(r),
       ...(r.hostSpeed ? [['host speed', hostSpeedLine(r.hostSpeed)] as [string, string]] : []),
       ['Redis', `${r.redis.source}${r.redis.version ? ` ${r.redis.version}` : ''}${r.redis.note ? ` — ${r.redis.note}` : ''}`],
       ['balancer', `${r.balancer.kind}${r.balancer.version ? ` ${r.balancer.version}` : ''}`],
@@ -102,4 +104,14 @@ function methodSection(input: ReportInput): string {
       ? `<ul>${skipped.map((c) => `<li><code>${esc(c.id)}</code> (${esc(cellLabel(c))}): ${esc(c.state)} — ${esc(c.state === 'failed' ? c.error : c.reason)}</li>`).join('')}</ul>`
       : '<p>None: every planned cell completed.</p>',
   ].join('\n')
+}
+
+/** Where the run's servers and load came from, when not from this harness alone: target mode, merged shards. */
+function runOrigin(r: RunResults): Array<[string, string]> {
+  const targets = (r.options.targets ?? []) as string[]
+  const stats = (r.options.targetStats ?? []) as string[]
+  return [
+    ...(targets.length ? [['target mode', `servers started elsewhere: load to ${targets.join(', ')}; their own stats from ${stats.length ? stats.join(', ') : 'nowhere (server-side figures not measured)'}`] as [string, string]] : []),
+    ...(r.merged ? [['merged', `${r.merged.shards} load-generator shards (${r.merged.from.join(', ')}); a window's last shard started up to ${r.merged.maxWindowStartSkewMs.toFixed(1)} ms after its first`] as [string, string]] : []),
+  ]
 }
