@@ -3,12 +3,16 @@
  * Every rule is a pure function of results.json; a claim whose cells are missing is
  * "not measured in this run" — never guessed, never defaulted.
  */
-import type { RunResults } from '../harness/results/results.ts'
+import type { Cell, RunResults } from '../harness/results/results.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
-import { fmt } from './model.ts'
+import { fmt, isMeasured } from './model.ts'
+import { EFFICIENCY_MARGIN, scalabilityFromCurve } from './scale-curve.ts'
 import { clearlyLower, defs, isHybrid, isPureJwt, isSession, notMeasured, read, readLargest, show, type Def, type Reading, type Verdict } from './claim-inputs.ts'
 import { layoutOf } from '../scenarios/scale-out.ts'
 import { h2Metric, type H2Indexing } from '../scenarios/request-size.ts'
+
+/** How the scalability verdict says it had no scale-out curve to go on. */
+const PER_REQUEST_BASIS = 'basis: one instance\'s CPU per request (no scale-out curve in this run) — '
 
 /** A revocation window at most this share of the lifetime is "refused at once". */
 const AT_ONCE_SHARE = 0.1
@@ -22,12 +26,18 @@ export function scalability(results: RunResults): Verdict {
   const base = {
     id: 'scalability', claim: 'Scalability — sessions "Moderate", JWT "Better"',
     metrics: 'throughput: server CPU /me ÷ /health and Redis commands per request; scale-out: auth failures under round robin',
-    rule: 'supported when plain JWT costs clearly less CPU per request than every server-side session and needs no shared store; refuted when it costs clearly more than every one; depends otherwise (the condition names who is cheaper and what the sessions need to scale out)',
+    rule: `with a scale-out curve (--instances 1,2,4…): supported when plain JWT's scaling efficiency at the largest instance count is higher than every server-side session's by more than ${EFFICIENCY_MARGIN * 100} points, ` +
+      'refuted when lower than every one\'s by as much, depends otherwise; without one: supported when plain JWT costs clearly less CPU per request than every server-side session and needs no shared store; ' +
+      'refuted when it costs clearly more than every one; depends otherwise (the condition names its basis, who is cheaper and what the sessions need to scale out)',
   }
-  const sessions = read(results, 'throughput', 'cpuRatio', defs().filter(isSession))
-  const [jwt] = read(results, 'throughput', 'cpuRatio', defs().filter(isPureJwt))
+  const fromCurve = scalabilityFromCurve(results, base)
+  if (fromCurve) return fromCurve
+  // one instance's per-request cost: the smallest instance count each strategy ran
+  const single = (c: Cell) => c.instances === Math.min(...results.cells.filter((x) => x.scenario === 'throughput' && x.strategy === c.strategy && isMeasured(x)).map((x) => x.instances))
+  const sessions = read(results, 'throughput', 'cpuRatio', defs().filter(isSession), single)
+  const [jwt] = read(results, 'throughput', 'cpuRatio', defs().filter(isPureJwt), single)
   if (!jwt || sessions.length === 0) return notMeasured(base, 'throughput cells of jwt and of a server-side session strategy')
-  const redisCmds = read(results, 'throughput', 'redisCommandsPerRequest', defs().filter(isSession))
+  const redisCmds = read(results, 'throughput', 'redisCommandsPerRequest', defs().filter(isSession), single)
   const rr = read(results, 'scale-out', 'authFailureShare', defs().filter(isSession), (c) => layoutOf(c) === 'roundRobin')
   const values = [...sessions.map((r) => show(r, '× /health CPU')), show(jwt, '× /health CPU'),
     ...redisCmds.filter((r) => r.e.median > 0).map((r) => show(r, 'Redis commands per request')),
@@ -37,17 +47,17 @@ export function scalability(results: RunResults): Verdict {
   const needsStore = [...redisCmds.filter((r) => r.e.median > 0).map((r) => `${r.strategy} sends ${fmt(r.e.median)} Redis command(s) per request to one shared store`),
     ...rr.filter((r) => r.e.median > 0.05).map((r) => `${r.strategy} refuses ${fmt(r.e.median * 100)} % of requests under round robin`)]
   if (cheaper.length === sessions.length) {
-    return { ...base, values, verdict: 'supported', condition: `plain JWT costs ${fmt(jwt.e.median)}× /health per request, clearly less than ${cheaper.join(', ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
+    return { ...base, values, verdict: 'supported', condition: `${PER_REQUEST_BASIS}plain JWT costs ${fmt(jwt.e.median)}× /health per request, clearly less than ${cheaper.join(', ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
   }
   if (dearer.length === sessions.length) {
-    return { ...base, values, verdict: 'refuted', condition: `plain JWT's verification (${fmt(jwt.e.median)}× /health) costs clearly more per request than ${dearer.join(', ')}` }
+    return { ...base, values, verdict: 'refuted', condition: `${PER_REQUEST_BASIS}plain JWT's verification (${fmt(jwt.e.median)}× /health) costs clearly more per request than ${dearer.join(', ')}` }
   }
   const parts = [
     cheaper.length ? `JWT is cheaper per request than ${cheaper.join(', ')}` : '',
     dearer.length ? `dearer than ${dearer.join(', ')}` : '',
     sessions.filter((s) => !cheaper.includes(s.strategy) && !dearer.includes(s.strategy)).map((s) => `no clear difference from ${s.strategy}`).join(', '),
   ].filter(Boolean)
-  return { ...base, values, verdict: 'depends', condition: `plain JWT costs ${fmt(jwt.e.median)}× /health per request: ${parts.join('; ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
+  return { ...base, values, verdict: 'depends', condition: `${PER_REQUEST_BASIS}plain JWT costs ${fmt(jwt.e.median)}× /health per request: ${parts.join('; ')}${needsStore.length ? `; ${needsStore.join('; ')}` : ''}` }
 }
 
 /** 2. Logout: sessions "easy", JWT "harder" (the token remains valid until expiry). */

@@ -3,10 +3,11 @@
  * verdict table, one section per scenario with its charts and short table, then method and machine.
  */
 import type { RunResults } from '../harness/results/results.ts'
+import { scaleCurve, type ScalePoint } from './scale-curve.ts'
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
 import { verdicts, type Verdict } from './claims.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
-import { cellLabel, FLAG_MEANING, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
+import { cellLabel, FLAG_MEANING, fmt, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table in the HTML report. */
 export const HTML_METRIC_COLUMNS = 6
@@ -59,6 +60,7 @@ export async function renderHtml(input: ReportInput): Promise<string> {
     const t = scenarioTable(input, scenario, HTML_METRIC_COLUMNS)
     parts.push(table(t.header, t.rows), t.notes.length ? `<ul>${t.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '', '</section>')
   }
+  parts.push(await scaleSection(r))
   const mech = mechanismTable(input)
   if (mech.rows.length || mech.notes.length) {
     parts.push(`<section data-section="mechanisms"><h2 id="mechanisms">${esc(MECHANISM_SECTION)}</h2>`, mech.rows.length ? table(mech.header, mech.rows, false) : '', `<ul>${mech.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`)
@@ -114,4 +116,22 @@ function runOrigin(r: RunResults): Array<[string, string]> {
     ...(targets.length ? [['target mode', `servers started elsewhere: load to ${targets.join(', ')}; their own stats from ${stats.length ? stats.join(', ') : 'nowhere (server-side figures not measured)'}`] as [string, string]] : []),
     ...(r.merged ? [['merged', `${r.merged.shards} load-generator shards (${r.merged.from.join(', ')}); a window's last shard started up to ${r.merged.maxWindowStartSkewMs.toFixed(1)} ms after its first`] as [string, string]] : []),
   ]
+}
+
+/** The scale-out curve, where the run swept instance counts: requests/s and efficiency against instances, one line per strategy, Redis beside them. */
+async function scaleSection(r: RunResults): Promise<string> {
+  const curves = [...new Set(r.cells.map((c) => c.strategy))].map((s) => ({ s, points: scaleCurve(r, s) })).filter((c) => c.points.length > 0)
+  if (curves.length === 0) return ''
+  const xTitle = 'server instances (each on a core of its own)'
+  const line = (value: (p: ScalePoint) => number | null) => curves.flatMap(({ s, points }) => points.flatMap((p) => {
+    const v = value(p)
+    return v === null ? [] : [{ series: s, x: p.instances, value: v, lo: null, hi: null }]
+  }))
+  const charts = [
+    curveChartSpec({ title: 'Aggregate /me requests/s against instances', xTitle, yTitle: 'requests/s', points: line((p) => p.requestsPerSec) }),
+    curveChartSpec({ title: 'Scaling efficiency: throughput at N ÷ (N × throughput at 1)', xTitle, yTitle: 'efficiency', points: line((p) => p.efficiency), rule: { y: 1, label: 'linear' } }),
+  ]
+  const rows = curves.flatMap(({ s, points }) => points.map((p) => [s, String(p.instances), fmt(p.requestsPerSec), p.efficiency === null ? '–' : fmt(p.efficiency), p.redisCoreShare === null ? '–' : `${fmt(p.redisCoreShare * 100)} %`, p.serverSaturated ? 'yes' : 'no']))
+  const svgs = await Promise.all(charts.map((c) => toSvg(c)))
+  return `<section data-section="scale-out-curve"><h2 id="scale-out-curve">Scale-out curve</h2>${svgs.map((x) => `<div class="chart">${x}</div>`).join('')}${table(['strategy', 'instances', 'requests/s', 'efficiency', 'Redis (share of a core)', 'servers saturated'], rows, false)}</section>`
 }

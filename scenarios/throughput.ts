@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { openGenerator } from '../harness/load/load.ts'
 import { readRedisInfo } from '../harness/measure/probes.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
@@ -80,12 +81,17 @@ export const throughput: Scenario = {
       for (const profile of options.profiles) {
         if (!def.profiles.includes(profile)) continue
         for (const alg of jwtFamily ? options.algs : (['HS256'] as const)) {
-          cells.push({
-            id: `throughput/${strategy}/${profile}/${alg}/x${options.instances}`,
-            scenario: 'throughput',
-            claims: this.claims,
-            env: { strategy, profile, alg, instances: options.instances, balancer: options.balancer === 'none' ? 'none' : options.balancer },
-          })
+          for (const instances of sweepOf(options)) {
+            const sweep = options.instanceSweep.length > 0
+            const skipReason = sweep ? coresMissing(instances) : undefined
+            cells.push({
+              id: `throughput/${strategy}/${profile}/${alg}/x${instances}`,
+              scenario: 'throughput',
+              claims: this.claims,
+              env: { strategy, profile, alg, instances, balancer: options.balancer === 'none' ? 'none' : options.balancer, ...(sweep ? { corePerInstance: true } : {}) },
+              ...(skipReason ? { skipReason } : {}),
+            })
+          }
         }
       }
     }
@@ -159,4 +165,18 @@ export function crossCheckRepeat(scenario: Pick<Scenario, 'adaptiveRepeats' | 'r
 export function verifyCacheRegime(strategy: StrategyName, profile: string, population: number): VerifyCacheRegime | null {
   if (STRATEGIES[strategy].family !== 'jwt' || profile === 'defaults') return null
   return population <= JWT_VERIFY_CACHE_ENTRIES ? 'hit-dominated' : 'miss-dominated'
+}
+
+/** The instance counts of the throughput cells: the sweep, or the one count. */
+const sweepOf = (o: Readonly<BenchOptions>) => (o.instanceSweep.length > 0 ? o.instanceSweep : [o.instances])
+
+/**
+ * Why this machine cannot run a sweep level of `instances`, one server core each (the servers' cores of
+ * the CPU placement: on 2 cores, core 1; on more, all but the generator's and Redis's). Undefined where it can.
+ */
+export function coresMissing(instances: number, cores = availableParallelism()): string | undefined {
+  const serverCores = cores <= 2 ? 1 : cores - 2
+  return instances > serverCores
+    ? `${instances} instances need ${instances} server cores, one each; this machine has ${serverCores} (of ${cores}: the others run the load generator and Redis)`
+    : undefined
 }

@@ -55,7 +55,7 @@ function parseArgs() {
     .option('--connections <list>', `concurrency levels of the throughput sweep, e.g. 1,10,64 (default: ${d.connectionLevels.join(',')}); other scenarios use 10, or the one level given`, numberList)
     .addOption(new Option('--generator <name>', `load generator for throughput (default: ${d.generator})`).choices(['autocannon', 'wrk']))
     .option('--cross-check', 'after each throughput cell, measure it briefly with the other generator and flag a > 10 % disagreement')
-    .option('--instances <n>', `server instances per cell (default: ${d.instances})`, number)
+    .option('--instances <list>', `server instances per cell (default: ${d.instances}); several (1,2,4,8): a scale-out sweep of throughput, each instance on a core of its own`, numberList)
     .option('--repeats <n>', `repeats per throughput cell, interleaved (default: ${d.repeats})`, number)
     .option('--metrics-repeats <n>', `repeats per cell of the other scenarios (default: ${d.metricsRepeats})`, number)
     .option('--users <n>', `distinct logged-in users (default: ${d.users})`, number)
@@ -83,7 +83,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       durationSec: o.duration, windowSec: o.window, warmupSec: o.warmup, connectionLevels: o.connections,
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
-      instances: o.instances, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
+      instances: o.instances?.[0], instanceSweep: o.instances && o.instances.length > 1 ? o.instances : undefined, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)

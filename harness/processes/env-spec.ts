@@ -61,6 +61,8 @@ export interface EnvSpec {
   fromSources?: boolean
   /** A command each server runs under (e.g. `clinic flame --`): its first process is the one the harness stops. */
   runUnder?: string[]
+  /** Each instance pinned to a server core of its own (the scale-out sweep), not all of them to the server cores together. */
+  corePerInstance?: boolean
 }
 
 /** What a scenario drives: N instances of one strategy, and the URL(s) to send load to. */

@@ -172,13 +172,15 @@ export class Orchestrator {
 
   /** A cell's instances, started side by side; when one fails, the others are stopped and its error thrown. */
   private async startInstances(spec: EnvSpec, env: Record<string, string | undefined>): Promise<OwnedInstance[]> {
-    const started = await Promise.allSettled(Array.from({ length: spec.instances }, () => startInstance({
+    const cpus = this.placement.serverCpus
+    const pinFor = (k: number) => (this.placement.method !== 'taskset' ? [] : spec.corePerInstance ? [cpus[k % cpus.length]!] : cpus)
+    const started = await Promise.allSettled(Array.from({ length: spec.instances }, (_, k) => startInstance({
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
       args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])],
       nodeArgs: [...SERVER_NODE_ARGS, ...(spec.profile === 'floor' ? FLOOR_NODE_ARGS : []), ...(spec.nodeArgs ?? [])],
       fromSources: spec.fromSources ?? false,
       // started on every core (instances start side by side), pinned to the server cores once ready
-      pinCpusWhenReady: this.placement.method === 'taskset' ? this.placement.serverCpus : [],
+      pinCpusWhenReady: pinFor(k),
       ...(spec.runUnder ? { runUnder: spec.runUnder } : {}),
       owner: this.owner('server'),
     })))

@@ -60,6 +60,11 @@ export interface BenchOptions {
   shard: { index: number; count: number } | null
   /** What the shards of one run share (`--run-id`): the rendezvous keys and the merge's check. */
   runId: string | null
+  /**
+   * A scale-out sweep of the throughput cells (`--instances 1,2,4,8`): one cell per instance count,
+   * each instance on a core of its own, behind the balancer. Empty: one count, `instances`.
+   */
+  instanceSweep: number[]
 }
 
 export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
@@ -68,6 +73,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   targetStats: [],
   shard: null,
   runId: null,
+  instanceSweep: [],
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
@@ -133,6 +139,8 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   o.connectionLevels = [...new Set(o.connectionLevels)].sort((a, b) => a - b)
   if (!['autocannon', 'wrk'].includes(o.generator)) throw new OptionError(`unknown generator '${o.generator}' (expected: autocannon, wrk)`)
   num('instances', o.instances, 1, 32, true)
+  for (const n of o.instanceSweep) num('instances', n, 1, 64, true)
+  o.instanceSweep = [...new Set(o.instanceSweep)].sort((a, b) => a - b)
   num('repeats', o.repeats, 1, 100, true)
   num('metrics-repeats', o.metricsRepeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)
