@@ -105,7 +105,7 @@ export const throughput: Scenario = {
   async runRepeat(ctx, env, cell, index) {
     const { options, signal } = ctx
     const startedAt = new Date().toISOString()
-    const generator = openGenerator(options.generator) // wrk missing: the cell fails with that one line
+    const generator = openGenerator(options.generator, options.generatorProcesses) // wrk missing: the cell fails with that one line
     try {
       const population = await preparePopulation(ctx, env, cell)
       const { creds, plansAt, bytes: [meBytes, healthBytes] } = population

@@ -9,12 +9,12 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { FORCE_AFTER_MS, interruptPolicy } from '../harness/run/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/run/options.ts'
-import { pinSelf, planPlacement } from '../harness/processes/placement.ts'
+import { PlacementError, pinSelf, planPlacement } from '../harness/processes/placement.ts'
 import { listCells, planSuite, renderPlan } from '../harness/run/plan.ts'
 import { checkGenerator } from '../harness/load/wrk.ts'
 import { redisServerVersion } from '../harness/processes/redis-server.ts'
 import { redactUrls, runSuite, type RunHooks } from '../harness/run/run.ts'
-import type { RunResults } from '../harness/results/results.ts'
+import type { CpuPlacement, RunResults } from '../harness/results/results.ts'
 import { gitSha } from '../harness/measure/machine.ts'
 import { verdicts } from '../report/claims.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
@@ -63,6 +63,7 @@ function parseArgs() {
     .option('--no-pin', 'do not pin generator and servers to separate cores')
     .option('--target <urls>', 'target mode: run against servers you started (a balancer URL, or instance URLs), naming their strategy, profile and algorithm', list)
     .option('--target-stats <urls>', 'the targets\' stats endpoints (each instance started with --stats-port), for server-side CPU and bytes', list)
+    .option('--generator-processes <n>', 'autocannon processes driving each throughput window together (each needs a core of the generator\'s), merged exactly', number)
     .option('--shard <i/n>', 'target mode: this run is load generator i of n (users and connections shared, windows started together via AUTHBENCH_RENDEZVOUS_URL); npm run merge joins them', shardOf)
     .option('--run-id <id>', 'what the shards of one run share (rendezvous keys, merge check)')
     .option('--out <dir>', `results folder (default: ${d.out})`)
@@ -84,7 +85,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances?.[0], instanceSweep: o.instances && o.instances.length > 1 ? o.instances : undefined, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
-      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId,
+      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId, generatorProcesses: o.generatorProcesses,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
     return options
@@ -115,6 +116,21 @@ async function preflight(options: Readonly<BenchOptions>): Promise<Readonly<Benc
     if (!(err instanceof ConfigError)) throw err
     return err.message
   }
+}
+
+/** Where the generator(s), servers and Redis run, or why this machine cannot place them as asked (one line). */
+function placementFor(options: Readonly<BenchOptions>): CpuPlacement | string {
+  let planned: CpuPlacement
+  try {
+    planned = planPlacement(options.pin, options.generatorProcesses)
+  } catch (err) {
+    if (err instanceof PlacementError) return err.message
+    throw err
+  }
+  // target mode: only the generator is placed here; the targets run where they were started
+  return options.targets.length > 0 && planned.method === 'taskset'
+    ? { ...planned, note: `target mode: the load generator on core ${planned.generatorCpus.join(',')}; the targets (${options.targets.join(', ')}) run where they were started` }
+    : planned
 }
 
 /** --plan: the cells that would run (and those skipped, with why) and the estimated time. */
@@ -197,11 +213,11 @@ async function main(): Promise<number> {
   }
   options = ready
 
-  const planned = planPlacement(options.pin)
-  // target mode: only the generator is placed here; the targets run where they were started
-  const placement = options.targets.length > 0 && planned.method === 'taskset'
-    ? { ...planned, note: `target mode: the load generator on core ${planned.generatorCpus.join(',')}; the targets (${options.targets.join(', ')}) run where they were started` }
-    : planned
+  const placement = placementFor(options)
+  if (typeof placement === 'string') {
+    process.stderr.write(`authbench: ${placement}\n`)
+    return 2
+  }
   pinSelf(placement)
   const runDir = claimRunDir(options.out, runDirName(gitSha()))
   const bar = process.stdout.isTTY === true

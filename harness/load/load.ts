@@ -2,6 +2,7 @@ import autocannon from 'autocannon'
 import * as hdr from 'hdr-histogram-js'
 import type { LatencyMs, LoadGeneratorName } from '../results/results.ts'
 import type { ConnectionPlan, LoadGenerator, LoadOutcome, LoadSpec } from './types.ts'
+import { ProcessPoolGenerator } from './process-pool.ts'
 import { WrkGenerator } from './wrk.ts'
 
 export type { ConnectionPlan, LoadGenerator, LoadOutcome, LoadSpec } from './types.ts'
@@ -12,9 +13,10 @@ const autocannonGenerator: LoadGenerator = {
   close: () => {},
 }
 
-/** The named load generator; wrk throws a one-line error when it is not installed. */
-export function openGenerator(name: LoadGeneratorName): LoadGenerator {
-  return name === 'wrk' ? new WrkGenerator() : autocannonGenerator
+/** The named load generator (autocannon over `processes` processes); wrk throws a one-line error when it is not installed. */
+export function openGenerator(name: LoadGeneratorName, processes = 1): LoadGenerator {
+  if (name === 'wrk') return new WrkGenerator()
+  return processes > 1 ? new ProcessPoolGenerator(processes) : autocannonGenerator
 }
 
 /** How long a timed load waits for the requests in flight at its end before dropping them. */

@@ -12,8 +12,9 @@ function hasTaskset(): boolean {
  * core 0 for the generator, the rest for the servers. Needs ≥ 2 cores and `taskset`; otherwise
  * nothing is pinned and the placement says so.
  */
-export function planPlacement(wanted: boolean): CpuPlacement {
+export function planPlacement(wanted: boolean, generators = 1): CpuPlacement {
   const cores = availableParallelism()
+  if (wanted && generators > 1) return generatorsPlacement(cores, generators)
   const none = (note: string): CpuPlacement => ({ method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note })
   if (!wanted) return none('pinning disabled (--no-pin)')
   if (cores < 2) return none(`only ${cores} core: generator and servers share it`)
@@ -42,4 +43,23 @@ export function pinSelf(p: CpuPlacement): void {
   if (p.method !== 'taskset') return
   const r = spawnSync('taskset', ['-a', '-p', '-c', p.generatorCpus.join(','), String(process.pid)], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`taskset could not pin the load generator: ${r.stderr.trim()}`)
+}
+
+/**
+ * Several generator processes (`--generator-processes n`): cores 0…n−1 for them, the next ones for
+ * the servers, Redis on the last core where there is one to spare. Needs n + 1 cores and taskset.
+ */
+function generatorsPlacement(cores: number, n: number): CpuPlacement {
+  if (cores < n + 1 || process.platform !== 'linux' || !hasTaskset()) {
+    throw new PlacementError(`--generator-processes ${n} needs ${n} cores for the generators and one for the servers, and taskset; this machine has ${cores} (or run with --no-pin)`)
+  }
+  const generatorCpus = Array.from({ length: n }, (_, i) => i)
+  const rest = Array.from({ length: cores - n }, (_, i) => n + i)
+  const redisCpus = rest.length > 1 ? [rest.at(-1)!] : [0]
+  const serverCpus = rest.length > 1 ? rest.slice(0, -1) : rest
+  return { method: 'taskset', generatorCpus, serverCpus, redisCpus, note: `${n} generator processes on cores ${generatorCpus.join(',')}, servers/balancer on ${serverCpus.join(',')}, Redis on ${redisCpus.join(',')}` }
+}
+
+export class PlacementError extends Error {
+  override name = 'PlacementError'
 }

@@ -25,6 +25,8 @@ export interface BenchOptions {
    * Default 1, 10, 64; `--quick`: 10.
    */
   connectionLevels: number[]
+  /** autocannon processes that drive each throughput window together, merged exactly (`--generator-processes`); default 1. */
+  generatorProcesses: number
   /** Load generator of the throughput measurement: autocannon (default) or wrk (Debian's `wrk`). */
   generator: 'autocannon' | 'wrk'
   /** After each throughput cell, a short alternating-window measurement with the other generator, flagged when the ratios differ > 10 %. */
@@ -74,6 +76,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   shard: null,
   runId: null,
   instanceSweep: [],
+  generatorProcesses: 1,
   scenarios: [],
   profiles: ['tuned'],
   algs: ['HS256'],
@@ -139,6 +142,8 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   o.connectionLevels = [...new Set(o.connectionLevels)].sort((a, b) => a - b)
   if (!['autocannon', 'wrk'].includes(o.generator)) throw new OptionError(`unknown generator '${o.generator}' (expected: autocannon, wrk)`)
   num('instances', o.instances, 1, 32, true)
+  num('generator-processes', o.generatorProcesses, 1, 64, true)
+  if (o.generatorProcesses > 1 && o.generator !== 'autocannon') throw new OptionError('--generator-processes needs --generator autocannon (its latency histograms merge)')
   for (const n of o.instanceSweep) num('instances', n, 1, 64, true)
   o.instanceSweep = [...new Set(o.instanceSweep)].sort((a, b) => a - b)
   num('repeats', o.repeats, 1, 100, true)
