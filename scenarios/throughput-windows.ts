@@ -132,16 +132,18 @@ export async function measureLevels(ctx: ScenarioContext, env: CellEnv, generato
   const { options, signal } = ctx
   const count = pairsPerLevel(options)
   const levels: ThroughputLevel[] = []
-  const speed = [await probeHostSpeed(env.instances)]
+  // the servers' core is timed inside a server: none to ask without their stats (target mode), no probe
+  const probe = async () => (env.instances.length > 0 ? [await probeHostSpeed(env.instances)] : [])
+  const speed = await probe()
   for (const connections of order) {
     const plans = { me: plansAt(connections, 'me'), health: plansAt(connections, 'health') }
     // a population smaller than two levels: measured once (never in a sharded run, whose shards must run the same windows)
     if (!options.shard && levels.some((l) => l.connections === plans.me.length)) continue
-    if (levels.length > 0) speed.push(await probeHostSpeed(env.instances))
+    if (levels.length > 0) speed.push(...(await probe()))
     const pairs = await measurePairs(env, generator, plans, count, options.windowSec, signal, (p) => ctx.status(`${connections} conn.: pair ${p}/${count}`), ctx.rendezvous)
     levels.push({ connections: plans.me.length, pairs })
   }
-  speed.push(await probeHostSpeed(env.instances))
+  speed.push(...(await probe()))
   return { levels, speed }
 }
 

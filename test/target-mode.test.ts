@@ -49,12 +49,13 @@ describe('target mode', () => {
     const o = options({ targets: ['http://127.0.0.1:3000'], strategies: ['jwt'] })
     const { run, skipped } = listCells(o, SCENARIOS, null)
     const why = new Map(skipped.map((s) => [s.id, s.reason]))
-    expect(run).toEqual([]) // one URL, no stats: nothing here can be measured as asked
+    // one URL, no stats: only throughput runs (what the generator sees); nothing else can be measured as asked
+    expect(run.map((c) => c.plan.id)).toEqual(['throughput/jwt/tuned/HS256/x1'])
     for (const [id, reason] of why) expect(reason, id).toMatch(/^target mode: /)
     expect(why.get('failover/jwt/tuned/HS256/x2')).toMatch(/kills an instance/)
     expect(why.get('memory/jwt/tuned/HS256')).toMatch(/fresh servers/)
     expect(why.get('revocation/jwt/tuned/HS256/x2')).toMatch(/needs 2 instance URLs/)
-    expect(why.get('throughput/jwt/tuned/HS256/x1')).toMatch(/--stats-port/)
+    expect(why.get('login/jwt/tuned/HS256')).toMatch(/--stats-port/)
     expect(why.get('login/jwt/tuned/RS256')).toMatch(/needs servers running jwt tuned RS256; the targets run jwt tuned HS256/)
     const withStats = options({ targets: ['http://127.0.0.1:3000', 'http://127.0.0.1:3002'], targetStats: ['http://127.0.0.1:3001'], strategies: ['jwt'] })
     const throughput = SCENARIOS.find((s) => s.name === 'throughput')!
@@ -88,6 +89,23 @@ describe('target mode', () => {
     expect(await discoverStats(['http://10.0.0.1:3001', 'dns+http://localhost:3201'])).toEqual(expect.arrayContaining(['http://10.0.0.1:3001', 'http://127.0.0.1:3201']))
     await expect(discoverStats(['dns+http://no-such-host.invalid:3001'])).rejects.toThrow(/ENOTFOUND/)
   })
+
+  it('without stats endpoints, measures throughput from the generator side only and says so', async () => {
+    const target = await startByHand()
+    const o = options({ quick: true, targets: [target.url], strategies: ['jwt'], scenarios: ['throughput', 'login'] })
+    const runDir = mkdtempSync(join(tmpdir(), 'authbench-target-'))
+    onTestFinished(() => rmSync(runDir, { recursive: true, force: true }))
+    const results = await runSuite(o, { runDir, signal: new AbortController().signal, placement: noPin, command: ['test'], scenarios: SCENARIOS })
+    expect(validateResults(results)).toEqual([])
+    const t = results.cells.find((c) => c.id === 'throughput/jwt/tuned/HS256/x1')!
+    expect(t.state).toBe('completed')
+    expect(t.warnings.join(' ')).toMatch(/generator-side figures only/)
+    const s = t.state === 'completed' && t.summary.kind === 'throughput' ? t.summary : null
+    expect(s?.meRequestsPerSec?.median).toBeGreaterThan(0) // what the generator counted
+    expect(s?.meLatencyP99Ms?.median).toBeGreaterThan(0)
+    expect([s?.cpuRatio, s?.meCpuMicrosPerRequest, s?.meRequestBytes]).toEqual([null, null, null]) // what only the servers can count: not guessed
+    expect(results.cells.find((c) => c.id === 'login/jwt/tuned/HS256')).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/--stats-port/) })
+  }, 120_000)
 
   it('says in one line when a target does not answer, or refuses the stats token', async () => {
     const target = await startByHand()

@@ -56,6 +56,7 @@ export const SERVER_SATURATION_SHARE = 0.9
  * Server CPU, bytes and Redis are read the same way whichever generator drove the load.
  */
 export function measureWindow(path: string, before: Sample, after: Sample, load: LoadOutcome): WindowMeasurement {
+  if (after.servers.length === 0) return generatorSideWindow(path, before, after, load)
   const sum = (f: (s: ProcessStats) => number, s: Sample) => s.servers.reduce((a, x) => a + f(x), 0)
   const d = (f: (s: ProcessStats) => number) => sum(f, after) - sum(f, before)
   const requests = d((s) => s.requestsTotal)
@@ -95,4 +96,27 @@ export async function measureAround(instances: readonly Instance[], redis: Redis
   const before = await takeSample(instances, redis)
   const outcome = await load()
   return measureWindow(path, before, await takeSample(instances, redis), outcome)
+}
+
+/**
+ * A window without the servers' own readings (target mode without stats endpoints): what the load
+ * generator saw — its responses, status codes, latency, its own CPU — and null for everything the
+ * servers count (CPU, bytes, connections); Redis still from INFO where given.
+ */
+function generatorSideWindow(path: string, before: Sample, after: Sample, load: LoadOutcome): WindowMeasurement {
+  const durationSec = (after.atMs - before.atMs) / 1000
+  const loadDurationSec = load.durationSec > 0 ? load.durationSec : durationSec
+  const generatorCpuShare = load.generatorCpuMicros / 1e6 / loadDurationSec
+  const perReq = (x: number) => (load.responses > 0 ? x / load.responses : null)
+  const redisOk = before.redis !== null && after.redis !== null
+  return {
+    path, durationSec, statusCodes: load.statusCodes, non2xx: load.non2xx, errors: load.errors,
+    serverRequests: load.responses, loadDurationSec, requestsPerSec: load.responses / loadDurationSec,
+    connectionsPerRequest: null, latencyMs: load.latencyMs, serverCpuMicrosPerRequest: null,
+    requestBytesPerRequest: null, responseBytesPerRequest: null,
+    redisCommandsPerRequest: redisOk ? perReq(after.redis!.totalCommands - before.redis!.totalCommands - 1) : null,
+    redisCpuMicrosPerRequest: redisOk ? perReq(after.redis!.cpuMicros - before.redis!.cpuMicros) : null,
+    generatorCpuShare, generatorSaturated: generatorCpuShare >= GENERATOR_SATURATION_SHARE * load.generatorThreads,
+    latencyHistogram: load.latencyHistogram, loadStartedAtEpochMs: load.startedAtEpochMs,
+  }
 }

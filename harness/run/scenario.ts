@@ -92,9 +92,10 @@ export interface Scenario {
   withMechanismLoops?: boolean
   /**
    * In target mode (servers the harness did not start, `--target`): `needs-stats` where it reads the
-   * servers' own figures (their stats endpoints), or why it cannot run there. Default: it runs.
+   * servers' own figures (their stats endpoints), `stats-optional` where without them it still measures
+   * what the load generator sees, or why it cannot run there. Default: it runs.
    */
-  targetMode?: 'needs-stats' | { skip: string }
+  targetMode?: 'needs-stats' | 'stats-optional' | { skip: string }
   /** Its cells can be measured by several load-generator shards at once (`--shard`), windows started together. */
   shardable?: boolean
   /** The report's bar charts of it (default: one chart of its first headline metric). */
