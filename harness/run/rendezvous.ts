@@ -14,14 +14,14 @@ export const RENDEZVOUS_TIMEOUT_MS = 120_000
 export class Rendezvous {
   private seq = 0
   private readonly redis: Redis
+  /** For messages: the URL without its password. */
+  private readonly url: string
 
   constructor(url: string, private readonly runId: string, private readonly count: number, private readonly timeoutMs = RENDEZVOUS_TIMEOUT_MS) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true })
     this.redis.on('error', () => {})
     this.url = redactUrl(url)
   }
-
-  private readonly url: string
 
   /** Counts this shard in at the next window and resolves once every shard has. */
   readonly arrive = async (): Promise<void> => {
