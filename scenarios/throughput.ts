@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { openGenerator } from '../harness/load/load.ts'
+import { serverCoresWith } from '../harness/processes/placement.ts'
 import { readRedisInfo } from '../harness/measure/probes.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ChartDecl, CurveDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
@@ -83,7 +84,7 @@ export const throughput: Scenario = {
         for (const alg of jwtFamily ? options.algs : (['HS256'] as const)) {
           for (const instances of sweepOf(options)) {
             const sweep = options.instanceSweep.length > 0
-            const skipReason = sweep ? coresMissing(instances) : undefined
+            const skipReason = sweep ? coresMissing(instances, undefined, options.generatorProcesses) : undefined
             cells.push({
               id: `throughput/${strategy}/${profile}/${alg}/x${instances}`,
               scenario: 'throughput',
@@ -172,11 +173,12 @@ const sweepOf = (o: Readonly<BenchOptions>) => (o.instanceSweep.length > 0 ? o.i
 
 /**
  * Why this machine cannot run a sweep level of `instances`, one server core each (the servers' cores of
- * the CPU placement: on 2 cores, core 1; on more, all but the generator's and Redis's). Undefined where it can.
+ * the CPU placement: on 2 cores, core 1; on more, all but the generators' and Redis's). Undefined where it can.
  */
-export function coresMissing(instances: number, cores = availableParallelism()): string | undefined {
-  const serverCores = cores <= 2 ? 1 : cores - 2
+export function coresMissing(instances: number, cores = availableParallelism(), generators = 1): string | undefined {
+  const serverCores = Math.max(1, serverCoresWith(generators, cores))
+  const others = generators === 1 ? 'the load generator' : `${generators} load generator processes`
   return instances > serverCores
-    ? `${instances} instances need ${instances} server cores, one each; this machine has ${serverCores} (of ${cores}: the others run the load generator and Redis)`
+    ? `${instances} instances need ${instances} server cores, one each; this machine has ${serverCores} (of ${cores}: the others run ${others} and Redis)`
     : undefined
 }

@@ -10,6 +10,7 @@ import cliProgress from 'cli-progress'
 import { FORCE_AFTER_MS, interruptPolicy } from '../harness/run/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/run/options.ts'
 import { PlacementError, pinSelf, planPlacement } from '../harness/processes/placement.ts'
+import { chooseGeneratorProcesses } from '../harness/run/generator-count.ts'
 import { listCells, planSuite, renderPlan } from '../harness/run/plan.ts'
 import { checkGenerator } from '../harness/load/wrk.ts'
 import { redisServerVersion } from '../harness/processes/redis-server.ts'
@@ -34,6 +35,7 @@ const shardOf = (v: string) => {
   if (!m) throw new InvalidArgumentError(`'${v}' is not i/n (e.g. 0/2)`)
   return { index: Number(m[1]), count: Number(m[2]) }
 }
+const processesOf = (v: string): number | 'auto' => (v === 'auto' ? 'auto' : number(v))
 const number = (v: string) => {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number')
@@ -63,7 +65,7 @@ function parseArgs() {
     .option('--no-pin', 'do not pin generator and servers to separate cores')
     .option('--target <urls>', 'target mode: run against servers you started (a balancer URL, or instance URLs), naming their strategy, profile and algorithm', list)
     .option('--target-stats <urls>', 'the targets\' stats endpoints (each instance started with --stats-port), for server-side CPU and bytes', list)
-    .option('--generator-processes <n>', 'autocannon processes driving each throughput window together (each needs a core of the generator\'s), merged exactly', number)
+    .option('--generator-processes <n|auto>', 'autocannon processes driving each throughput window together, one core each, merged exactly; auto: as many as a short pilot shows the servers need to saturate first (default: auto)', processesOf)
     .option('--shard <i/n>', 'target mode: this run is load generator i of n (users and connections shared, windows started together via AUTHBENCH_RENDEZVOUS_URL); npm run merge joins them', shardOf)
     .option('--run-id <id>', 'what the shards of one run share (rendezvous keys, merge check)')
     .option('--out <dir>', `results folder (default: ${d.out})`)
@@ -85,7 +87,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       connections: o.connections === undefined ? undefined : o.connections.includes(10) ? 10 : o.connections.length === 1 ? o.connections[0] : Math.min(...o.connections),
       generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances?.[0], instanceSweep: o.instances && o.instances.length > 1 ? o.instances : undefined, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
-      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId, generatorProcesses: o.generatorProcesses,
+      out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId, generatorProcesses: o.generatorProcesses === 'auto' ? undefined : o.generatorProcesses,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
     return options
@@ -119,7 +121,7 @@ async function preflight(options: Readonly<BenchOptions>): Promise<Readonly<Benc
 }
 
 /** Where the generator(s), servers and Redis run, or why this machine cannot place them as asked (one line). */
-function placementFor(options: Readonly<BenchOptions>): CpuPlacement | string {
+function placementFor(options: Readonly<BenchOptions>, generatorNote: string | null): CpuPlacement | string {
   let planned: CpuPlacement
   try {
     planned = planPlacement(options.pin, options.generatorProcesses)
@@ -128,9 +130,10 @@ function placementFor(options: Readonly<BenchOptions>): CpuPlacement | string {
     throw err
   }
   // target mode: only the generator is placed here; the targets run where they were started
-  return options.targets.length > 0 && planned.method === 'taskset'
-    ? { ...planned, note: `target mode: the load generator on core ${planned.generatorCpus.join(',')}; the targets (${options.targets.join(', ')}) run where they were started` }
-    : planned
+  const note = options.targets.length > 0 && planned.method === 'taskset'
+    ? `target mode: the load generator on core ${planned.generatorCpus.join(',')}; the targets (${options.targets.join(', ')}) run where they were started`
+    : planned.note
+  return { ...planned, note: generatorNote ? `${note}; ${generatorNote}` : note }
 }
 
 /** --plan: the cells that would run (and those skipped, with why) and the estimated time. */
@@ -212,8 +215,14 @@ async function main(): Promise<number> {
     return 2
   }
   options = ready
+  let generatorNote: string | null = null
+  if (o.generatorProcesses === undefined || o.generatorProcesses === 'auto') {
+    const choice = await chooseGeneratorProcesses(options)
+    options = Object.freeze({ ...options, generatorProcesses: choice.processes })
+    generatorNote = choice.note
+  }
 
-  const placement = placementFor(options)
+  const placement = placementFor(options, generatorNote)
   if (typeof placement === 'string') {
     process.stderr.write(`authbench: ${placement}\n`)
     return 2

@@ -60,6 +60,12 @@ function generatorsPlacement(cores: number, n: number): CpuPlacement {
   return { method: 'taskset', generatorCpus, serverCpus, redisCpus, note: `${n} generator processes on cores ${generatorCpus.join(',')}, servers/balancer on ${serverCpus.join(',')}, Redis on ${redisCpus.join(',')}` }
 }
 
+/** Server cores left when n generator processes take cores 0…n−1 (Redis gets the last core where one is left over, as above). */
+export function serverCoresWith(generators: number, cores: number): number {
+  const rest = cores - generators
+  return rest > 1 ? rest - 1 : Math.max(rest, 0)
+}
+
 export class PlacementError extends Error {
   override name = 'PlacementError'
 }
