@@ -26,8 +26,8 @@ const unavailable = netnsUnavailable()
 if (unavailable) process.stderr.write(`netns.test.ts: skipped: ${unavailable}\n`)
 
 const results = (dir: string): RunResults => JSON.parse(readFileSync(join(dir, readdirSync(dir).find((d) => !d.endsWith('.log'))!, 'results.json'), 'utf8')) as RunResults
-const windows = (r: RunResults): WindowMeasurement[] => r.cells.filter((c) => c.scenario === 'throughput' && c.state === 'completed')
-  .flatMap((c) => (c.repeats as ThroughputRepeat[]).flatMap((rep) => rep.levels.flatMap((l) => l.pairs.flatMap((p) => [p.me, p.health]))))
+const windows = (r: RunResults): WindowMeasurement[] => r.cells.flatMap((c) => (c.scenario === 'throughput' && c.state === 'completed' ? (c.repeats as ThroughputRepeat[]) : []))
+  .flatMap((rep) => rep.levels.flatMap((l) => l.pairs.flatMap((p) => [p.me, p.health])))
 const responses = (w: WindowMeasurement) => Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
 
 describe.skipIf(unavailable !== null)(`separate hosts as network namespaces (root only${unavailable ? `; skipped here: ${unavailable}` : ''})`, () => {
