@@ -105,6 +105,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
 async function preflight(options: Readonly<BenchOptions>): Promise<Readonly<BenchOptions> | string> {
   if (options.targets.length === 0) return options
   if ((options.shard?.count ?? 1) > 1 && !process.env.AUTHBENCH_RENDEZVOUS_URL) return '--shard: set AUTHBENCH_RENDEZVOUS_URL to a Redis every shard reaches (where they agree when each window starts)'
+  if ((options.shard?.count ?? 1) > 1 && process.env.AUTHBENCH_RENDEZVOUS_URL === process.env.REDIS_URL) return '--shard: AUTHBENCH_RENDEZVOUS_URL must be a Redis of its own, not REDIS_URL\'s (its polling would count among the targets\' Redis commands)'
   let stats: string[]
   try {
     stats = await discoverStats(options.targetStats)

@@ -71,7 +71,7 @@ describe('load-generator shards', () => {
     expect(wm.length).toBe(w0.length)
     wm.forEach((w, k) => {
       expect(responses(w)).toBe(responses(w0[k]!) + responses(w1[k]!)) // counts: the sum, exactly
-      expect(w.serverRequests).toBe(responses(w)) // the servers answered what the shards sent, in the coordinator's window
+      expect(w.serverRequests).toBe(responses(w)) // the coordinator's readings span every shard's load (a rendezvous at both ends)
       const union = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
       for (const x of [w0[k]!, w1[k]!]) union.add(hdr.decodeFromCompressedBase64(x.latencyHistogram!))
       expect(w.latencyMs.p99).toBe(union.getValueAtPercentile(99) / 1000) // the union's percentile, never an average
@@ -85,6 +85,15 @@ describe('load-generator shards', () => {
     expect(m.merged).toMatchObject({ shards: 2, maxWindowStartSkewMs: Math.max(...wm.map((w) => w.shardStartSkewMs!)) })
     expect(m.options.shard).toBeNull()
   }, 120_000)
+
+  it('refuses a rendezvous on the targets\' own Redis, in one line', async () => {
+    const url = 'redis://127.0.0.1:1'
+    const r = await run(['scripts/bench.ts', '--scenarios', 'throughput', '--strategies', 'jwt', '--connections', '2,10', '--target', 'http://127.0.0.1:1', '--shard', '0/2', '--run-id', 'x'],
+      { AUTHBENCH_SECRET: SECRET, AUTHBENCH_RENDEZVOUS_URL: url, REDIS_URL: url })
+    expect(r.code).toBe(2)
+    expect(r.out.trim()).toMatch(/^authbench: --shard: AUTHBENCH_RENDEZVOUS_URL must be a Redis of its own, not REDIS_URL's/)
+    expect(r.out.trim().split('\n')).toHaveLength(1)
+  }, 30_000)
 
   it('refuses runs that are not the shards of one run, with the reason', () => {
     const fake = (index: number, runId = 'a', count = 2) => ({ options: { shard: { index, count }, runId }, cells: [], warnings: [], status: 'complete' }) as unknown as RunResults
