@@ -1,15 +1,16 @@
 /**
  * Comparing two runs: for every cell present in both, the change of each headline metric with a
  * significance test over independent units — the per-repeat values, never the windows inside a
- * repeat (treating per-window samples as independent makes nearly everything "significant").
- * A pure function of two results objects.
+ * repeat (treating per-window samples as independent makes nearly everything "significant") — the
+ * false discovery rate controlled across the comparison, and each metric's minimum detectable effect
+ * (report/significance.ts). A pure function of two results objects.
  */
-import jstat from 'jstat'
 import { median } from 'simple-statistics'
 import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
 import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { cellLabel, declFor, fmt, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
+import { benjaminiHochberg, changeP, FDR_Q, minimumDetectableEffect, type TestName } from './significance.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
 export const HOST_SPEED_DIFFERENCE_REL = 0.15
@@ -29,8 +30,13 @@ export function hostSpeedDifference(base: HostSpeedSummary | null, cand: HostSpe
   return parts.length ? `host speed: ${parts.join('; ')}` : null
 }
 
-/** Two-sided significance level of the Welch t-test. */
-export const SIGNIFICANCE_P = 0.05
+/**
+ * Units of figures timed by the host (CPU time, rates, latencies, durations): across separate runs they
+ * move with the host's speed as much as with the code. They form a family of their own for the false
+ * discovery rate, and a significant change in one is called the code's only where both runs'
+ * host-speed probes agree. Ratios measured within a run, bytes, counts and shares are the other family.
+ */
+export const HOST_TIMED_UNITS: ReadonlySet<string> = new Set(['µs/req', 'µs/login', 'µs/cmd', 'req/s', 'logins/s', 'cmd/s', 'MB/s', 'ms', 's'])
 
 export interface MetricChange {
   cellId: string
@@ -47,10 +53,21 @@ export interface MetricChange {
   changeRel: number | null
   nBaseline: number
   nCandidate: number
-  /** Welch's t-test over per-repeat values; null when a side has fewer than 2 repeats or no variance at all. */
+  /** The test over per-repeat values (report/significance.ts): Welch's on their logarithms where all are positive. */
+  test: TestName
+  /** Its two-sided p-value; null when a side has fewer than 2 repeats. */
   p: number | null
+  /** Benjamini–Hochberg adjusted p over the metrics of its family in this comparison. */
+  q: number | null
+  /** Smallest relative change this metric would show with 80 % power at the level a single discovery needs (FDR_Q ÷ family size); null below 2 repeats a side. */
+  mdeRel: number | null
+  /** A host-timed figure (HOST_TIMED_UNITS): compared in a family of its own. */
+  hostTimed: boolean
+  /** q < FDR_Q and the medians differ. */
   significant: boolean
-  /** Significant and in the worse direction. */
+  /** A significant change of a host-timed figure while the two runs' host-speed probes do not agree (or are missing): the host's, as much as the code's. */
+  hostWeather: boolean
+  /** Significant, in the worse direction, and not host weather. */
   worse: boolean
 }
 
@@ -114,21 +131,6 @@ export function perRepeat(repeats: readonly RepeatResult[], metric: string, head
   return out
 }
 
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-const variance = (xs: readonly number[]) => { const m = mean(xs); return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) }
-
-/** Two-sided p-value of Welch's unequal-variance t-test; null when it cannot be computed. */
-export function welchP(a: readonly number[], b: readonly number[]): number | null {
-  if (a.length < 2 || b.length < 2) return null
-  const va = variance(a) / a.length
-  const vb = variance(b) / b.length
-  const diff = mean(b) - mean(a)
-  if (va + vb === 0) return diff === 0 ? 1 : 0 // no noise at all: any difference is real, none is none
-  const t = diff / Math.sqrt(va + vb)
-  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1))
-  return 2 * (1 - jstat.studentt.cdf(Math.abs(t), df))
-}
-
 /** The headline metric names a cell carries (`*` declarations expanded to what the cell has). */
 function headlineNames(cell: Cell, scenario: Scenario): string[] {
   if (!isMeasured(cell)) return []
@@ -143,7 +145,7 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
   const warnings = runWarnings(baseline, candidate)
   const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
   const cand = new Map(candidate.cells.filter(isMeasured).map((c) => [c.id, c]))
-  const changes: MetricChange[] = []
+  const changes: RawChange[] = []
   for (const [id, c1] of cand) {
     const c0 = base.get(id)
     const scenario = byName.get(c1.scenario)
@@ -156,9 +158,12 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
       if (change) changes.push(change)
     }
   }
+  const hostsAgree = hostSpeedsAgree(baseline, candidate)
   return {
     warnings,
-    changes,
+    // each family corrected on its own; the changes in the order the cells and metrics came
+    changes: [true, false].flatMap((timed) => adjust(changes.filter((c) => c.change.hostTimed === timed), hostsAgree))
+      .sort((x, y) => changes.indexOf(x.raw) - changes.indexOf(y.raw)).map((x) => x.change),
     ratioAgreement: ratioAgreement(base, cand, byName),
     onlyInBaseline: [...base.keys()].filter((k) => !cand.has(k)),
     onlyInCandidate: [...cand.keys()].filter((k) => !base.has(k)),
@@ -198,21 +203,45 @@ function comparedLevel(c0: MeasuredCell, c1: MeasuredCell): { comparable: boolea
   return { comparable: true, connections: at, warning: `${c1.id}: the headline levels differ (baseline ${level(c0)} connections, candidate ${at}): both compared at ${at} connections` }
 }
 
-/** One metric of one cell in both runs: medians over repeats and Welch's t-test; null where either run lacks it. */
-function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null): MetricChange | null {
+/** Both runs have host-speed probes, and they read the same host speed, without slow phases. */
+function hostSpeedsAgree(baseline: RunResults, candidate: RunResults): boolean {
+  const [a, b] = [summarizeHostSpeed(baseline.cells), summarizeHostSpeed(candidate.cells)]
+  return a !== null && b !== null && hostSpeedDifference(a, b) === null
+}
+
+/** A metric's values in both runs, before the family's correction. */
+interface RawChange { change: Omit<MetricChange, 'q' | 'mdeRel' | 'significant' | 'hostWeather' | 'worse'>; a: number[]; b: number[] }
+
+/** One family's changes with their q-values, MDEs and verdicts. */
+function adjust(family: readonly RawChange[], hostsAgree: boolean): Array<{ raw: RawChange; change: MetricChange }> {
+  const qs = benjaminiHochberg(family.map((x) => x.change.p))
+  const alpha = FDR_Q / Math.max(1, family.length)
+  return family.map((raw, k) => {
+    const c = raw.change
+    const q = qs[k] ?? null
+    const significant = q !== null && q < FDR_Q && c.baseline !== c.candidate
+    const up = c.candidate > c.baseline
+    const hostWeather = significant && c.hostTimed && !hostsAgree
+    const worse = significant && !hostWeather && ((c.better === 'lower' && up) || (c.better === 'higher' && !up))
+    return { raw, change: { ...c, q, mdeRel: minimumDetectableEffect(raw.a, raw.b, alpha), significant, hostWeather, worse } }
+  })
+}
+
+/** One metric of one cell in both runs: medians over repeats and the test's p; null where either run lacks it. */
+function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null): RawChange | null {
   const a = perRepeat(c0.repeats, metric, at)
   const b = perRepeat(c1.repeats, metric, at)
   if (a.length === 0 || b.length === 0) return null
   const decl = declFor(scenario, metric)!.decl
   const [x0, x1] = [median(a), median(b)]
-  const p = welchP(a, b)
-  const significant = p !== null && p < SIGNIFICANCE_P && x0 !== x1
-  const up = x1 > x0
-  const worse = significant && ((decl.better === 'lower' && up) || (decl.better === 'higher' && !up))
+  const { test, p } = changeP(a, b)
   return {
-    cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
-    baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
-    nBaseline: a.length, nCandidate: b.length, p, significant, worse,
+    a, b,
+    change: {
+      cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
+      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
+      nBaseline: a.length, nCandidate: b.length, test, p, hostTimed: HOST_TIMED_UNITS.has(decl.unit),
+    },
   }
 }
 
@@ -244,55 +273,7 @@ function ratioAgreement(base: ReadonlyMap<string, Cell>, cand: ReadonlyMap<strin
   return out
 }
 
-/**
- * The ratio agreement in a few lines of at most `width` columns: how many, against what two runs of the
- * same code would give, and which not. Empty without throughput cells measured in both runs.
- */
-export function agreementLines(c: Comparison, width = 120): string[] {
-  const all = c.ratioAgreement
-  if (all.length === 0) return []
-  const head = all.filter((a) => a.headline)
-  const lines = [
-    `throughput CPU ratios, every level: ${all.filter((a) => a.agree).length} of ${all.length} medians inside each other's 95 % CI` +
-      (head.length ? ` (headline: ${head.filter((a) => a.agree).length} of ${head.length})` : ''),
-    `(two runs of the same code with calibrated intervals: about ${Math.round(EXPECTED_AGREEMENT_SAME_CODE * 100)} % of ratios)`,
-  ]
-  const off = all.filter((a) => !a.agree).map((a) => `${a.cellLabel}${a.connections === null ? '' : ` @${a.connections}`} ${fmt(a.baseline.median)} → ${fmt(a.candidate.median)}`)
-  let line = 'not inside:'
-  for (const item of off) {
-    if (line.length + item.length + 2 > width) { lines.push(line + ','); line = ' ' }
-    line += `${line.endsWith(':') || line === ' ' ? ' ' : ', '}${item}`
-  }
-  if (off.length) lines.push(line)
-  return lines
-}
-
 /** Changes significantly worse by more than `percent` %. */
 export function regressions(c: Comparison, percent: number): MetricChange[] {
   return c.changes.filter((x) => x.worse && (x.changeRel === null || Math.abs(x.changeRel) * 100 > percent))
-}
-
-const pct = (x: number | null) => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${fmt(x * 100)} %`)
-
-/** One row per metric change, for the terminal and for compare.md. */
-export function changeRows(c: Comparison): string[][] {
-  return c.changes.map((x) => [
-    x.cellLabel, x.scenario, x.label, fmt(x.baseline), fmt(x.candidate), pct(x.changeRel),
-    x.p === null ? `n=${x.nBaseline}/${x.nCandidate}: too few repeats` : `p=${x.p < 0.001 ? '<0.001' : fmt(x.p)}`,
-    x.worse ? 'WORSE' : x.significant ? 'better' : 'no sig. change',
-  ])
-}
-export const CHANGE_HEADER = ['cell', 'scenario', 'metric', 'baseline', 'candidate', 'change', 'test (repeats)', 'verdict']
-
-export function renderCompareMarkdown(c: Comparison, baselineDir: string, candidateDir: string): string {
-  const row = (cells: string[]) => `| ${cells.map((s) => s.replace(/\|/g, '\\|')).join(' | ')} |`
-  return [
-    '# authbench compare', '',
-    `Baseline \`${baselineDir}\` → candidate \`${candidateDir}\`. Welch's t-test over per-repeat values (α = ${SIGNIFICANCE_P}); windows inside a repeat are not independent and are not used as samples.`, '',
-    ...c.warnings.map((w) => `> **Warning:** ${w}`), c.warnings.length ? '' : '',
-    row(CHANGE_HEADER), row(CHANGE_HEADER.map(() => '---')), ...changeRows(c).map(row), '',
-    ...(agreementLines(c).length ? [agreementLines(c).join('<br>'), ''] : []),
-    ...(c.onlyInBaseline.length ? [`Only in the baseline: ${c.onlyInBaseline.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
-    ...(c.onlyInCandidate.length ? [`Only in the candidate: ${c.onlyInCandidate.map((x) => `\`${x}\``).join(', ')}`, ''] : []),
-  ].join('\n')
 }

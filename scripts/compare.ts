@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
-import { agreementLines, CHANGE_HEADER, changeRows, compareRuns, regressions, renderCompareMarkdown } from '../report/compare.ts'
+import { compareRuns, regressions } from '../report/compare.ts'
+import { agreementLines, CHANGE_HEADER, changeRows, renderCompareMarkdown } from '../report/compare-render.ts'
 import { loadRun, ReportError } from '../report/index.ts'
+import { FDR_Q } from '../report/significance.ts'
 import { wrap } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
@@ -41,11 +43,11 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')
   } else {
     for (const w of comparison.warnings) process.stdout.write(`${wrap(`! ${w}`, '    ')}\n`)
-    const table = new Table({ head: CHANGE_HEADER, colWidths: [20, 12, 22, 10, 11, 9, 14, 11], wordWrap: true, style: { head: [], border: [] } })
+    const table = new Table({ head: CHANGE_HEADER, colWidths: [17, 10, 18, 10, 10, 9, 15, 9, 11], wordWrap: true, style: { head: [], border: [] } })
     for (const r of changeRows(comparison)) table.push(r)
     process.stdout.write(table.toString() + '\n')
     const sig = comparison.changes.filter((c) => c.significant).length
-    process.stdout.write(`${wrap(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant change(s); ${mdPath}`, '    ')}\n`)
+    process.stdout.write(`${wrap(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant after the false discovery rate (q < ${FDR_Q}); ${mdPath}`, '    ')}\n`)
     for (const line of agreementLines(comparison)) process.stdout.write(`${wrap(line, '    ')}\n`)
     if (bad.length) process.stdout.write(`${wrap(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}`, '    ')}\n`)
   }
