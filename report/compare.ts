@@ -9,7 +9,7 @@ import { median } from 'simple-statistics'
 import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
 import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
-import { cellLabel, declFor, fmt, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
+import { cellLabel, declFor, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
 import { benjaminiHochberg, changeP, FDR_Q, minimumDetectableEffect, type TestName } from './significance.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
