@@ -75,8 +75,8 @@ export function barChartSpec(c: BarChartSpec): TopLevelSpec {
   } as TopLevelSpec
 }
 
-/** One point of a curve: a series (a cell), an x (connections), a value with its CI. */
-export interface CurvePoint { series: string; x: number; value: number; lo: number | null; hi: number | null }
+/** One point of a curve: a series (a cell), an x (connections), a value with its CI; `dash` names a run where several are overlaid (the first one's lines dashed). */
+export interface CurvePoint { series: string; x: number; value: number; lo: number | null; hi: number | null; dash?: string }
 
 export interface CurveChartSpec {
   title: string
@@ -92,8 +92,10 @@ export function curveChartSpec(c: CurveChartSpec): TopLevelSpec {
   const xs = [...new Set(c.points.map((p) => p.x))].sort((a, b) => a - b)
   const x = { field: 'x', type: 'quantitative' as const, title: c.xTitle, scale: { type: 'log' as const, nice: false, domain: [xs[0] ?? 1, xs.at(-1) ?? 1] }, axis: { values: xs, format: 'd' } }
   const color = { field: 'series', type: 'nominal' as const, title: null, sort: series, scale: { range: COLORS } }
+  const runs = [...new Set(c.points.flatMap((p) => (p.dash === undefined ? [] : [p.dash])))]
+  const dash = runs.length > 1 ? { strokeDash: { field: 'dash', type: 'nominal', title: null, sort: runs, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#555' }, scale: { domain: runs, range: runs.map((_, i) => (i === 0 ? [5, 3] : [1, 0])) } }, detail: { field: 'dash' } } : {}
   const layers: unknown[] = [
-    { mark: { type: 'line', point: { filled: true, size: 45 } }, encoding: { x, y: { field: 'value', type: 'quantitative', title: c.yTitle }, color } },
+    { mark: { type: 'line', point: { filled: true, size: 45 } }, encoding: { x, y: { field: 'value', type: 'quantitative', title: c.yTitle }, color, ...dash } },
     { transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: c.yTitle }, y2: { field: 'hi' }, color } },
   ]
   if (c.rule) {

@@ -10,7 +10,7 @@ import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
 import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { cellLabel, declFor, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
-import { benjaminiHochberg, changeP, FDR_Q, minimumDetectableEffect, type TestName } from './significance.ts'
+import { benjaminiHochberg, changeCi95, changeP, FDR_Q, minimumDetectableEffect, type TestName } from './significance.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
 export const HOST_SPEED_DIFFERENCE_REL = 0.15
@@ -49,8 +49,10 @@ export interface MetricChange {
   better: MetricDecl['better']
   baseline: number
   candidate: number
-  /** (candidate − baseline) / |baseline|; null when the baseline is 0. */
+  /** (candidate − baseline) / |baseline| of the medians; null when the baseline is 0. */
   changeRel: number | null
+  /** 95 % CI of the relative change, from the test's interval of the difference in means (report/significance.ts changeCi95). */
+  changeCi95: [number, number] | null
   nBaseline: number
   nCandidate: number
   /** The test over per-repeat values (report/significance.ts): Welch's on their logarithms where all are positive. */
@@ -239,7 +241,7 @@ function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, me
     a, b,
     change: {
       cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
-      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0),
+      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0), changeCi95: changeCi95(a, b),
       nBaseline: a.length, nCandidate: b.length, test, p, hostTimed: HOST_TIMED_UNITS.has(decl.unit),
     },
   }

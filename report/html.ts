@@ -12,9 +12,9 @@ import { cellLabel, FLAG_MEANING, fmt, MECHANISM_SECTION, mechanismTable, scenar
 /** Metric columns per scenario table in the HTML report. */
 export const HTML_METRIC_COLUMNS = 6
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1d;max-width:1100px;margin:24px auto;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .sub{color:#555;margin:0 0 16px}table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
@@ -35,7 +35,7 @@ function verdictTable(vs: Verdict[]): string {
 }
 
 /** A table; its last column holds flags (shown as such) unless `flags` is false. */
-function table(header: string[], rows: string[][], flags = true): string {
+export function table(header: string[], rows: string[][], flags = true): string {
   const isNum = (s: string) => /^[-–+]?[\d,.]+( ±[\d.,]+%)?$|^–$/.test(s)
   return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
     rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && isNum(c) ? ' class="num"' : ''}${flags && i === r.length - 1 && c ? ' class="flag"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') +

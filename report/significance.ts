@@ -84,6 +84,22 @@ export function minimumDetectableEffect(a: readonly number[], b: readonly number
   return base === 0 ? null : delta / base
 }
 
+/**
+ * The 95 % confidence interval of the relative change (candidate ÷ baseline − 1), from Welch's
+ * interval of the difference in means on the test's scale: exp of its ends − 1 on the log scale,
+ * its ends ÷ |mean(a)| on the raw one. Null below 2 values a side.
+ */
+export function changeCi95(a: readonly number[], b: readonly number[]): [number, number] | null {
+  const { test, a: x, b: y } = testScale(a, b)
+  const w = welchSe(x, y)
+  if (!w) return null
+  const d = mean(y) - mean(x)
+  const half = w.se === 0 ? 0 : jstat.studentt.inv(0.975, w.df) * w.se
+  if (test === 'welch-log') return [Math.exp(d - half) - 1, Math.exp(d + half) - 1]
+  const base = Math.abs(mean(a))
+  return base === 0 ? null : [(d - half) / base, (d + half) / base]
+}
+
 /** The test's p-value on its scale (see testScale). */
 export function changeP(a: readonly number[], b: readonly number[]): { test: TestName; p: number | null } {
   const { test, a: x, b: y } = testScale(a, b)

@@ -1,14 +1,16 @@
 /**
- * `npm run compare -- <baseline-run> <candidate-run> [--fail-on-regression <percent>]`:
+ * `npm run compare -- <baseline-run> <candidate-run>… [--out <dir>] [--fail-on-regression <percent>]`:
  * per cell in both runs, the change of each headline metric and whether it is significant over
- * repeats. Writes compare.md into the candidate run folder. Exit 1 with --fail-on-regression when a
- * cell is significantly worse by more than that percentage; 2 on bad input.
+ * repeats, each candidate against the baseline. Writes compare.md and compare.html into the last
+ * candidate's folder (or --out). Exit 1 with --fail-on-regression when a cell is significantly worse
+ * by more than that percentage; 2 on bad input.
  */
 import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
 import { writeFileAtomic } from '../harness/results/atomic-file.ts'
-import { compareRuns, regressions } from '../report/compare.ts'
+import { compareRuns, regressions, type Comparison } from '../report/compare.ts'
+import { renderCompareHtml, type ComparedRun } from '../report/compare-html.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, renderCompareMarkdown } from '../report/compare-render.ts'
 import { loadRun, ReportError } from '../report/index.ts'
 import { FDR_Q } from '../report/significance.ts'
@@ -21,34 +23,47 @@ const percent = (v: string) => {
   return n
 }
 
+/** One candidate's comparison on the terminal: warnings, the change table, the counts. */
+function printComparison(comparison: Comparison, heading: string | null, mdPath: string): void {
+  if (heading) process.stdout.write(`\n${wrap(heading, '    ')}\n`)
+  for (const w of comparison.warnings) process.stdout.write(`${wrap(`! ${w}`, '    ')}\n`)
+  const table = new Table({ head: CHANGE_HEADER, colWidths: [17, 10, 18, 10, 10, 9, 15, 9, 11], wordWrap: true, style: { head: [], border: [] } })
+  for (const r of changeRows(comparison)) table.push(r)
+  process.stdout.write(table.toString() + '\n')
+  const sig = comparison.changes.filter((c) => c.significant).length
+  process.stdout.write(`${wrap(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant after the false discovery rate (q < ${FDR_Q}); ${mdPath}`, '    ')}\n`)
+  for (const line of agreementLines(comparison)) process.stdout.write(`${wrap(line, '    ')}\n`)
+}
+
 async function main(): Promise<number> {
   const program = new Command('authbench-compare')
-    .description('compare two runs: headline metrics per cell, significance over repeats')
+    .description('compare runs: headline metrics per cell, significance over repeats, each candidate against the baseline')
     .argument('<baseline-run>', 'run folder of the baseline')
-    .argument('<candidate-run>', 'run folder of the candidate')
+    .argument('<candidate-runs...>', 'run folder(s) of the candidate(s), each compared against the baseline')
+    .option('--out <dir>', 'folder for compare.md and compare.html (default: the last candidate\'s)')
     .option('--fail-on-regression <percent>', 'exit 1 when a cell is significantly worse by more than this', percent)
     .option('--json', 'print the comparison as JSON instead of a table')
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench compare: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
-  const [baselineDir, candidateDir] = program.args as [string, string]
-  const o = program.opts<{ failOnRegression?: number; json?: boolean }>()
-  const [baseline, candidate] = [loadRun(baselineDir), loadRun(candidateDir)]
-  for (const note of [baseline.note, candidate.note]) if (note) process.stderr.write(`${wrap(`authbench compare: ${note}`, '    ')}\n`)
-  const comparison = compareRuns(baseline.results, candidate.results, SCENARIOS)
-  const mdPath = join(candidateDir, 'compare.md')
-  writeFileAtomic(mdPath, renderCompareMarkdown(comparison, baselineDir, candidateDir)) // never through a symlink in the run folder
-  const bad = o.failOnRegression === undefined ? [] : regressions(comparison, o.failOnRegression)
+  const [baselineDir, candidateDirs] = program.processedArgs as [string, string[]]
+  const o = program.opts<{ out?: string; failOnRegression?: number; json?: boolean }>()
+  const loaded = [baselineDir, ...candidateDirs].map((d) => loadRun(d))
+  for (const l of loaded) if (l.note) process.stderr.write(`${wrap(`authbench compare: ${l.note}`, '    ')}\n`)
+  const labels = candidateDirs.length === 1 ? ['baseline', 'candidate'] : ['baseline', ...candidateDirs.map((_, i) => `candidate ${i + 1}`)]
+  const runs: ComparedRun[] = loaded.map((l, i) => ({ label: labels[i]!, dir: [baselineDir, ...candidateDirs][i]!, results: l.results }))
+  const comparisons = runs.slice(1).map((r) => compareRuns(runs[0]!.results, r.results, SCENARIOS))
+  const outDir = o.out ?? candidateDirs.at(-1)!
+  const mdPath = join(outDir, 'compare.md')
+  // never through a symlink in the run folder
+  writeFileAtomic(mdPath, comparisons.map((c, i) => renderCompareMarkdown(c, baselineDir, candidateDirs[i]!)).join('\n\n'))
+  writeFileAtomic(join(outDir, 'compare.html'), await renderCompareHtml(runs, comparisons, SCENARIOS))
+  const bad = o.failOnRegression === undefined ? [] : comparisons.flatMap((c) => regressions(c, o.failOnRegression!))
   if (o.json) {
-    process.stdout.write(JSON.stringify({ ...comparison, regressions: bad }, null, 2) + '\n')
+    const json = comparisons.map((c, i) => ({ candidate: candidateDirs[i], ...c, regressions: o.failOnRegression === undefined ? [] : regressions(c, o.failOnRegression) }))
+    process.stdout.write(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n')
   } else {
-    for (const w of comparison.warnings) process.stdout.write(`${wrap(`! ${w}`, '    ')}\n`)
-    const table = new Table({ head: CHANGE_HEADER, colWidths: [17, 10, 18, 10, 10, 9, 15, 9, 11], wordWrap: true, style: { head: [], border: [] } })
-    for (const r of changeRows(comparison)) table.push(r)
-    process.stdout.write(table.toString() + '\n')
-    const sig = comparison.changes.filter((c) => c.significant).length
-    process.stdout.write(`${wrap(`${comparison.changes.length} metric(s) compared over repeats, ${sig} significant after the false discovery rate (q < ${FDR_Q}); ${mdPath}`, '    ')}\n`)
-    for (const line of agreementLines(comparison)) process.stdout.write(`${wrap(line, '    ')}\n`)
+    comparisons.forEach((c, i) => printComparison(c, comparisons.length > 1 ? `${labels[i + 1]}: ${candidateDirs[i]} against ${baselineDir}` : null, mdPath))
     if (bad.length) process.stdout.write(`${wrap(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}`, '    ')}\n`)
   }
   return bad.length > 0 ? 1 : 0
