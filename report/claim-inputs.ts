@@ -51,13 +51,32 @@ export function cellFor(results: RunResults, scenario: string, strategy: string,
 }
 const rank = (p: string) => (PROFILE_PREFERENCE.indexOf(p) + 4) % 4
 
+/** One estimate a claim rule read: which cell, which metric (what verdict-margins.ts shifts to find the nearest flip). */
+export interface ReadKey { cellId: string; metric: string }
+let recorder: ReadKey[] | null = null
+
+/** Runs `fn`, recording every estimate the claim rules read through `read` and `readLargest` meanwhile. */
+export function recordingReads<T>(fn: () => T): { value: T; reads: ReadKey[] } {
+  const outer = recorder
+  recorder = []
+  try {
+    const value = fn()
+    return { value, reads: recorder }
+  } finally {
+    recorder = outer
+  }
+}
+
 export interface Reading { strategy: string; profile: string; e: Estimate }
 export function read<S extends ScenarioName>(results: RunResults, scenario: S, metric: MetricName<S>, strategies: Def[], match?: (c: Cell) => boolean): Reading[] {
   const out: Reading[] = []
   for (const d of strategies) {
     const cell = cellFor(results, scenario, d.name, match)
     const e = cell && metricOf(cell, metric)
-    if (cell && e) out.push({ strategy: d.name, profile: cell.profile, e })
+    if (cell && e) {
+      recorder?.push({ cellId: cell.id, metric })
+      out.push({ strategy: d.name, profile: cell.profile, e })
+    }
   }
   return out
 }
@@ -71,7 +90,10 @@ export function readLargest<S extends ScenarioName>(results: RunResults, scenari
     const names = Object.keys(summary.metrics).filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
     names.sort((a, b) => Number(b.slice(prefix.length)) - Number(a.slice(prefix.length)))
     const e = names[0] ? metricOf(cell, names[0]) : null
-    if (e) out.push({ strategy: d.name, profile: cell.profile, e })
+    if (e) {
+      recorder?.push({ cellId: cell.id, metric: names[0]! })
+      out.push({ strategy: d.name, profile: cell.profile, e })
+    }
   }
   return out
 }

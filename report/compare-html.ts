@@ -8,7 +8,7 @@
 import type { RunResults } from '../harness/results/results.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 import { barChartSpec, curveChartSpec, levelCurves, scenarioCharts, toSvg, type Bar, type BarChartSpec, type CurvePoint } from './charts.ts'
-import { verdicts } from './claims.ts'
+import { verdictChanges, verdictsWithMargins } from './verdict-margins.ts'
 import type { Comparison, MetricChange } from './compare.ts'
 import { changeVerdict, METHOD_SENTENCE } from './compare-render.ts'
 import { CSS, esc, table } from './html.ts'
@@ -43,14 +43,18 @@ function changeTable(changes: readonly MetricChange[]): string {
     .replace(/<td>(WORSE)<\/td>/g, '<td class="flag">$1</td>')
 }
 
-/** Claims whose verdict differs between the baseline and any candidate. */
-function verdictChanges(runs: readonly ComparedRun[]): string {
-  const all = runs.map((r) => verdicts(r.results))
-  const changed = all[0]!.filter((v) => all.slice(1).some((vs) => vs.find((w) => w.id === v.id)?.verdict !== v.verdict))
-  if (changed.length === 0) return `<p>No verdict changed: all ${all[0]!.length} claims read the same in every run.</p>`
-  const rows = changed.map((v) => `<tr data-claim="${esc(v.id)}"><td>${esc(v.claim)}</td>${all.map((vs) => {
+/** Claims whose verdict differs between the baseline and any candidate, each run's verdict with its margin. */
+function verdictChangeTable(runs: readonly ComparedRun[]): string {
+  const all = runs.map((r) => verdictsWithMargins(r.results))
+  const ids = new Set(all.slice(1).flatMap((vs) => verdictChanges(all[0]!, vs).map((c) => c.id)))
+  if (ids.size === 0) {
+    const fragile = all.flatMap((vs, i) => vs.filter((v) => v.margin.fragile).map((v) => `${v.id} (${runs[i]!.label})`))
+    return `<p>No verdict changed: all ${all[0]!.length} claims read the same in every run.${fragile.length ? ` Fragile in some run: ${esc(fragile.join(', '))}.` : ''}</p>`
+  }
+  const rows = all[0]!.filter((v) => ids.has(v.id)).map((v) => `<tr data-claim="${esc(v.id)}"><td>${esc(v.claim)}</td>${all.map((vs) => {
     const w = vs.find((x) => x.id === v.id)
-    return w ? `<td><span class="v v-${w.verdict.replace(/ /g, '-')}">${esc(w.verdict)}</span><div><small>${esc(w.condition)}</small></div></td>` : '<td>–</td>'
+    return w ? `<td><span class="v v-${w.verdict.replace(/ /g, '-')}">${esc(w.verdict)}</span>${w.margin.fragile ? '<div class="fragile">fragile</div>' : ''}<div><small>${esc(w.condition)}</small></div>` +
+      `${w.margin.text ? `<div class="margin"><small>${esc(w.margin.text)}</small></div>` : ''}</td>` : '<td>–</td>'
   }).join('')}</tr>`)
   return `<table id="verdicts-changed"><thead><tr><th>claim</th>${runs.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
@@ -85,7 +89,7 @@ export async function renderCompareHtml(runs: readonly ComparedRun[], comparison
   const body = [
     `<h1>authbench compare</h1><ul class="sub">${runList.join('')}</ul>`,
     '<h2 id="warnings">Warnings</h2>', warnings.length ? `<ul id="compare-warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p>None: same machine, Node and packages, and host speeds that agree.</p>',
-    '<h2 id="verdicts">Verdicts that changed</h2>', verdictChanges(runs),
+    '<h2 id="verdicts">Verdicts that changed</h2>', verdictChangeTable(runs),
     ...sections.filter(Boolean),
     only.length ? `<h2 id="unmatched">Cells in one run only</h2><ul>${only.map((x) => `<li><code>${esc(x)}</code></li>`).join('')}</ul>` : '',
     `<h2 id="method">Method</h2><p>${esc(METHOD_SENTENCE)} The change's CI is Welch's 95 % interval of the difference in means on the log scale; the change itself is that of the medians.</p>`,

@@ -62,12 +62,14 @@ export const METHOD_SENTENCE = `Welch's t-test on the logarithms of per-repeat v
   `Benjamini–Hochberg false discovery rate q < ${FDR_Q} in two families, host-timed figures (CPU time, rates, latencies) and the rest (ratios measured within a run, bytes, counts); ` +
   `MDE: the smallest change the test finds with ${MDE_POWER * 100} % power at this metric's repeats and spread. A host-timed change is called the code's only where both runs' host-speed probes agree.`
 
-export function renderCompareMarkdown(c: Comparison, baselineDir: string, candidateDir: string): string {
+/** compare.md for one candidate; `verdictLines` lists the claims whose verdict changed (verdict-margins.ts verdictChangeLines). */
+export function renderCompareMarkdown(c: Comparison, baselineDir: string, candidateDir: string, verdictLines: readonly string[] = []): string {
   const row = (cells: string[]) => `| ${cells.map((s) => s.replace(/\|/g, '\\|')).join(' | ')} |`
   return [
     '# authbench compare', '',
     `Baseline \`${baselineDir}\` → candidate \`${candidateDir}\`. ${METHOD_SENTENCE}`, '',
     ...c.warnings.map((w) => `> **Warning:** ${w}`), c.warnings.length ? '' : '',
+    ...(verdictLines.length ? [...verdictLines.map((l) => `- ${l}`), ''] : ['No verdict changed.', '']),
     row(CHANGE_HEADER), row(CHANGE_HEADER.map(() => '---')), ...changeRows(c).map(row), '',
     ...(agreementLines(c).length ? [agreementLines(c).join('<br>'), ''] : []),
     ...(c.onlyInBaseline.length ? [`Only in the baseline: ${c.onlyInBaseline.map((x) => `\`${x}\``).join(', ')}`, ''] : []),

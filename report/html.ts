@@ -5,7 +5,7 @@
 import type { RunResults } from '../harness/results/results.ts'
 import { scaleCurve, type ScalePoint } from './scale-curve.ts'
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
-import { verdicts, type Verdict } from './claims.ts'
+import { verdictsWithMargins, type VerdictWithMargin } from './verdict-margins.ts'
 import { barChartSpec, curveChartSpec, scenarioCurves, scenarioCharts, toSvg } from './charts.ts'
 import { cellLabel, FLAG_MEANING, fmt, MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
@@ -22,13 +22,15 @@ th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}t
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}table.kv th{width:9em}table.kv td{overflow-wrap:anywhere}
 .v{font-weight:bold;padding:2px 6px;border-radius:3px;white-space:nowrap}
 .v-supported{background:#d9f2d9}.v-refuted{background:#f8d7d3}.v-depends{background:#fdf0c9}.v-not-measured{background:#e6e6e6}
+.fragile{color:#a15c00;font-size:12px;font-weight:bold;margin-top:3px}.margin{color:#555}
 .chart{margin:8px 0;overflow-x:auto}.flag{color:#c0392b;font-weight:bold}
 ul.values{margin:0;padding-left:16px;color:#444;font-size:12px}code{font-size:12px}
 `
 
-function verdictTable(vs: Verdict[]): string {
-  const rows = vs.map((v) => `<tr data-claim="${esc(v.id)}"><td>${esc(v.claim)}<div class="sub"><small>${esc(v.metrics)}</small></div></td>` +
-    `<td><span class="v v-${v.verdict.replace(/ /g, '-')}">${esc(v.verdict)}</span></td><td>${esc(v.condition)}` +
+function verdictTable(vs: VerdictWithMargin[]): string {
+  const rows = vs.map((v) => `<tr data-claim="${esc(v.id)}"${v.margin.fragile ? ' data-fragile="true"' : ''}><td>${esc(v.claim)}<div class="sub"><small>${esc(v.metrics)}</small></div></td>` +
+    `<td><span class="v v-${v.verdict.replace(/ /g, '-')}">${esc(v.verdict)}</span>${v.margin.fragile ? '<div class="fragile">fragile</div>' : ''}</td><td>${esc(v.condition)}` +
+    (v.margin.text ? `<div class="margin"><small>${esc(v.margin.text)}</small></div>` : '') +
     (v.values.length ? `<ul class="values">${v.values.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '') +
     `<div><small>Rule: ${esc(v.rule)}</small></div></td></tr>`)
   return `<table id="verdicts"><thead><tr><th>claim of the article</th><th>verdict</th><th>measured, and why</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
@@ -46,7 +48,7 @@ export async function renderHtml(input: ReportInput): Promise<string> {
   const r = input.results
   const parts: string[] = []
   parts.push(`<h1>authbench report</h1><p class="sub">Run <code>${esc(r.gitSha?.slice(0, 7) ?? 'no git')}</code> · started ${esc(r.startedAt)} · status <b>${esc(r.status)}</b> · ${esc(r.machine.cpuModel)}, ${r.machine.cores} cores · Node ${esc(r.machine.node)}</p>`)
-  parts.push('<h2 id="claims">The article\'s claims, tested</h2>', verdictTable(verdicts(r)))
+  parts.push('<h2 id="claims">The article\'s claims, tested</h2>', verdictTable(verdictsWithMargins(r)))
   for (const scenario of scenariosIn(input)) {
     parts.push(`<section class="scenario" data-scenario="${esc(scenario.name)}"><h2 id="${esc(scenario.name)}">${esc(scenario.name)}</h2><p>${esc(scenario.description)}</p>`)
     for (const chart of scenarioCharts(input, scenario)) {

@@ -3,7 +3,7 @@
  * then one short table per scenario (at most 8 columns, units in the headers).
  */
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
-import { verdicts } from './claims.ts'
+import { verdictsWithMargins } from './verdict-margins.ts'
 import { MECHANISM_SECTION, mechanismTable, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 /** Metric columns per scenario table: with the cell label and the flags, 8 columns in all. */
@@ -24,7 +24,7 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     row(['claim', 'verdict', 'why (measured)']),
     row(['---', '---', '---']),
-    ...verdicts(r).map((v) => row([v.claim, `**${v.verdict}**`, v.condition])),
+    ...verdictsWithMargins(r).map((v) => row([v.claim, `**${v.verdict}**${v.margin.fragile ? ' (fragile)' : ''}`, v.margin.text ? `${v.condition} — ${v.margin.text}` : v.condition])),
     '',
   ]
   for (const scenario of scenariosIn(input)) {

@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3'
 import { hostSpeedLine } from '../harness/measure/host-speed.ts'
-import { verdicts } from './claims.ts'
+import { verdictsWithMargins } from './verdict-margins.ts'
 import { cellFlags, FLAG_MEANING, scenarioTable, scenariosIn, type ReportInput } from './model.ts'
 
 export const TERMINAL_COLUMNS = 120
@@ -76,7 +76,7 @@ function widthsFor(n: number, labels: readonly string[]): number[] {
 export function renderTerminal(input: ReportInput, files?: { html: string; markdown: string; csv: string }): string {
   const out: string[] = []
   const vt = fitted(['claim of the article', 'verdict', 'measured, and why'], [34, 14, TERMINAL_COLUMNS - 34 - 14 - 4])
-  for (const v of verdicts(input.results)) vt.push([v.claim, v.verdict, v.condition])
+  for (const v of verdictsWithMargins(input.results)) vt.push([v.claim, v.margin.fragile ? `${v.verdict} (fragile)` : v.verdict, v.margin.text ? `${v.condition} [${v.margin.text}]` : v.condition])
   out.push('The article\'s claims', vt.toString())
   for (const scenario of scenariosIn(input)) {
     const headline = scenario.metrics.filter((d) => d.headline).length

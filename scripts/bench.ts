@@ -17,7 +17,7 @@ import { redisServerVersion } from '../harness/processes/redis-server.ts'
 import { redactUrls, runSuite, type RunHooks } from '../harness/run/run.ts'
 import type { CpuPlacement, RunResults } from '../harness/results/results.ts'
 import { gitSha } from '../harness/measure/machine.ts'
-import { verdicts } from '../report/claims.ts'
+import { verdictsWithMargins } from '../report/verdict-margins.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
 import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
@@ -261,7 +261,7 @@ function jsonSummary(results: RunResults, files: Record<string, string>, violati
     status: results.status,
     runDir: dirname(files.html!),
     files,
-    verdicts: verdicts(results).map(({ id, claim, verdict, condition }) => ({ id, claim, verdict, condition })),
+    verdicts: verdictsWithMargins(results).map(({ id, claim, verdict, condition, margin }) => ({ id, claim, verdict, condition, margin: margin.text, fragile: margin.fragile })),
     invariantViolations: violations,
     cells: results.cells.map((c) => {
       const scenario = SCENARIOS.find((s) => s.name === c.scenario)

@@ -14,6 +14,7 @@ import { renderCompareHtml, type ComparedRun } from '../report/compare-html.ts'
 import { agreementLines, CHANGE_HEADER, changeRows, renderCompareMarkdown } from '../report/compare-render.ts'
 import { loadRun, ReportError } from '../report/index.ts'
 import { FDR_Q } from '../report/significance.ts'
+import { verdictChangeLines, verdictChanges, verdictsWithMargins } from '../report/verdict-margins.ts'
 import { wrap } from '../report/terminal.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 
@@ -53,17 +54,22 @@ async function main(): Promise<number> {
   const labels = candidateDirs.length === 1 ? ['baseline', 'candidate'] : ['baseline', ...candidateDirs.map((_, i) => `candidate ${i + 1}`)]
   const runs: ComparedRun[] = loaded.map((l, i) => ({ label: labels[i]!, dir: [baselineDir, ...candidateDirs][i]!, results: l.results }))
   const comparisons = runs.slice(1).map((r) => compareRuns(runs[0]!.results, r.results, SCENARIOS))
+  const margins = runs.map((r) => verdictsWithMargins(r.results))
+  const verdictLines = margins.slice(1).map((vs) => verdictChangeLines(verdictChanges(margins[0]!, vs)))
   const outDir = o.out ?? candidateDirs.at(-1)!
   const mdPath = join(outDir, 'compare.md')
   // never through a symlink in the run folder
-  writeFileAtomic(mdPath, comparisons.map((c, i) => renderCompareMarkdown(c, baselineDir, candidateDirs[i]!)).join('\n\n'))
+  writeFileAtomic(mdPath, comparisons.map((c, i) => renderCompareMarkdown(c, baselineDir, candidateDirs[i]!, verdictLines[i])).join('\n\n'))
   writeFileAtomic(join(outDir, 'compare.html'), await renderCompareHtml(runs, comparisons, SCENARIOS))
   const bad = o.failOnRegression === undefined ? [] : comparisons.flatMap((c) => regressions(c, o.failOnRegression!))
   if (o.json) {
-    const json = comparisons.map((c, i) => ({ candidate: candidateDirs[i], ...c, regressions: o.failOnRegression === undefined ? [] : regressions(c, o.failOnRegression) }))
+    const json = comparisons.map((c, i) => ({ candidate: candidateDirs[i], ...c, verdictChanges: verdictLines[i], regressions: o.failOnRegression === undefined ? [] : regressions(c, o.failOnRegression) }))
     process.stdout.write(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n')
   } else {
-    comparisons.forEach((c, i) => printComparison(c, comparisons.length > 1 ? `${labels[i + 1]}: ${candidateDirs[i]} against ${baselineDir}` : null, mdPath))
+    comparisons.forEach((c, i) => {
+      printComparison(c, comparisons.length > 1 ? `${labels[i + 1]}: ${candidateDirs[i]} against ${baselineDir}` : null, mdPath)
+      for (const line of verdictLines[i]!) process.stdout.write(`${wrap(line, '    ')}\n`)
+    })
     if (bad.length) process.stdout.write(`${wrap(`regression beyond ${o.failOnRegression} %: ${bad.map((b) => `${b.cellId} ${b.label}`).join(', ')}`, '    ')}\n`)
   }
   return bad.length > 0 ? 1 : 0
