@@ -121,3 +121,60 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
     view.finalize()
   }
 }
+
+/** One point of a trend: a series (a cell), a run (its axis label, unique and in time order), a median with its CI; `change` marks a change point's first run after the step. */
+export interface TrendPoint { series: string; run: string; value: number; lo: number | null; hi: number | null; change?: 'confirmed' | 'unconfirmed' }
+
+export interface TrendChartSpec {
+  title: string
+  yTitle: string
+  /** Every run of the series in time order: the x axis, also where a run did not measure this metric. Newlines break a label. */
+  runs: string[]
+  points: TrendPoint[]
+}
+
+/** Change-point marks: red where the step persisted into the next run, orange where the last run has not yet confirmed it. */
+const CHANGE_COLORS = { confirmed: '#c0392b', unconfirmed: '#e67e22' }
+
+/**
+ * Medians over runs in time order, one line per series, the 95 % CI as a band, change points ringed with a rule at their run.
+ * A single run has no band to draw: its series side by side, each with an error bar.
+ */
+export function trendChartSpec(c: TrendChartSpec): TopLevelSpec {
+  const series = [...new Set(c.points.map((p) => p.series))]
+  const one = c.runs.length === 1
+  const axis = { labelAngle: 0, labelExpr: 'split(datum.label, "\\n")', labelFontSize: 10, labelLimit: 160, labelOverlap: 'parity' as const }
+  const x = { field: 'run', type: 'ordinal' as const, title: null, sort: c.runs, scale: one ? { domain: c.runs, paddingOuter: 0.8 } : { domain: c.runs, padding: 0.3 }, axis }
+  const offset = one ? { xOffset: { field: 'series', type: 'nominal' as const, sort: series } } : {}
+  const palette = { domain: series, ...(series.length > COLORS.length ? { scheme: 'tableau20' } : { range: COLORS }) }
+  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series, scale: palette }
+  // the band fills by the same palette on a channel of its own, without a legend (a legend shared with the lines would list every series twice)
+  const fill = { field: 'band', type: 'nominal' as const, sort: series, scale: palette, legend: null }
+  const y = { field: 'value', type: 'quantitative' as const, title: c.yTitle, scale: { zero: false } }
+  const layers: unknown[] = [
+    {
+      transform: [{ filter: 'datum.lo != null' }, { calculate: 'datum.series', as: 'band' }],
+      mark: one ? { type: 'errorbar', ticks: true } : { type: 'area', opacity: 0.15 },
+      encoding: { x, ...offset, y: { field: 'lo', type: 'quantitative', title: c.yTitle, scale: { zero: false } }, y2: { field: 'hi' }, ...(one ? { color } : { fill }) },
+    },
+    { mark: one ? { type: 'point', filled: true, size: 45 } : { type: 'line', point: { filled: true, size: 40 } }, encoding: { x, ...offset, y, color } },
+  ]
+  const changes = c.points.filter((p) => p.change)
+  if (changes.length) {
+    const kinds = (['confirmed', 'unconfirmed'] as const).filter((k) => changes.some((p) => p.change === k))
+    const byKind = { condition: { test: "datum.change === 'confirmed'", value: CHANGE_COLORS.confirmed }, value: CHANGE_COLORS.unconfirmed }
+    layers.push({ data: { values: changes }, mark: { type: 'rule', strokeDash: [4, 3], opacity: 0.6 }, encoding: { x, color: byKind } })
+    layers.push({
+      data: { values: changes }, mark: { type: 'point', size: 260, strokeWidth: 2.5, filled: false },
+      encoding: { x, y, stroke: { field: 'change', type: 'nominal', title: 'change point', scale: { domain: kinds, range: kinds.map((k) => CHANGE_COLORS[k]) } } },
+    })
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: c.title, anchor: 'start', font: FONT, fontSize: 13 },
+    width: Math.min(980, Math.max(480, c.runs.length * 120)), height: 220,
+    data: { values: c.points },
+    layer: layers,
+    config: { font: FONT, view: { stroke: null }, axis: { labelFont: FONT, titleFont: FONT }, legend: { orient: 'bottom', labelFont: FONT, labelLimit: 400, columns: LEGEND_COLUMNS } },
+  } as TopLevelSpec
+}
