@@ -1,3 +1,4 @@
+import { calibration } from './calibration.ts'
 import { failover } from './failover.ts'
 import { hostile } from './hostile.ts'
 import { login } from './login.ts'
@@ -9,5 +10,5 @@ import { throughput } from './throughput.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const SCENARIOS: readonly Scenario[] = [throughput, requestSize, login, revocation, memory, scaleOut, failover, hostile]
+export const SCENARIOS: readonly Scenario[] = [throughput, requestSize, login, revocation, memory, scaleOut, failover, hostile, calibration]
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name)

@@ -20,7 +20,7 @@ import {
 // the /health baseline on a path as long as /me: a baseline request carries exactly the same bytes
 const PATHS = { me: '/me', health: BASELINE_PATH } as const
 type PathName = keyof typeof PATHS
-type PlansAt = (connections: number, which: PathName) => ConnectionPlan[]
+export type PlansAt = (connections: number, which: PathName) => ConnectionPlan[]
 type HostSpeed = Awaited<ReturnType<typeof probeHostSpeed>>
 
 /** Connection plans per (connections, path), built once per repeat (wrk writes its request files once per plan set). */
@@ -148,7 +148,7 @@ export async function measureLevels(ctx: ScenarioContext, env: CellEnv, generato
 }
 
 /** `count` alternating pairs of /me and /health windows (me-health, health-me, …). */
-async function measurePairs(
+export async function measurePairs(
   env: CellEnv, generator: LoadGenerator, plans: Record<PathName, ConnectionPlan[]>, count: number, windowSec: number, signal: AbortSignal,
   status: (pair: number) => void, rendezvous?: () => Promise<void>,
 ): Promise<WindowPair[]> {

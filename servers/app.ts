@@ -5,6 +5,7 @@ import { errorHandler, UNAUTHORIZED } from './errors.ts'
 import type { KeyMaterial } from './secrets.ts'
 import { STRATEGIES } from './strategies/index.ts'
 import type { AuthHandlers, StrategyDefinition } from './strategies/types.ts'
+import { busyLoop } from './plant.ts'
 import { createUserDirectory, type UserDirectory } from './users.ts'
 
 export interface AppDeps {
@@ -111,7 +112,7 @@ export async function buildApp(options: Readonly<ServerOptions>, deps: AppDeps):
   const users = createUserDirectory(options.userCount, options.claims)
   await app.register(async (scope) => {
     const auth: AuthHandlers = await strategy.setup(scope, { options, keys: deps.keys, users, redis: deps.redis })
-    authRoutes(scope, strategy, auth, users)
+    authRoutes(scope, strategy, auth, users, options.plantMeIterations)
   })
   return app
 }
@@ -131,7 +132,7 @@ function fastifyOptionsFor(options: Readonly<ServerOptions>) {
 }
 
 /** The routes every strategy serves, in the auth scope: login, /me, logout, refresh, revoke-all. */
-function authRoutes(scope: FastifyInstance, strategy: StrategyDefinition, auth: AuthHandlers, users: UserDirectory): void {
+function authRoutes(scope: FastifyInstance, strategy: StrategyDefinition, auth: AuthHandlers, users: UserDirectory, planted = 0): void {
   // A browser attaches cookies by itself: state-changing requests of strategies that read a cookie
   // must come from our own origin, as JSON (SameSite=Lax alone lets a sibling subdomain or another
   // port post). refresh reads its refresh token from a cookie on /refresh and /logout.
@@ -149,6 +150,7 @@ function authRoutes(scope: FastifyInstance, strategy: StrategyDefinition, auth: 
 
   // The hot path every benchmark measures.
   scope.get('/me', { schema: { response: { 200: principalSchema, 401: errorSchema } } }, async (request, reply) => {
+    if (planted > 0) busyLoop(planted) // --calibrate's known cost (servers/plant.ts)
     const principal = await auth.authenticate(request, reply)
     return principal ?? reply.code(401).send(UNAUTHORIZED)
   })

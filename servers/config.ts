@@ -62,6 +62,8 @@ export interface ServerOptions {
   statsPort: number | null
   /** Address the stats endpoint binds; default 127.0.0.1 (loopback only). */
   statsHost: string
+  /** Rounds of a busy loop added to every GET /me (servers/plant.ts): a known cost for `--calibrate`. Default 0: none. */
+  plantMeIterations: number
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'strategy'>> = Object.freeze({
@@ -82,6 +84,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'strategy'>> = Object
   logLevel: 'warn',
   statsPort: null,
   statsHost: '127.0.0.1',
+  plantMeIterations: 0,
 })
 
 export class ConfigError extends Error {
@@ -122,6 +125,7 @@ export function resolveServerOptions(input: Partial<ServerOptions> & { strategy:
     jwtTtlSec: positiveInt('jwtTtlSec', merged.jwtTtlSec),
     refreshAccessTtlSec: positiveInt('refreshAccessTtlSec', merged.refreshAccessTtlSec),
     refreshTokenTtlSec: positiveInt('refreshTokenTtlSec', merged.refreshTokenTtlSec),
+    plantMeIterations: positiveInt('--plant-me-iterations', merged.plantMeIterations, 0),
   })
 }
 

@@ -42,6 +42,7 @@ function parseOptions(): ServerOptions {
     .option('--log-level <level>', 'server log level on stderr', SERVER_DEFAULTS.logLevel)
     .option('--stats-port <port>', 'serve this process\'s stats (CPU, requests, bytes, heap, GC) on this port, token required (AUTHBENCH_STATS_TOKEN, or derived from AUTHBENCH_SECRET)', int)
     .option('--stats-host <address>', 'address the stats port binds', SERVER_DEFAULTS.statsHost)
+    .option('--plant-me-iterations <n>', 'add n rounds of a busy loop to every GET /me: a known cost, for npm run bench -- --calibrate', int, SERVER_DEFAULTS.plantMeIterations)
     .configureOutput({ writeErr: (s) => process.stderr.write(`authbench-server: ${s.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse()
@@ -49,7 +50,7 @@ function parseOptions(): ServerOptions {
   return resolveServerOptions({
     strategy: o.strategy, profile: o.profile, alg: o.alg, claims: o.claims, port: o.port, host: o.host,
     userCount: o.users, sessionTtlSec: o.sessionTtl, jwtTtlSec: o.jwtTtl, refreshAccessTtlSec: o.refreshAccessTtl,
-    secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel, statsPort: o.statsPort ?? null, statsHost: o.statsHost,
+    secureCookies: o.secureCookies, http2: o.http2, logLevel: o.logLevel, statsPort: o.statsPort ?? null, statsHost: o.statsHost, plantMeIterations: o.plantMeIterations,
     redisUrl: process.env.REDIS_URL || null,
     redisKeyPrefix: process.env.AUTHBENCH_REDIS_PREFIX || SERVER_DEFAULTS.redisKeyPrefix,
   })

@@ -67,6 +67,11 @@ export interface BenchOptions {
    * each instance on a core of its own, behind the balancer. Empty: one count, `instances`.
    */
   instanceSweep: number[]
+  /**
+   * `--calibrate [µs]`: plant a busy loop of about this many µs of CPU in one strategy's GET /me and
+   * measure it against the same server without it (scenarios/calibration.ts); null: no calibration.
+   */
+  calibrateMicros: number | null
 }
 
 export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
@@ -76,6 +81,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   shard: null,
   runId: null,
   instanceSweep: [],
+  calibrateMicros: null,
   generatorProcesses: 1,
   scenarios: [],
   profiles: ['tuned'],
@@ -120,6 +126,8 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<BenchOptions>
   const o: BenchOptions = { ...BENCH_DEFAULTS, ...(defined.quick ? QUICK_OVERRIDES : {}), ...defined }
   if (o.scenarios.length === 0) o.scenarios = [...scenarioNames]
+  // --calibrate runs its scenario whatever --scenarios says
+  if (o.calibrateMicros !== null && scenarioNames.includes('calibration') && !o.scenarios.includes('calibration')) o.scenarios = [...o.scenarios, 'calibration']
   const known = <T extends string>(what: string, xs: readonly string[], allowed: readonly T[]) => {
     for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new OptionError(`unknown ${what} '${x}' (expected: ${allowed.join(', ')})`)
     if (xs.length === 0) throw new OptionError(`no ${what} given`)
@@ -149,6 +157,7 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   num('repeats', o.repeats, 1, 100, true)
   num('metrics-repeats', o.metricsRepeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)
+  if (o.calibrateMicros !== null) num('calibrate', o.calibrateMicros, 0.5, 1000)
   if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
   checkTargets(o)
   checkShard(o)

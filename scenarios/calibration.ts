@@ -1,0 +1,159 @@
+/**
+ * calibration (`npm run bench -- --calibrate [µs]`) — the harness's own accuracy, stated in the run.
+ * One strategy's server (jwt where the run has it) runs twice: as it is (A), and with a known cost
+ * planted in its GET /me (B: a busy loop, servers/plant.ts). Both run on the same cores; their
+ * windows alternate A B B A …, each a /me and /health pair as in throughput, so a slow phase of the
+ * host hits both alike. The cost planted is timed in a loop beside the run (harness/measure/plant-loop.ts);
+ * what the harness recovered is B's CPU per /me minus A's, paired block by block, with its CI over
+ * the repeats. The report shows planted against recovered, in µs and as the CPU ratio's change.
+ */
+import { openGenerator } from '../harness/load/load.ts'
+import { iterationsFor, loopMicros } from '../harness/measure/plant-loop.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
+import type { WindowPair } from '../harness/results/results.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { median, metricsRepeat, summarizeMetrics } from './common.ts'
+import { pairsPerLevel } from './throughput-time.ts'
+import { estimateRepeatSec } from './throughput-time.ts'
+import { measurePairs, preparePopulation, warmUp, type Population } from './throughput-windows.ts'
+
+export const METRICS = [
+  { name: 'recoveredMicrosPerRequest', label: 'recovered', unit: 'µs/req', meaning: 'the planted server\'s CPU per /me minus the plain one\'s, each side read against its own /health windows, paired A B B A block by block (median per repeat)', better: 'neither', headline: true },
+  { name: 'rawDifferenceMicrosPerRequest', label: 'raw difference', unit: 'µs/req', meaning: 'the same without the /health baseline: B\'s CPU per /me minus A\'s, block by block (the host\'s speed between the two windows moves it)', better: 'neither' },
+  { name: 'plantedMicrosPerRequest', label: 'planted', unit: 'µs/req', meaning: 'the planted busy loop\'s CPU per call, timed in a loop beside the run (on the generator\'s core)', better: 'neither', headline: true },
+  { name: 'recoveredShare', label: 'recovered ÷ planted', unit: 'ratio', meaning: '1 = the harness reads a /me cost exactly', better: 'neither' },
+  { name: 'cpuRatioChangeRel', label: 'CPU ratio change', unit: 'share', meaning: 'the planted server\'s /me ÷ /health over the plain one\'s, minus 1, paired block by block', better: 'neither' },
+  { name: 'plantedRatioChangeRel', label: 'planted ratio change', unit: 'share', meaning: 'the change the plant should make to the ratio: planted ÷ the plain server\'s CPU per /me', better: 'neither' },
+  { name: 'plainMeCpuMicrosPerRequest', label: 'CPU per /me, plain', unit: 'µs/req', meaning: 'server A (nothing planted)', better: 'neither' },
+  { name: 'plantedMeCpuMicrosPerRequest', label: 'CPU per /me, planted', unit: 'µs/req', meaning: 'server B (the loop planted)', better: 'neither' },
+] as const satisfies readonly MetricDecl[]
+
+const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
+  { title: 'CPU per /me the harness recovered (95 % CI); the red tick: what was planted', series: [{ metric: 'recoveredMicrosPerRequest' }], tick: 'plantedMicrosPerRequest' },
+]
+
+/** Default planted cost, µs per /me: about 6 % of jwt tuned's CPU per /me on the reference machine. */
+export const DEFAULT_PLANT_MICROS = 5
+
+/** Per cell: the loop's iterations (chosen once, so every repeat plants the same loop) and server B. */
+const PLANTED = new Map<string, { iterations: number; env: Promise<CellEnv> }>()
+
+function plantedEnv(ctx: ScenarioContext, cell: CellPlan): { iterations: number; env: Promise<CellEnv> } {
+  let p = PLANTED.get(cell.id)
+  if (!p) {
+    const iterations = iterationsFor(ctx.options.calibrateMicros ?? DEFAULT_PLANT_MICROS)
+    p = { iterations, env: ctx.orchestrator.startEnv({ ...cell.env, serverArgs: [...(cell.env.serverArgs ?? []), '--plant-me-iterations', String(iterations)] }) }
+    PLANTED.set(cell.id, p)
+  }
+  return p
+}
+
+const meCpu = (p: WindowPair) => p.me.serverCpuMicrosPerRequest
+/** Per block, B minus A (or B over A), the median over blocks; null where a side lacks the figure. */
+function pairedMedian(a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null): number | null {
+  return median(a.flatMap((x, k) => {
+    const v = f(x, b[k]!)
+    return v === null || !Number.isFinite(v) ? [] : [v]
+  }))
+}
+
+/**
+ * What one block recovered: B's CPU per /me brought to A's /health speed, minus A's —
+ * B.me × (A.health ÷ B.health) − A.me. Windows a second apart still meet different host speeds
+ * (per-window CPU per request moves by several µs); /health, measured beside each /me, carries that
+ * speed and none of the plant, so the ratio cancels it as throughput's CPU ratio does.
+ */
+function recoveredIn(x: WindowPair, y: WindowPair): number | null {
+  const [am, ah, bm, bh] = [x.me.serverCpuMicrosPerRequest, x.health.serverCpuMicrosPerRequest, y.me.serverCpuMicrosPerRequest, y.health.serverCpuMicrosPerRequest]
+  return am === null || ah === null || bm === null || !bh ? null : bm * (ah / bh) - am
+}
+
+/**
+ * The level it is measured at: the run's lowest (one connection by default), where each request is a
+ * wake-up of its own and the CPU per request does not move with how many requests share one, as it
+ * does below saturation (the 2-core machine's generator saturates before its server).
+ */
+export const calibrationConnections = (o: Readonly<BenchOptions>) => Math.min(...o.connectionLevels)
+/** Blocks per repeat, for each block's pair of /me–/health pairs: as many windows as a throughput repeat, four times over. */
+export const blocksPerRepeat = (o: Readonly<BenchOptions>) => Math.max(2, 4 * pairsPerLevel(o) * o.connectionLevels.length)
+
+/** Blocks of one /me–/health pair on each server, A B then B A, at `--connections`. */
+async function alternate(ctx: ScenarioContext, sides: ReadonlyArray<{ env: CellEnv; pop: Population }>, blocks: number): Promise<[WindowPair[], WindowPair[]]> {
+  const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
+  const out: [WindowPair[], WindowPair[]] = [[], []]
+  try {
+    const c = calibrationConnections(ctx.options)
+    for (let k = 0; k < blocks; k++) {
+      for (const side of k % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { env, pop } = sides[side]!
+        const plans = { me: pop.plansAt(c, 'me'), health: pop.plansAt(c, 'health') }
+        ctx.status(`block ${k + 1}/${blocks}: ${side === 0 ? 'plain' : 'planted'}`)
+        out[side]!.push(...(await measurePairs(env, generator, plans, 1, ctx.options.windowSec, ctx.signal, () => {})))
+      }
+    }
+  } finally {
+    generator.close()
+  }
+  return out
+}
+
+export const calibration: Scenario = {
+  name: 'calibration',
+  description: 'the harness\'s own accuracy: a known CPU cost planted in one strategy\'s GET /me (--calibrate), measured against the same server without it in alternating windows — planted against recovered',
+  claims: [],
+  metrics: METRICS,
+  targetMode: { skip: 'it plants a cost in servers the harness starts' },
+  charts: CHARTS,
+
+  plan(o) {
+    if (o.calibrateMicros === null) return []
+    const strategy = o.strategies.includes('jwt') ? 'jwt' : o.strategies[0]!
+    const def = STRATEGIES[strategy]
+    const profile = o.profiles.find((p) => def.profiles.includes(p)) ?? def.profiles[0]!
+    return [{ id: `calibration/${strategy}/${profile}/HS256`, scenario: 'calibration', claims: [], env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' } }]
+  },
+
+  // two servers' logins and warm-ups, and four throughput repeats' worth of windows
+  estimateRepeatSec(o, cell) {
+    return 2 * estimateRepeatSec(o, o.repeats, cell) + 2 * o.durationSec
+  },
+
+  async runRepeat(ctx, env, cell, index) {
+    const startedAt = new Date().toISOString()
+    const planted = plantedEnv(ctx, cell)
+    const envB = await planted.env
+    const sides = [{ env, pop: await preparePopulation(ctx, env, cell) }, { env: envB, pop: await preparePopulation(ctx, envB, cell) }]
+    const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
+    try {
+      for (const s of sides) await warmUp(s.env, ctx.options, generator, s.pop.plansAt, calibrationConnections(ctx.options), index, ctx.signal)
+    } finally {
+      generator.close()
+    }
+    const [a, b] = await alternate(ctx, sides, blocksPerRepeat(ctx.options))
+    const plantedMicros = loopMicros(planted.iterations)
+    const recovered = pairedMedian(a, b, recoveredIn)
+    const plainMe = median(a.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])))
+    return metricsRepeat(index, startedAt, {
+      recoveredMicrosPerRequest: recovered,
+      plantedMicrosPerRequest: plantedMicros,
+      rawDifferenceMicrosPerRequest: pairedMedian(a, b, (x, y) => (meCpu(x) !== null && meCpu(y) !== null ? meCpu(y)! - meCpu(x)! : null)),
+      recoveredShare: recovered === null ? null : recovered / plantedMicros,
+      cpuRatioChangeRel: pairedMedian(a, b, (x, y) => (x.cpuRatio && y.cpuRatio ? y.cpuRatio / x.cpuRatio - 1 : null)),
+      plantedRatioChangeRel: plainMe ? plantedMicros / plainMe : null,
+      plainMeCpuMicrosPerRequest: plainMe,
+      plantedMeCpuMicrosPerRequest: median(b.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!]))),
+    }, [...a, ...b].flatMap((p) => [p.me, p.health]), [`${planted.iterations} loop iterations planted per /me; blocks alternate plain and planted (A B, B A, …) at ${calibrationConnections(ctx.options)} connection(s)`])
+  },
+
+  summarize: summarizeMetrics,
+
+  warnings(summary) {
+    if (summary.kind !== 'metrics') return []
+    const [r, p] = [summary.metrics.recoveredMicrosPerRequest, summary.metrics.plantedMicrosPerRequest]
+    if (!r?.ci95 || !p) return []
+    const inside = p.median >= r.ci95[0] && p.median <= r.ci95[1]
+    return inside ? [] : [`calibration: the harness recovered ${r.median.toFixed(2)} µs [${r.ci95[0].toFixed(2)}, ${r.ci95[1].toFixed(2)}] per /me of a planted ${p.median.toFixed(2)} µs: outside its 95 % CI, so per-request costs of this size are read with a bias in this run`]
+  },
+}

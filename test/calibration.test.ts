@@ -1,0 +1,62 @@
+/**
+ * `--calibrate`: a known cost planted in one strategy's GET /me, measured beside the same server
+ * without it. The scenario plans nothing without the option and one cell with it (jwt where the run
+ * has it); a run measures both servers in alternating blocks and records planted and recovered with
+ * the loop's iterations; the server refuses a bad count; the CLI adds the scenario and refuses a bad
+ * value in one line.
+ */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { MetricsRepeat } from '../harness/results/results.ts'
+import { BENCH_DEFAULTS, resolveBenchOptions } from '../harness/run/options.ts'
+import { calibration, DEFAULT_PLANT_MICROS } from '../scenarios/calibration.ts'
+import { SCENARIO_NAMES } from '../scenarios/index.ts'
+import { ConfigError, resolveServerOptions } from '../servers/config.ts'
+import { runScenario } from './run-scenario.ts'
+
+const ROOT = join(import.meta.dirname, '..')
+
+describe('calibration (--calibrate)', () => {
+  it('plans nothing without --calibrate, and one cell of jwt (or the run\'s first strategy) with it', () => {
+    expect(calibration.plan(BENCH_DEFAULTS)).toEqual([])
+    const withIt = resolveBenchOptions({ calibrateMicros: 5, scenarios: ['throughput'] }, SCENARIO_NAMES)
+    expect(withIt.scenarios).toContain('calibration') // it runs whatever --scenarios says
+    expect(calibration.plan(withIt).map((c) => c.id)).toEqual(['calibration/jwt/tuned/HS256'])
+    expect(calibration.plan({ ...withIt, strategies: ['redis-session', 'memory-session'] }).map((c) => c.env.strategy)).toEqual(['redis-session'])
+    expect(() => resolveBenchOptions({ calibrateMicros: 0 }, SCENARIO_NAMES)).toThrow(/--calibrate must be a number between 0.5 and 1000/)
+  })
+
+  it('measures the plain and the planted server in alternating blocks and records planted against recovered', async () => {
+    const results = await runScenario('calibration', ['jwt'], { calibrateMicros: DEFAULT_PLANT_MICROS })
+    const cell = results.cells.find((c) => c.scenario === 'calibration')!
+    expect(cell.state).toBe('completed')
+    if (cell.state !== 'completed') return
+    const repeat = cell.repeats[0] as MetricsRepeat
+    expect(repeat.metrics.plantedMicrosPerRequest).toBeGreaterThan(0)
+    for (const m of ['recoveredMicrosPerRequest', 'rawDifferenceMicrosPerRequest', 'cpuRatioChangeRel', 'plantedRatioChangeRel', 'plainMeCpuMicrosPerRequest', 'plantedMeCpuMicrosPerRequest']) {
+      expect(Number.isFinite(repeat.metrics[m]), m).toBe(true)
+    }
+    // both servers measured, in equal numbers of /me and /health windows, every request answered
+    expect(repeat.windows.length % 4).toBe(0)
+    expect(repeat.windows.every((w) => w.non2xx === 0 && w.errors === 0)).toBe(true)
+    expect(repeat.notes[0]).toMatch(/^\d+ loop iterations planted per \/me; blocks alternate plain and planted/)
+    // two server processes: the plain one and the planted one
+    expect(results.processes.filter((p) => p.role === 'server').length).toBeGreaterThanOrEqual(2)
+  }, 120_000)
+
+  it('is a server option that refuses a negative count', () => {
+    expect(resolveServerOptions({ strategy: 'jwt' }).plantMeIterations).toBe(0)
+    expect(resolveServerOptions({ strategy: 'jwt', plantMeIterations: 5000 }).plantMeIterations).toBe(5000)
+    expect(() => resolveServerOptions({ strategy: 'jwt', plantMeIterations: -1 })).toThrow(ConfigError)
+  })
+
+  it('is a CLI option: a bad value is one line and exit 2', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--calibrate', '0', '--plan'], { cwd: ROOT, encoding: 'utf8' })
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    const plan = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--calibrate', '--scenarios', 'throughput', '--strategies', 'jwt', '--plan'], { cwd: ROOT, encoding: 'utf8' })
+    expect(plan.status, plan.stderr).toBe(0)
+    expect(plan.stdout).toMatch(/calibration\/jwt\/tuned\/HS256/)
+  }, 60_000)
+})
