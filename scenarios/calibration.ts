@@ -102,7 +102,7 @@ async function alternate(ctx: ScenarioContext, sides: ReadonlyArray<{ env: CellE
 export const calibration: Scenario = {
   name: 'calibration',
   description: 'the harness\'s own accuracy: a known CPU cost planted in one strategy\'s GET /me (--calibrate), measured against the same server without it in alternating windows — planted against recovered',
-  claims: [],
+  claims: ['the harness reads a known per-request cost back (its own accuracy, not the article\'s)'],
   metrics: METRICS,
   targetMode: { skip: 'it plants a cost in servers the harness starts' },
   charts: CHARTS,
@@ -112,7 +112,7 @@ export const calibration: Scenario = {
     const strategy = o.strategies.includes('jwt') ? 'jwt' : o.strategies[0]!
     const def = STRATEGIES[strategy]
     const profile = o.profiles.find((p) => def.profiles.includes(p)) ?? def.profiles[0]!
-    return [{ id: `calibration/${strategy}/${profile}/HS256`, scenario: 'calibration', claims: [], env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' } }]
+    return [{ id: `calibration/${strategy}/${profile}/HS256`, scenario: 'calibration', claims: this.claims, env: { strategy, profile, alg: 'HS256', instances: 1, balancer: 'none' } }]
   },
 
   // two servers' logins and warm-ups, and four throughput repeats' worth of windows
