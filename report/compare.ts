@@ -10,7 +10,7 @@ import { summarizeHostSpeed } from '../harness/measure/host-speed.ts'
 import type { Cell, HostSpeedSummary, RepeatResult, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { cellLabel, declFor, isMeasured, metricHeader, type MeasuredCell } from './model.ts'
-import { benjaminiHochberg, changeCi95, changeP, FDR_Q, minimumDetectableEffect, type TestName } from './significance.ts'
+import { benjaminiHochberg, changeCi95, changeP, FDR_Q, minimumDetectableEffect, pairedChange, type TestName } from './significance.ts'
 
 /** Two runs whose host-speed probes (median, servers' core) differ by more than this ran on a different host. */
 export const HOST_SPEED_DIFFERENCE_REL = 0.15
@@ -142,7 +142,11 @@ function headlineNames(cell: Cell, scenario: Scenario): string[] {
     d.name.endsWith('*') ? present.filter((n) => declFor(scenario, n)?.decl === d).sort() : present.includes(d.name) ? [d.name] : [])
 }
 
-export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[]): Comparison {
+/**
+ * `paired`: the two runs are the two sides of one A/B run (report/ab.ts), measured in the same repeats:
+ * each metric is tested on its per-repeat ratios b_i ÷ a_i (report/significance.ts pairedChange).
+ */
+export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[], opts: { paired?: boolean } = {}): Comparison {
   const byName = new Map(scenarios.map((s) => [s.name, s]))
   const warnings = runWarnings(baseline, candidate)
   const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
@@ -156,11 +160,12 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
     if (level.warning) warnings.push(level.warning)
     if (!level.comparable) continue
     for (const metric of headlineNames(c1, scenario)) {
-      const change = metricChange(c0, c1, scenario, metric, level.connections ?? null)
+      const change = metricChange(c0, c1, scenario, metric, level.connections ?? null, opts.paired ?? false)
       if (change) changes.push(change)
     }
   }
-  const hostsAgree = hostSpeedsAgree(baseline, candidate)
+  // the two sides of one A/B run met the same host, window by window
+  const hostsAgree = (opts.paired ?? false) || hostSpeedsAgree(baseline, candidate)
   return {
     warnings,
     // each family corrected on its own; the changes in the order the cells and metrics came
@@ -212,7 +217,7 @@ function hostSpeedsAgree(baseline: RunResults, candidate: RunResults): boolean {
 }
 
 /** A metric's values in both runs, before the family's correction. */
-interface RawChange { change: Omit<MetricChange, 'q' | 'mdeRel' | 'significant' | 'hostWeather' | 'worse'>; a: number[]; b: number[] }
+interface RawChange { change: Omit<MetricChange, 'q' | 'mdeRel' | 'significant' | 'hostWeather' | 'worse'>; a: number[]; b: number[]; paired: boolean }
 
 /** One family's changes with their q-values, MDEs and verdicts. */
 function adjust(family: readonly RawChange[], hostsAgree: boolean): Array<{ raw: RawChange; change: MetricChange }> {
@@ -225,23 +230,25 @@ function adjust(family: readonly RawChange[], hostsAgree: boolean): Array<{ raw:
     const up = c.candidate > c.baseline
     const hostWeather = significant && c.hostTimed && !hostsAgree
     const worse = significant && !hostWeather && ((c.better === 'lower' && up) || (c.better === 'higher' && !up))
-    return { raw, change: { ...c, q, mdeRel: minimumDetectableEffect(raw.a, raw.b, alpha), significant, hostWeather, worse } }
+    const mdeRel = raw.paired ? pairedChange(raw.a, raw.b, alpha).mde : minimumDetectableEffect(raw.a, raw.b, alpha)
+    return { raw, change: { ...c, q, mdeRel, significant, hostWeather, worse } }
   })
 }
 
 /** One metric of one cell in both runs: medians over repeats and the test's p; null where either run lacks it. */
-function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null): RawChange | null {
+function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null, paired: boolean): RawChange | null {
   const a = perRepeat(c0.repeats, metric, at)
   const b = perRepeat(c1.repeats, metric, at)
   if (a.length === 0 || b.length === 0) return null
   const decl = declFor(scenario, metric)!.decl
   const [x0, x1] = [median(a), median(b)]
-  const { test, p } = changeP(a, b)
+  const pc = paired ? pairedChange(a, b, FDR_Q) : null
+  const { test, p } = pc ? { test: 'paired-log' as const, p: pc.p } : changeP(a, b)
   return {
-    a, b,
+    a, b, paired,
     change: {
       cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
-      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0), changeCi95: changeCi95(a, b),
+      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0), changeCi95: pc ? pc.ci95 : changeCi95(a, b),
       nBaseline: a.length, nCandidate: b.length, test, p, hostTimed: HOST_TIMED_UNITS.has(decl.unit),
     },
   }

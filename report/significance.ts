@@ -24,7 +24,7 @@ export const MDE_POWER = 0.8
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const variance = (xs: readonly number[]) => { const m = mean(xs); return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) }
 
-export type TestName = 'welch-log' | 'welch'
+export type TestName = 'welch-log' | 'welch' | 'paired-log'
 
 /** The scale a metric is tested on: logarithms where every value is positive. */
 export function testScale(a: readonly number[], b: readonly number[]): { test: TestName; a: number[]; b: number[] } {
@@ -104,4 +104,22 @@ export function changeCi95(a: readonly number[], b: readonly number[]): [number,
 export function changeP(a: readonly number[], b: readonly number[]): { test: TestName; p: number | null } {
   const { test, a: x, b: y } = testScale(a, b)
   return { test, p: welchP(x, y) }
+}
+
+/**
+ * Paired by repeat (an A/B run measures both versions in every repeat, alternating their windows):
+ * Student's one-sample t-test on log(b_i ÷ a_i), its 95 % CI of the relative change, and its minimum
+ * detectable effect at `alpha`. Null where fewer than 2 pairs or a value is not positive.
+ */
+export function pairedChange(a: readonly number[], b: readonly number[], alpha: number): { p: number | null; ci95: [number, number] | null; mde: number | null } {
+  const n = Math.min(a.length, b.length)
+  const d = Array.from({ length: n }, (_, i) => (a[i]! > 0 && b[i]! > 0 ? Math.log(b[i]! / a[i]!) : NaN)).filter(Number.isFinite)
+  if (d.length < 2) return { p: null, ci95: null, mde: null }
+  const m = mean(d)
+  const se = Math.sqrt(variance(d) / d.length)
+  const df = d.length - 1
+  if (se === 0) return { p: m === 0 ? 1 : 0, ci95: [Math.exp(m) - 1, Math.exp(m) - 1], mde: 0 }
+  const half = jstat.studentt.inv(0.975, df) * se
+  const delta = (jstat.studentt.inv(1 - alpha / 2, df) + jstat.studentt.inv(MDE_POWER, df)) * se
+  return { p: 2 * (1 - jstat.studentt.cdf(Math.abs(m / se), df)), ci95: [Math.exp(m - half) - 1, Math.exp(m + half) - 1], mde: Math.exp(delta) - 1 }
 }

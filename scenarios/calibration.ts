@@ -7,17 +7,14 @@
  * what the harness recovered is B's CPU per /me minus A's, paired block by block, with its CI over
  * the repeats. The report shows planted against recovered, in µs and as the CPU ratio's change.
  */
-import { openGenerator } from '../harness/load/load.ts'
 import { iterationsFor, loopMicros } from '../harness/measure/plant-loop.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { WindowPair } from '../harness/results/results.ts'
-import type { BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { median, metricsRepeat, summarizeMetrics } from './common.ts'
-import { pairsPerLevel } from './throughput-time.ts'
+import { meCpu, measurePaired, pairedConnections, pairedEstimate, pairedMedian, pairedWindows, ratioChange } from './paired.ts'
 import { estimateRepeatSec } from './throughput-time.ts'
-import { measurePairs, preparePopulation, warmUp, type Population } from './throughput-windows.ts'
 
 export const METRICS = [
   { name: 'recoveredMicrosPerRequest', label: 'recovered', unit: 'µs/req', meaning: 'the planted server\'s CPU per /me minus the plain one\'s, each side read against its own /health windows, paired A B B A block by block (median per repeat)', better: 'neither', headline: true },
@@ -50,15 +47,6 @@ function plantedEnv(ctx: ScenarioContext, cell: CellPlan): { iterations: number;
   return p
 }
 
-const meCpu = (p: WindowPair) => p.me.serverCpuMicrosPerRequest
-/** Per block, B minus A (or B over A), the median over blocks; null where a side lacks the figure. */
-function pairedMedian(a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null): number | null {
-  return median(a.flatMap((x, k) => {
-    const v = f(x, b[k]!)
-    return v === null || !Number.isFinite(v) ? [] : [v]
-  }))
-}
-
 /**
  * What one block recovered: B's CPU per /me brought to A's /health speed, minus A's —
  * B.me × (A.health ÷ B.health) − A.me. Windows a second apart still meet different host speeds
@@ -68,35 +56,6 @@ function pairedMedian(a: readonly WindowPair[], b: readonly WindowPair[], f: (x:
 function recoveredIn(x: WindowPair, y: WindowPair): number | null {
   const [am, ah, bm, bh] = [x.me.serverCpuMicrosPerRequest, x.health.serverCpuMicrosPerRequest, y.me.serverCpuMicrosPerRequest, y.health.serverCpuMicrosPerRequest]
   return am === null || ah === null || bm === null || !bh ? null : bm * (ah / bh) - am
-}
-
-/**
- * The level it is measured at: the run's lowest (one connection by default), where each request is a
- * wake-up of its own and the CPU per request does not move with how many requests share one, as it
- * does below saturation (the 2-core machine's generator saturates before its server).
- */
-export const calibrationConnections = (o: Readonly<BenchOptions>) => Math.min(...o.connectionLevels)
-/** Blocks per repeat, for each block's pair of /me–/health pairs: as many windows as a throughput repeat, four times over. */
-export const blocksPerRepeat = (o: Readonly<BenchOptions>) => Math.max(2, 4 * pairsPerLevel(o) * o.connectionLevels.length)
-
-/** Blocks of one /me–/health pair on each server, A B then B A, at `--connections`. */
-async function alternate(ctx: ScenarioContext, sides: ReadonlyArray<{ env: CellEnv; pop: Population }>, blocks: number): Promise<[WindowPair[], WindowPair[]]> {
-  const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
-  const out: [WindowPair[], WindowPair[]] = [[], []]
-  try {
-    const c = calibrationConnections(ctx.options)
-    for (let k = 0; k < blocks; k++) {
-      for (const side of k % 2 === 0 ? [0, 1] : [1, 0]) {
-        const { env, pop } = sides[side]!
-        const plans = { me: pop.plansAt(c, 'me'), health: pop.plansAt(c, 'health') }
-        ctx.status(`block ${k + 1}/${blocks}: ${side === 0 ? 'plain' : 'planted'}`)
-        out[side]!.push(...(await measurePairs(env, generator, plans, 1, ctx.options.windowSec, ctx.signal, () => {})))
-      }
-    }
-  } finally {
-    generator.close()
-  }
-  return out
 }
 
 export const calibration: Scenario = {
@@ -123,15 +82,7 @@ export const calibration: Scenario = {
   async runRepeat(ctx, env, cell, index) {
     const startedAt = new Date().toISOString()
     const planted = plantedEnv(ctx, cell)
-    const envB = await planted.env
-    const sides = [{ env, pop: await preparePopulation(ctx, env, cell) }, { env: envB, pop: await preparePopulation(ctx, envB, cell) }]
-    const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
-    try {
-      for (const s of sides) await warmUp(s.env, ctx.options, generator, s.pop.plansAt, calibrationConnections(ctx.options), index, ctx.signal)
-    } finally {
-      generator.close()
-    }
-    const [a, b] = await alternate(ctx, sides, blocksPerRepeat(ctx.options))
+    const [a, b] = await measurePaired(ctx, cell, [env, await planted.env], index, ['plain', 'planted'])
     const plantedMicros = loopMicros(planted.iterations)
     const recovered = pairedMedian(a, b, recoveredIn)
     const plainMe = median(a.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])))
@@ -140,14 +91,20 @@ export const calibration: Scenario = {
       plantedMicrosPerRequest: plantedMicros,
       rawDifferenceMicrosPerRequest: pairedMedian(a, b, (x, y) => (meCpu(x) !== null && meCpu(y) !== null ? meCpu(y)! - meCpu(x)! : null)),
       recoveredShare: recovered === null ? null : recovered / plantedMicros,
-      cpuRatioChangeRel: pairedMedian(a, b, (x, y) => (x.cpuRatio && y.cpuRatio ? y.cpuRatio / x.cpuRatio - 1 : null)),
+      cpuRatioChangeRel: pairedMedian(a, b, ratioChange),
       plantedRatioChangeRel: plainMe ? plantedMicros / plainMe : null,
       plainMeCpuMicrosPerRequest: plainMe,
       plantedMeCpuMicrosPerRequest: median(b.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!]))),
-    }, [...a, ...b].flatMap((p) => [p.me, p.health]), [`${planted.iterations} loop iterations planted per /me; blocks alternate plain and planted (A B, B A, …) at ${calibrationConnections(ctx.options)} connection(s)`])
+    }, pairedWindows(a, b), [`${planted.iterations} loop iterations planted per /me; blocks alternate plain and planted (A B, B A, …) at ${pairedConnections(ctx.options)} connection(s)`])
   },
 
-  summarize: summarizeMetrics,
+  // the recovered cost and the ratio's change over the blocks of every repeat: Yuen's interval over the repeats, as throughput's
+  summarize(repeats) {
+    const base = summarizeMetrics(repeats)
+    const recovered = pairedEstimate(repeats, recoveredIn)
+    const change = pairedEstimate(repeats, ratioChange)
+    return { ...base, metrics: { ...base.metrics, ...(recovered ? { recoveredMicrosPerRequest: recovered } : {}), ...(change ? { cpuRatioChangeRel: change } : {}) } }
+  },
 
   warnings(summary) {
     if (summary.kind !== 'metrics') return []

@@ -1,3 +1,4 @@
+import { ab } from './ab.ts'
 import { calibration } from './calibration.ts'
 import { failover } from './failover.ts'
 import { hostile } from './hostile.ts'
@@ -10,5 +11,5 @@ import { throughput } from './throughput.ts'
 import type { Scenario } from '../harness/run/scenario.ts'
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const SCENARIOS: readonly Scenario[] = [throughput, requestSize, login, revocation, memory, scaleOut, failover, hostile, calibration]
+export const SCENARIOS: readonly Scenario[] = [throughput, requestSize, login, revocation, memory, scaleOut, failover, hostile, calibration, ab]
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name)

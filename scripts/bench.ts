@@ -11,6 +11,7 @@ import { FORCE_AFTER_MS, interruptPolicy } from '../harness/run/interrupt.ts'
 import { BENCH_DEFAULTS, OptionError, resolveBenchOptions, type BenchOptions } from '../harness/run/options.ts'
 import { PlacementError, pinSelf, planPlacement } from '../harness/processes/placement.ts'
 import { chooseGeneratorProcesses } from '../harness/run/generator-count.ts'
+import { withBaseline } from '../harness/processes/baseline.ts'
 import { listCells, planSuite, renderPlan } from '../harness/run/plan.ts'
 import { checkGenerator } from '../harness/load/wrk.ts'
 import { redisServerVersion } from '../harness/processes/redis-server.ts'
@@ -69,6 +70,7 @@ function parseArgs() {
     .option('--generator-processes <n|auto>', 'autocannon processes driving each throughput window together, one core each, merged exactly; auto: as many as a short pilot shows the servers need to saturate first (default: auto)', processesOf)
     .option('--shard <i/n>', 'target mode: this run is load generator i of n (users and connections shared, windows started together via AUTHBENCH_RENDEZVOUS_URL); npm run merge joins them', shardOf)
     .option('--run-id <id>', 'what the shards of one run share (rendezvous keys, merge check)')
+    .option('--baseline <ref>', 'A/B in one run: build that git ref\'s (or folder\'s) servers too and measure both versions in the same cells, windows alternating; then npm run compare -- <run>')
     .option('--calibrate [µs]', 'plant a known CPU cost (default 5 µs) in one strategy\'s GET /me and report planted against recovered: the harness\'s own accuracy', number)
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
@@ -90,6 +92,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       generator: o.generator, crossCheck: o.crossCheck,
       instances: o.instances?.[0], instanceSweep: o.instances && o.instances.length > 1 ? o.instances : undefined, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId, generatorProcesses: o.generatorProcesses === 'auto' ? undefined : o.generatorProcesses,
+      baseline: o.baseline,
       calibrateMicros: o.calibrate === undefined ? undefined : o.calibrate === true ? DEFAULT_PLANT_MICROS : o.calibrate,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
@@ -213,7 +216,12 @@ async function main(): Promise<number> {
     printPlan(options)
     return 0
   }
-  const ready = await preflight(options)
+  const built = withBaseline(options, (w) => process.stderr.write(`${wrap(`authbench: warning: ${w}`, '    ')}\n`))
+  if (typeof built === 'string') {
+    process.stderr.write(`authbench: ${built}\n`)
+    return 2
+  }
+  const ready = await preflight(built)
   if (typeof ready === 'string') {
     process.stderr.write(`authbench: ${ready}\n`)
     return 2

@@ -5,15 +5,13 @@
  * changed, then one section per scenario, each with a chart, and a change table per candidate.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { hasChromium, openOffline, skippedNote } from './browser.ts'
 import { fixturePath } from './fixture.ts'
 
-const CHROMIUM = process.env.AUTHBENCH_CHROMIUM ?? '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 const ROOT = join(import.meta.dirname, '..')
 
 /** Run folders holding the given fixtures, and compare run over them. */
@@ -43,19 +41,11 @@ describe('compare.html', () => {
     for (const label of ['baseline', 'candidate 1', 'candidate 2']) expect(before[1]).toContain(`<b>${label}</b>`)
   })
 
-  it.skipIf(!hasChromium)(`opens offline: warnings, changed verdicts, then every scenario with its charts${hasChromium ? '' : ` (SKIPPED: no browser at ${CHROMIUM})`}`, async () => {
+  it.skipIf(!hasChromium)(`opens offline: warnings, changed verdicts, then every scenario with its charts${skippedNote}`, async () => {
     const { dirs, run } = compareFixtures('run-quick-all.json', 'run-contradicts.json')
     expect(run().status).toBe(0)
-    const { chromium } = await import('playwright-core')
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    const { page, errors, network, close } = await openOffline(join(dirs[1]!, 'compare.html'))
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
-      const errors: string[] = []
-      const network: string[] = []
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-      page.on('pageerror', (e) => errors.push(e.message))
-      page.on('request', (r) => { if (!r.url().startsWith('file:')) network.push(r.url()) })
-      await page.goto(pathToFileURL(join(dirs[1]!, 'compare.html')).href)
       expect(errors).toEqual([])
       expect(network).toEqual([])
       const headings = await page.locator('h2').allTextContents()
@@ -77,7 +67,7 @@ describe('compare.html', () => {
       await page.screenshot({ path: join(dirs[1]!, 'compare.png'), fullPage: true })
       process.stdout.write(`compare screenshot: ${join(dirs[1]!, 'compare.png')}\n`)
     } finally {
-      await browser.close()
+      await close()
     }
   }, 90_000)
 })

@@ -6,11 +6,11 @@
  * opens offline in real Chromium with a chart in every section.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { hasChromium, openOffline, skippedNote } from './browser.ts'
 import type { RunResults } from '../harness/results/results.ts'
 import { compareRuns } from '../report/compare.ts'
 import { buildHistory, type HistoryRun } from '../report/history.ts'
@@ -18,8 +18,6 @@ import { isMeasured } from '../report/model.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { fixturePath, readFixture } from './fixture.ts'
 
-const CHROMIUM = process.env.AUTHBENCH_CHROMIUM ?? '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 const ROOT = join(import.meta.dirname, '..')
 const FIXTURE = 'run-throughput-5-repeats.json'
 const BASE = readFixture(FIXTURE)
@@ -127,19 +125,11 @@ describe('history', () => {
     expect(r.stderr).toMatch(/^authbench history: no such folder: .*no-such-folder\n$/)
   })
 
-  it.skipIf(!hasChromium)(`opens offline with a chart with marks in every section${hasChromium ? '' : ` (SKIPPED: no browser at ${CHROMIUM})`}`, async () => {
+  it.skipIf(!hasChromium)(`opens offline with a chart with marks in every section${skippedNote}`, async () => {
     const dir = resultsDir()
     expect(history(dir).status).toBe(0)
-    const { chromium } = await import('playwright-core')
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    const { page, errors, network, close } = await openOffline(join(dir, 'history.html'))
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
-      const errors: string[] = []
-      const network: string[] = []
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-      page.on('pageerror', (e) => errors.push(e.message))
-      page.on('request', (r) => { if (!r.url().startsWith('file:')) network.push(r.url()) })
-      await page.goto(pathToFileURL(join(dir, 'history.html')).href)
       expect(errors).toEqual([])
       expect(network).toEqual([])
       const sections = await page.locator('section.series').evaluateAll((els) => els.map((el) => ({
@@ -159,7 +149,7 @@ describe('history', () => {
       await page.screenshot({ path: join(dir, 'history.png'), fullPage: true })
       process.stdout.write(`history screenshot: ${join(dir, 'history.png')}\n`)
     } finally {
-      await browser.close()
+      await close()
     }
   }, 90_000)
 })

@@ -21,8 +21,8 @@ describe('every scenario declares what it measures and which claims it tests', (
     expect(s.description.length).toBeGreaterThan(20)
     expect(s.claims.length).toBeGreaterThan(0)
   })
-  it('all eight are registered, in order, and calibration (run only with --calibrate) last', () => {
-    expect(SCENARIO_NAMES).toEqual(['throughput', 'request-size', 'login', 'revocation', 'memory', 'scale-out', 'failover', 'hostile', 'calibration'])
+  it('all eight are registered, in order, then calibration and ab (run only with --calibrate and --baseline)', () => {
+    expect(SCENARIO_NAMES).toEqual(['throughput', 'request-size', 'login', 'revocation', 'memory', 'scale-out', 'failover', 'hostile', 'calibration', 'ab'])
   })
 })
 

@@ -33,7 +33,7 @@ export const FLOOR_NODE_ARGS: readonly string[] = ['--max-semi-space-size=64']
 
 /** Two specs with the same key can share one set of processes. */
 export function envKey(spec: EnvSpec): string {
-  return JSON.stringify([spec.strategy, spec.profile, spec.alg, spec.claims ?? 'small', spec.instances, spec.instances > 1 ? spec.balancer : 'none', spec.sticky ?? false, spec.serverArgs ?? [], spec.nodeArgs ?? []])
+  return JSON.stringify([spec.strategy, spec.profile, spec.alg, spec.claims ?? 'small', spec.instances, spec.instances > 1 ? spec.balancer : 'none', spec.sticky ?? false, spec.serverArgs ?? [], spec.nodeArgs ?? [], spec.serverBundle ?? null])
 }
 
 /**
@@ -59,6 +59,8 @@ export interface EnvSpec {
   nodeArgs?: string[]
   /** Run the TypeScript sources through tsx instead of the bundle (a profile then names every file). */
   fromSources?: boolean
+  /** Start this bundle instead of this checkout's (`--baseline`: another version's servers, harness/processes/baseline.ts). */
+  serverBundle?: string
   /** A command each server runs under (e.g. `clinic flame --`): its first process is the one the harness stops. */
   runUnder?: string[]
   /** Each instance pinned to a server core of its own (the scale-out sweep), not all of them to the server cores together. */

@@ -27,6 +27,8 @@ export interface InstanceSpec {
   nodeArgs?: string[]
   /** Run servers/main.ts through tsx instead of the bundle: slower to start, but a CPU profile names every source file and package. */
   fromSources?: boolean
+  /** Another bundle to start instead of this checkout's (a baseline version's servers). */
+  bundle?: string
   /** A command the server runs under (e.g. `clinic flame --`), after the CPU placement prefix. */
   runUnder?: string[]
   readyTimeoutMs?: number
@@ -74,7 +76,7 @@ function serverCommand(spec: InstanceSpec): string[] {
   if (spec.alg) args.push('--alg', spec.alg)
   if (spec.claims) args.push('--claims', spec.claims)
   args.push(...(spec.args ?? []))
-  const entry = spec.fromSources ? ['--import', 'tsx', SERVER_ENTRY] : [serverBundle()]
+  const entry = spec.fromSources ? ['--import', 'tsx', SERVER_ENTRY] : [spec.bundle ?? serverBundle()]
   return [process.execPath, ...(spec.nodeArgs ?? []), ...entry, ...args]
 }
 

@@ -178,7 +178,7 @@ export class Orchestrator {
       strategy: spec.strategy, profile: spec.profile, alg: spec.alg, claims: spec.claims, env,
       args: ['--users', String(HARNESS_USER_COUNT), ...(spec.serverArgs ?? [])],
       nodeArgs: [...SERVER_NODE_ARGS, ...(spec.profile === 'floor' ? FLOOR_NODE_ARGS : []), ...(spec.nodeArgs ?? [])],
-      fromSources: spec.fromSources ?? false,
+      fromSources: spec.fromSources ?? false, ...(spec.serverBundle ? { bundle: spec.serverBundle } : {}),
       // started on every core (instances start side by side), pinned to the server cores once ready
       pinCpusWhenReady: pinFor(k),
       ...(spec.runUnder ? { runUnder: spec.runUnder } : {}),

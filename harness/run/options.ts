@@ -72,6 +72,11 @@ export interface BenchOptions {
    * measure it against the same server without it (scenarios/calibration.ts); null: no calibration.
    */
   calibrateMicros: number | null
+  /** `--baseline <git ref or folder>`: measure that version's servers beside this checkout's in one run (scenarios/ab.ts); null: none. */
+  baseline: string | null
+  /** The baseline's server bundle and the commit it was built from, resolved before the run (harness/processes/baseline.ts). */
+  baselineBundle: string | null
+  baselineCommit: string | null
 }
 
 export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions>({
@@ -82,6 +87,9 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = Object.freeze<BenchOptions
   runId: null,
   instanceSweep: [],
   calibrateMicros: null,
+  baseline: null,
+  baselineBundle: null,
+  baselineCommit: null,
   generatorProcesses: 1,
   scenarios: [],
   profiles: ['tuned'],
@@ -126,8 +134,9 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<BenchOptions>
   const o: BenchOptions = { ...BENCH_DEFAULTS, ...(defined.quick ? QUICK_OVERRIDES : {}), ...defined }
   if (o.scenarios.length === 0) o.scenarios = [...scenarioNames]
-  // --calibrate runs its scenario whatever --scenarios says
+  // --calibrate runs its scenario whatever --scenarios says; --baseline runs ab, and only ab unless --scenarios names others
   if (o.calibrateMicros !== null && scenarioNames.includes('calibration') && !o.scenarios.includes('calibration')) o.scenarios = [...o.scenarios, 'calibration']
+  if (o.baseline !== null && scenarioNames.includes('ab')) o.scenarios = defined.scenarios?.length ? [...new Set([...o.scenarios, 'ab'])] : ['ab', ...(o.calibrateMicros !== null ? ['calibration'] : [])]
   const known = <T extends string>(what: string, xs: readonly string[], allowed: readonly T[]) => {
     for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new OptionError(`unknown ${what} '${x}' (expected: ${allowed.join(', ')})`)
     if (xs.length === 0) throw new OptionError(`no ${what} given`)

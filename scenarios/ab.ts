@@ -1,0 +1,95 @@
+/**
+ * ab (`npm run bench -- --baseline <git ref or folder>`) — "did my branch make it slower?", answered
+ * in one run: every throughput configuration measured on the baseline version's server (A, built by
+ * harness/processes/baseline.ts) and this checkout's (B), on the same cores, their windows alternating
+ * A B, B A, … (scenarios/paired.ts), so that a slow phase of the host hits both versions alike. Each
+ * repeat records both sides' CPU ratio and CPU per /me, and the paired change block by block;
+ * `npm run compare -- <this run>` reads it as a comparison of two runs, tested pair by pair
+ * (report/ab.ts).
+ */
+import type { CellEnv } from '../harness/processes/env-spec.ts'
+import type { WindowPair } from '../harness/results/results.ts'
+import type { CellPlan, MetricDecl, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
+import { STRATEGIES } from '../servers/strategies/index.ts'
+import { median, metricsRepeat, summarizeMetrics } from './common.ts'
+import { meCpu, measurePaired, pairedConnections, pairedEstimate, pairedMedian, pairedWindows, ratioChange } from './paired.ts'
+import { estimateRepeatSec } from './throughput-time.ts'
+
+export const METRICS = [
+  { name: 'cpuRatioChangeRel', label: 'CPU ratio change', unit: 'share', meaning: 'this checkout\'s /me ÷ /health over the baseline\'s, minus 1, paired block by block (> 0: dearer)', better: 'lower', headline: true },
+  { name: 'meCpuChangeRel', label: 'CPU per /me change', unit: 'share', meaning: 'this checkout\'s CPU per /me over the baseline\'s, minus 1, block by block (the host\'s speed between two windows moves it)', better: 'lower' },
+  { name: 'cpuRatioBaseline', label: 'CPU /me ÷ /health, baseline', unit: 'ratio', meaning: 'the baseline version\'s ratio (median over blocks)', better: 'lower' },
+  { name: 'cpuRatioCandidate', label: 'CPU /me ÷ /health, this checkout', unit: 'ratio', meaning: 'this checkout\'s ratio (median over blocks)', better: 'lower' },
+  { name: 'meCpuMicrosBaseline', label: 'CPU per /me, baseline', unit: 'µs/req', meaning: 'the baseline version\'s CPU per /me', better: 'lower' },
+  { name: 'meCpuMicrosCandidate', label: 'CPU per /me, this checkout', unit: 'µs/req', meaning: 'this checkout\'s CPU per /me', better: 'lower' },
+] as const satisfies readonly MetricDecl[]
+
+/** Per cell: the baseline's server, started once and kept for the cell's repeats. */
+const BASELINE_ENVS = new Map<string, Promise<CellEnv>>()
+
+function baselineEnv(ctx: ScenarioContext, cell: CellPlan): Promise<CellEnv> {
+  let env = BASELINE_ENVS.get(cell.id)
+  if (!env) {
+    if (!ctx.options.baselineBundle) throw new Error('ab: no baseline bundle (run with --baseline)')
+    env = ctx.orchestrator.startEnv({ ...cell.env, serverBundle: ctx.options.baselineBundle })
+    BASELINE_ENVS.set(cell.id, env)
+  }
+  return env
+}
+
+const values = (pairs: readonly WindowPair[], f: (p: WindowPair) => number | null) => median(pairs.flatMap((p) => {
+  const v = f(p)
+  return v === null || !Number.isFinite(v) ? [] : [v]
+}))
+const meChange = (x: WindowPair, y: WindowPair) => (meCpu(x) && meCpu(y) !== null ? meCpu(y)! / meCpu(x)! - 1 : null)
+
+export const ab: Scenario = {
+  name: 'ab',
+  description: 'A/B in one run (--baseline): the baseline version\'s server and this checkout\'s in the same cells, windows alternating A B B A on the same cores; the paired change of the CPU ratio per cell',
+  claims: ['a change of the code, measured against its baseline (not a claim of the article)'],
+  metrics: METRICS,
+  targetMode: { skip: 'it starts both versions\' servers itself' },
+  charts: [
+    { title: 'CPU /me ÷ /health: baseline beside this checkout (95 % CI)', series: [{ metric: 'cpuRatioBaseline', group: 'baseline' }, { metric: 'cpuRatioCandidate', group: 'this checkout' }], rule: { y: 1, label: '/health = 1' } },
+    { title: 'Paired change of the CPU ratio (this checkout ÷ baseline − 1, 95 % CI)', series: [{ metric: 'cpuRatioChangeRel' }], rule: { y: 0, label: 'no change' } },
+  ],
+
+  plan(o) {
+    if (o.baseline === null) return []
+    const cells: CellPlan[] = []
+    for (const strategy of o.strategies) {
+      const def = STRATEGIES[strategy]
+      for (const profile of o.profiles.filter((p) => def.profiles.includes(p))) {
+        for (const alg of def.family === 'jwt' ? o.algs : (['HS256'] as const)) {
+          cells.push({ id: `ab/${strategy}/${profile}/${alg}`, scenario: 'ab', claims: this.claims, env: { strategy, profile, alg, instances: 1, balancer: 'none' } })
+        }
+      }
+    }
+    return cells
+  },
+
+  // two servers' logins and warm-ups, and four throughput repeats' worth of windows
+  estimateRepeatSec(o, cell) {
+    return 2 * estimateRepeatSec(o, o.repeats, cell) + 2 * o.durationSec
+  },
+
+  async runRepeat(ctx, env, cell, index) {
+    const startedAt = new Date().toISOString()
+    const [a, b] = await measurePaired(ctx, cell, [await baselineEnv(ctx, cell), env], index, ['baseline', 'this checkout'])
+    return metricsRepeat(index, startedAt, {
+      cpuRatioChangeRel: pairedMedian(a, b, ratioChange),
+      meCpuChangeRel: pairedMedian(a, b, meChange),
+      cpuRatioBaseline: values(a, (p) => p.cpuRatio),
+      cpuRatioCandidate: values(b, (p) => p.cpuRatio),
+      meCpuMicrosBaseline: values(a, meCpu),
+      meCpuMicrosCandidate: values(b, meCpu),
+    }, pairedWindows(a, b), [`baseline ${ctx.options.baseline}${ctx.options.baselineCommit ? ` (${ctx.options.baselineCommit.slice(0, 12)})` : ''} against this checkout; blocks alternate A B, B A at ${pairedConnections(ctx.options)} connection(s)`])
+  },
+
+  summarize(repeats) {
+    const base = summarizeMetrics(repeats)
+    const ratio = pairedEstimate(repeats, ratioChange)
+    const me = pairedEstimate(repeats, meChange)
+    return { ...base, metrics: { ...base.metrics, ...(ratio ? { cpuRatioChangeRel: ratio } : {}), ...(me ? { meCpuChangeRel: me } : {}) } }
+  },
+}

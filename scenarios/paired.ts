@@ -1,0 +1,94 @@
+/**
+ * Two servers measured in the same cell, their windows alternating A B, B A, … on the same cores, so
+ * that a slow phase of the host hits both alike: the engine of `calibration` (a planted cost against
+ * none) and `ab` (a baseline version against this one). Each block is one /me–/health pair on each
+ * server, at the run's lowest `--connections` level; a repeat stores A's pairs, then B's, as its
+ * windows, and its summary reads the blocks back: per-block changes grouped by repeat, with Yuen's
+ * interval over the repeats (harness/measure/stats.ts repeatsEstimate).
+ */
+import { openGenerator } from '../harness/load/load.ts'
+import type { Estimate } from '../harness/measure/stats.ts'
+import { repeatsEstimate } from '../harness/measure/stats.ts'
+import type { CellEnv } from '../harness/processes/env-spec.ts'
+import type { MetricsRepeat, RepeatResult, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
+import type { BenchOptions } from '../harness/run/options.ts'
+import type { CellPlan, ScenarioContext } from '../harness/run/scenario.ts'
+import { median } from './common.ts'
+import { pairsPerLevel } from './throughput-time.ts'
+import { measurePairs, preparePopulation, warmUp, type Population } from './throughput-windows.ts'
+
+/**
+ * The level it is measured at: the run's lowest (one connection by default), where each request is a
+ * wake-up of its own and the CPU per request does not move with how many requests share one, as it
+ * does below saturation (the 2-core machine's generator saturates before its server).
+ */
+export const pairedConnections = (o: Readonly<BenchOptions>) => Math.min(...o.connectionLevels)
+/** Blocks per repeat: as many windows as a throughput repeat, four times over. */
+export const blocksPerRepeat = (o: Readonly<BenchOptions>) => Math.max(2, 4 * pairsPerLevel(o) * o.connectionLevels.length)
+
+interface Side { env: CellEnv; pop: Population }
+
+/** Blocks of one /me–/health pair on each server, A B then B A. */
+async function alternate(ctx: ScenarioContext, sides: readonly [Side, Side], blocks: number, names: readonly [string, string]): Promise<[WindowPair[], WindowPair[]]> {
+  const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
+  const out: [WindowPair[], WindowPair[]] = [[], []]
+  try {
+    const c = pairedConnections(ctx.options)
+    for (let k = 0; k < blocks; k++) {
+      for (const side of k % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { env, pop } = sides[side]!
+        ctx.status(`block ${k + 1}/${blocks}: ${names[side]}`)
+        out[side]!.push(...(await measurePairs(env, generator, { me: pop.plansAt(c, 'me'), health: pop.plansAt(c, 'health') }, 1, ctx.options.windowSec, ctx.signal, () => {})))
+      }
+    }
+  } finally {
+    generator.close()
+  }
+  return out
+}
+
+/** One repeat of a paired cell: both populations, both warm-ups, then the alternating blocks. */
+export async function measurePaired(ctx: ScenarioContext, cell: CellPlan, envs: readonly [CellEnv, CellEnv], index: number, names: readonly [string, string]): Promise<[WindowPair[], WindowPair[]]> {
+  const sides: [Side, Side] = [{ env: envs[0], pop: await preparePopulation(ctx, envs[0], cell) }, { env: envs[1], pop: await preparePopulation(ctx, envs[1], cell) }]
+  const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
+  try {
+    for (const s of sides) await warmUp(s.env, ctx.options, generator, s.pop.plansAt, pairedConnections(ctx.options), index, ctx.signal)
+  } finally {
+    generator.close()
+  }
+  return alternate(ctx, sides, blocksPerRepeat(ctx.options), names)
+}
+
+/** How a repeat stores its blocks: A's pairs, then B's, each as /me then /health. */
+export const pairedWindows = (a: readonly WindowPair[], b: readonly WindowPair[]): WindowMeasurement[] => [...a, ...b].flatMap((p) => [p.me, p.health])
+
+/** A repeat's blocks back from its windows. */
+export function blocksOf(r: MetricsRepeat): [WindowPair[], WindowPair[]] {
+  const pairs: WindowPair[] = []
+  for (let i = 0; i + 1 < r.windows.length; i += 2) {
+    const [me, health] = [r.windows[i]!, r.windows[i + 1]!]
+    pairs.push({ me, health, cpuRatio: me.serverCpuMicrosPerRequest !== null && health.serverCpuMicrosPerRequest ? me.serverCpuMicrosPerRequest / health.serverCpuMicrosPerRequest : null })
+  }
+  return [pairs.slice(0, pairs.length / 2), pairs.slice(pairs.length / 2)]
+}
+
+/** Per block, f of A's pair and B's; the finite ones. */
+export function perBlock(a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null): number[] {
+  return a.flatMap((x, k) => {
+    const v = b[k] ? f(x, b[k]) : null
+    return v === null || !Number.isFinite(v) ? [] : [v]
+  })
+}
+
+/** The median over blocks (a repeat's own figure). */
+export const pairedMedian = (a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null) => median(perBlock(a, b, f))
+
+/** Over a cell's repeats: the blocks' figures grouped by repeat, Yuen's interval over the repeats' medians. */
+export function pairedEstimate(repeats: readonly RepeatResult[], f: (x: WindowPair, y: WindowPair) => number | null): Estimate | null {
+  const groups = repeats.filter((r): r is MetricsRepeat => r.kind === 'metrics').map((r) => perBlock(...blocksOf(r), f))
+  return repeatsEstimate(groups)
+}
+
+export const meCpu = (p: WindowPair) => p.me.serverCpuMicrosPerRequest
+/** B's /me ÷ /health over A's, minus 1: the change of the CPU ratio within one block. */
+export const ratioChange = (x: WindowPair, y: WindowPair) => (x.cpuRatio && y.cpuRatio ? y.cpuRatio / x.cpuRatio - 1 : null)
