@@ -187,9 +187,13 @@ export function scenarioTable(input: ReportInput, scenario: Scenario, maxMetrics
   return { header: ['cell', ...names.map((n) => metricHeader(scenario, n)), 'flags'], rows, notes, cellNotes }
 }
 
-/** `2.15 ±3%`: the median and the CI's half-width relative to it, compact for tables. */
+/**
+ * `2.15 ±3%`: the median and the CI's half-width relative to it, compact for tables; where the
+ * half-width exceeds the median itself (a change near 0), the interval instead: `0.04 [−0.1, 0.16]`.
+ */
 export function fmtWithCi(e: Estimate | null): string {
   if (e === null) return '–'
+  if (e.ci95 && e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 1) return `${fmt(e.median)} [${fmt(e.ci95[0])}, ${fmt(e.ci95[1])}]`
   return e.ciHalfWidthRel !== null && e.ciHalfWidthRel > 0 ? `${fmt(e.median)} ±${fmt(e.ciHalfWidthRel * 100)}%` : fmt(e.median)
 }
 

@@ -3,16 +3,17 @@
  * CI of a metric); its margin is the smallest shift of one of them — every value of that cell's
  * metric scaled by 1 ± s, its CI with it — that changes the verdict's label, searched over SHIFTS by
  * evaluating the rule again on the shifted run. A verdict a shift of FRAGILE_SHIFT or less would flip
- * is *fragile*: the next run of the same code on a noisy host may read it differently. Estimates
- * whose repeats all read the same value (bytes, counts, a share of exactly 0 or 1) are exact and not
- * shifted.
+ * is *fragile*: the next run of the same code on a noisy host may read it differently. Only readings
+ * the host's noise moves are shifted: host-timed figures and ratios, and other readings whose repeats
+ * disagree (bytes, counts and shares are the code's behaviour).
  */
 import type { Estimate } from '../harness/measure/stats.ts'
 import type { Cell, RunResults } from '../harness/results/results.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
 import { recordingReads, type ReadKey, type Verdict, type VerdictKind } from './claim-inputs.ts'
 import { CLAIM_RULES } from './claims.ts'
-import { cellLabel, fmt, isMeasured, metricHeader } from './model.ts'
+import { HOST_TIMED_UNITS } from './compare.ts'
+import { cellLabel, declFor, fmt, isMeasured, metricHeader } from './model.ts'
 
 /** Shifts tried, smallest first (relative: 0.05 = every value of one reading 5 % higher, or lower). */
 export const SHIFTS = [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5] as const
@@ -55,16 +56,22 @@ function describe(results: RunResults, key: ReadKey): string {
   return `${cellLabel(cell)}: ${metricHeader(SCENARIOS.find((s) => s.name === cell.scenario), key.metric)}`
 }
 
-/** An estimate whose repeats (two or more) all read the same value is exact — bytes, counts, a share of 0 or 1 — and no noise moves it. */
-function exact(results: RunResults, key: ReadKey): boolean {
+/**
+ * Whether the host's noise moves a reading: figures the host times (HOST_TIMED_UNITS) and ratios of
+ * them do; bytes, counts, keys and shares are the code's behaviour and move only where its repeats
+ * disagree (a share of exactly 1 from one repeat — every copied token accepted — is not "2 % from 0.98").
+ */
+function noisy(results: RunResults, key: ReadKey): boolean {
   const cell = results.cells.find((c) => c.id === key.cellId)!
+  const unit = declFor(SCENARIOS.find((s) => s.name === cell.scenario), key.metric)?.decl.unit ?? ''
+  if (HOST_TIMED_UNITS.has(unit) || unit === 'ratio') return true
   const e = isMeasured(cell) ? (cell.summary!.kind === 'metrics' ? cell.summary!.metrics[key.metric] : (cell.summary as unknown as Record<string, Estimate>)[key.metric]) : undefined
-  return e != null && e.n >= 2 && e.min === e.max
+  return e != null && e.n >= 2 && e.min !== e.max
 }
 
 /** The nearest flip of one rule's verdict, over every estimate it read that noise could move. */
 function marginOf(rule: (r: RunResults) => Verdict, results: RunResults, verdict: Verdict, reads: readonly ReadKey[]): VerdictMargin {
-  const keys = [...new Map(reads.map((k) => [`${k.cellId}\u0000${k.metric}`, k])).values()].filter((k) => !exact(results, k))
+  const keys = [...new Map(reads.map((k) => [`${k.cellId}\u0000${k.metric}`, k])).values()].filter((k) => noisy(results, k))
   let best: { s: number; key: ReadKey; becomes: VerdictKind } | null = null
   for (const key of keys) {
     for (const sign of [1, -1]) {
