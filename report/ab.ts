@@ -41,7 +41,8 @@ export function abSides(results: RunResults): { baseline: RunResults; candidate:
   const cells = results.cells.filter((c) => c.scenario === 'ab')
   if (!cells.some(isMeasured)) return null
   const given = typeof results.options.baseline === 'string' ? results.options.baseline : 'baseline'
-  const commit = typeof results.options.baselineCommit === 'string' ? ` ${results.options.baselineCommit.slice(0, 7)}` : ''
+  const resolved = results.options.baselineCommit
+  const commit = typeof resolved === 'string' && /^[0-9a-f]{40}$/.test(resolved) ? ` ${resolved.slice(0, 7)}` : '' // a folder resolves to its own path
   return {
     baseline: { ...results, cells: cells.map((c) => side(c, 'Baseline')) },
     candidate: { ...results, cells: cells.map((c) => side(c, 'Candidate')) },

@@ -17,6 +17,9 @@ import { fmt } from './model.ts'
 /** One run of a comparison: the label it is shown under (baseline, candidate 1…), its folder, its results. */
 export interface ComparedRun { label: string; dir: string; results: RunResults }
 
+/** How an A/B run's two sides are compared (report/ab.ts). */
+const PAIRED_SENTENCE = 'Both versions were measured in the same repeats, their windows alternating A B, B A on the same cores: each metric is tested pair by pair, ' +
+  `Student's t on the logarithms of the per-repeat ratios candidate ÷ baseline, with the change's 95 % CI and the MDE from the same pairs; Benjamini–Hochberg q < 0.05 across the cells' metrics.`
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x * 100)} %`
 const small = (x: number) => (x < 0.001 ? '<0.001' : fmt(x))
 
@@ -92,7 +95,7 @@ export async function renderCompareHtml(runs: readonly ComparedRun[], comparison
     '<h2 id="verdicts">Verdicts that changed</h2>', verdictChangeTable(runs),
     ...sections.filter(Boolean),
     only.length ? `<h2 id="unmatched">Cells in one run only</h2><ul>${only.map((x) => `<li><code>${esc(x)}</code></li>`).join('')}</ul>` : '',
-    `<h2 id="method">Method</h2><p>${esc(METHOD_SENTENCE)} The change's CI is Welch's 95 % interval of the difference in means on the log scale; the change itself is that of the medians.</p>`,
+    `<h2 id="method">Method</h2><p>${esc(comparisons.some((c) => c.changes.some((x) => x.test === 'paired-log')) ? PAIRED_SENTENCE : `${METHOD_SENTENCE} The change's CI is Welch's 95 % interval of the difference in means on the log scale; the change itself is that of the medians.`)}</p>`,
   ]
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>authbench compare</title><style>${CSS}</style></head><body>${body.join('\n')}</body></html>\n`
 }
