@@ -6,35 +6,22 @@
 import { copyFileSync, existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { curveChartSpec, toSvg } from '../report/charts.ts'
 import { CLAIM_RULES } from '../report/claims.ts'
 import { writeReport } from '../report/index.ts'
 import { SCENARIOS } from '../scenarios/index.ts'
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, openOffline, skippedNote } from './browser.ts'
 
-const CHROMIUM = process.env.AUTHBENCH_CHROMIUM ?? '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'run-quick-all.json')
 
 describe('report.html in a real browser', () => {
-  it.skipIf(!hasChromium)(`opens offline with every chart drawn and a verdict per claim${hasChromium ? '' : ` (SKIPPED: no browser at ${CHROMIUM}; apt-get install -y chromium)`}`, async () => {
-    const { chromium } = await import('playwright-core')
+  it.skipIf(!hasChromium)(`opens offline with every chart drawn and a verdict per claim${skippedNote}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'authbench-report-'))
     copyFileSync(FIXTURE, join(dir, 'results.json'))
     const files = await writeReport(dir, SCENARIOS)
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    const { page, errors, network, close } = await openOffline(files.html)
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
-      const errors: string[] = []
-      const network: string[] = []
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
-      page.on('pageerror', (e) => errors.push(e.message))
-      page.on('request', (r) => { if (!r.url().startsWith('file:')) network.push(r.url()) })
-      await page.goto(pathToFileURL(files.html).href)
       expect(errors).toEqual([])
       expect(network).toEqual([])
       expect(await page.locator('#verdicts tbody tr').count()).toBe(CLAIM_RULES.length)
@@ -65,7 +52,7 @@ describe('report.html in a real browser', () => {
       expect(existsSync(join(dir, 'report.png'))).toBe(true)
       process.stdout.write(`report screenshot: ${join(dir, 'report.png')}\n`)
     } finally {
-      await browser.close()
+      await close()
     }
   }, 60_000)
 
@@ -74,7 +61,7 @@ describe('report.html in a real browser', () => {
     const names = ['memory-session tuned', 'redis-session tuned', 'jwt tuned HS256', 'jwt-cookie tuned HS256', 'jwt-denylist tuned HS256', 'refresh tuned HS256', 'secure-session tuned']
     const points = names.flatMap((series, i) => [1, 10, 64].map((x) => ({ series, x, value: 1 + i / 10 + x / 100, lo: null, hi: null })))
     const svg = await toSvg(curveChartSpec({ title: 'seven series', xTitle: 'connections', yTitle: 'ratio', points }))
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
       // the report's own frame: a 1 100-pixel page whose charts scroll sideways rather than widen it
