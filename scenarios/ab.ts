@@ -24,15 +24,15 @@ export const METRICS = [
   { name: 'meCpuMicrosCandidate', label: 'CPU per /me, this checkout', unit: 'µs/req', meaning: 'this checkout\'s CPU per /me', better: 'lower' },
 ] as const satisfies readonly MetricDecl[]
 
-/** Per cell: the baseline's server, started once and kept for the cell's repeats. */
-const BASELINE_ENVS = new Map<string, Promise<CellEnv>>()
+/** Per cell's own env (one run's processes): the baseline's server, started once and kept for the cell's repeats. */
+const BASELINE_ENVS = new WeakMap<CellEnv, Promise<CellEnv>>()
 
-function baselineEnv(ctx: ScenarioContext, cell: CellPlan): Promise<CellEnv> {
-  let env = BASELINE_ENVS.get(cell.id)
+function baselineEnv(ctx: ScenarioContext, cell: CellPlan, own: CellEnv): Promise<CellEnv> {
+  let env = BASELINE_ENVS.get(own)
   if (!env) {
     if (!ctx.options.baselineBundle) throw new Error('ab: no baseline bundle (run with --baseline)')
     env = ctx.orchestrator.startEnv({ ...cell.env, serverBundle: ctx.options.baselineBundle })
-    BASELINE_ENVS.set(cell.id, env)
+    BASELINE_ENVS.set(own, env)
   }
   return env
 }
@@ -75,7 +75,7 @@ export const ab: Scenario = {
 
   async runRepeat(ctx, env, cell, index) {
     const startedAt = new Date().toISOString()
-    const [a, b] = await measurePaired(ctx, cell, [await baselineEnv(ctx, cell), env], index, ['baseline', 'this checkout'])
+    const [a, b] = await measurePaired(ctx, cell, [await baselineEnv(ctx, cell, env), env], index, ['baseline', 'this checkout'])
     return metricsRepeat(index, startedAt, {
       cpuRatioChangeRel: pairedMedian(a, b, ratioChange),
       meCpuChangeRel: pairedMedian(a, b, meChange),

@@ -34,15 +34,15 @@ const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
 /** Default planted cost, µs per /me: about 6 % of jwt tuned's CPU per /me on the reference machine. */
 export const DEFAULT_PLANT_MICROS = 5
 
-/** Per cell: the loop's iterations (chosen once, so every repeat plants the same loop) and server B. */
-const PLANTED = new Map<string, { iterations: number; env: Promise<CellEnv> }>()
+/** Per cell's own env (one run's processes): the loop's iterations (chosen once, so every repeat plants the same loop) and server B. */
+const PLANTED = new WeakMap<CellEnv, { iterations: number; env: Promise<CellEnv> }>()
 
-function plantedEnv(ctx: ScenarioContext, cell: CellPlan): { iterations: number; env: Promise<CellEnv> } {
-  let p = PLANTED.get(cell.id)
+function plantedEnv(ctx: ScenarioContext, cell: CellPlan, own: CellEnv): { iterations: number; env: Promise<CellEnv> } {
+  let p = PLANTED.get(own)
   if (!p) {
     const iterations = iterationsFor(ctx.options.calibrateMicros ?? DEFAULT_PLANT_MICROS)
     p = { iterations, env: ctx.orchestrator.startEnv({ ...cell.env, serverArgs: [...(cell.env.serverArgs ?? []), '--plant-me-iterations', String(iterations)] }) }
-    PLANTED.set(cell.id, p)
+    PLANTED.set(own, p)
   }
   return p
 }
@@ -81,7 +81,7 @@ export const calibration: Scenario = {
 
   async runRepeat(ctx, env, cell, index) {
     const startedAt = new Date().toISOString()
-    const planted = plantedEnv(ctx, cell)
+    const planted = plantedEnv(ctx, cell, env)
     const [a, b] = await measurePaired(ctx, cell, [env, await planted.env], index, ['plain', 'planted'])
     const plantedMicros = loopMicros(planted.iterations)
     const recovered = pairedMedian(a, b, recoveredIn)
