@@ -1,13 +1,15 @@
 /**
  * An A/B run (`--baseline`) read as two runs: its `ab` cells split into the baseline's side and this
  * checkout's, each a cell with the CPU ratio and CPU per /me of its repeats, so that compare, compare.md
- * and compare.html show it like a comparison of two runs — tested pair by pair, since both sides were
- * measured in the same repeats, their windows alternating (compareRuns' `paired`).
+ * and compare.html show it like a comparison of two runs — tested block by block, as ABBA sets, since
+ * both sides were measured in the same repeats, their windows alternating (compareRuns' `paired`).
  */
 import type { Cell, MetricsRepeat, RunResults } from '../harness/results/results.ts'
 import type { MetricDecl, Scenario } from '../harness/run/scenario.ts'
 import { metricsRepeat, summarizeMetrics } from '../scenarios/common.ts'
 import { ab } from '../scenarios/ab.ts'
+import { blocksOf, logMeChange, logRatioChange, perBlock } from '../scenarios/paired.ts'
+import type { PairedBlocks } from './compare.ts'
 import { isMeasured } from './model.ts'
 
 const VIEW_METRICS = [
@@ -36,8 +38,19 @@ function side(cell: Cell, which: 'Baseline' | 'Candidate'): Cell {
   return { ...cell, repeats, summary: summarizeMetrics(repeats) } as Cell
 }
 
-/** The run's two sides (its `ab` cells only), or null where it has none. */
-export function abSides(results: RunResults): { baseline: RunResults; candidate: RunResults; label: string } | null {
+/** Each view metric's per-block log ratio, this checkout's over the baseline's. */
+const BLOCK_FIGURES: Record<string, typeof logMeChange> = { cpuRatio: logRatioChange, meCpuMicrosPerRequest: logMeChange }
+
+/** The per-block figures of an A/B run's cells, grouped by repeat: what compare tests. */
+const pairedBlocks = (cells: readonly Cell[]): PairedBlocks => (cellId, metric) => {
+  const cell = cells.find((c) => c.id === cellId)
+  const f = BLOCK_FIGURES[metric]
+  if (!cell || !f || !isMeasured(cell)) return null
+  return (cell.repeats as MetricsRepeat[]).map((r) => perBlock(...blocksOf(r), f))
+}
+
+/** The run's two sides (its `ab` cells only) and their per-block figures, or null where it has none. */
+export function abSides(results: RunResults): { baseline: RunResults; candidate: RunResults; label: string; blocks: PairedBlocks } | null {
   const cells = results.cells.filter((c) => c.scenario === 'ab')
   if (!cells.some(isMeasured)) return null
   const given = typeof results.options.baseline === 'string' ? results.options.baseline : 'baseline'
@@ -47,5 +60,6 @@ export function abSides(results: RunResults): { baseline: RunResults; candidate:
     baseline: { ...results, cells: cells.map((c) => side(c, 'Baseline')) },
     candidate: { ...results, cells: cells.map((c) => side(c, 'Candidate')) },
     label: `${given}${commit}`,
+    blocks: pairedBlocks(cells),
   }
 }

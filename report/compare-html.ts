@@ -18,8 +18,9 @@ import { fmt } from './model.ts'
 export interface ComparedRun { label: string; dir: string; results: RunResults }
 
 /** How an A/B run's two sides are compared (report/ab.ts). */
-const PAIRED_SENTENCE = 'Both versions were measured in the same repeats, their windows alternating A B, B A on the same cores: each metric is tested pair by pair, ' +
-  `Student's t on the logarithms of the per-repeat ratios candidate ÷ baseline, with the change's 95 % CI and the MDE from the same pairs; Benjamini–Hochberg q < 0.05 across the cells' metrics.`
+const PAIRED_SENTENCE = 'Both versions were measured in the same repeats, their windows alternating A B, B A on the same cores: each metric is tested block by block, ' +
+  'on the logarithms of the per-block ratios candidate ÷ baseline averaged two blocks at a time (ABBA sets, so that a drift of the host within a set cancels), Student\'s t over the sets of every repeat ' +
+  `(over the repeats' means where the repeats disagree, F-test p < 0.05); the change is the sets' mean, with its 95 % CI and the MDE from the same sets; Benjamini–Hochberg q < 0.05 across the cells' metrics.`
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x * 100)} %`
 const small = (x: number) => (x < 0.001 ? '<0.001' : fmt(x))
 

@@ -142,11 +142,15 @@ function headlineNames(cell: Cell, scenario: Scenario): string[] {
     d.name.endsWith('*') ? present.filter((n) => declFor(scenario, n)?.decl === d).sort() : present.includes(d.name) ? [d.name] : [])
 }
 
+/** A cell's per-block log ratios (b ÷ a) of a metric, grouped by repeat; null where the metric has none. */
+export type PairedBlocks = (cellId: string, metric: string) => number[][] | null
+
 /**
- * `paired`: the two runs are the two sides of one A/B run (report/ab.ts), measured in the same repeats:
- * each metric is tested on its per-repeat ratios b_i ÷ a_i (report/significance.ts pairedChange).
+ * `paired`: the two runs are the two sides of one A/B run (report/ab.ts), measured in the same repeats,
+ * their windows alternating: each metric is tested on its per-block ratios b ÷ a as ABBA sets
+ * (report/significance.ts pairedChange), which `paired` gives.
  */
-export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[], opts: { paired?: boolean } = {}): Comparison {
+export function compareRuns(baseline: RunResults, candidate: RunResults, scenarios: readonly Scenario[], opts: { paired?: PairedBlocks } = {}): Comparison {
   const byName = new Map(scenarios.map((s) => [s.name, s]))
   const warnings = runWarnings(baseline, candidate)
   const base = new Map(baseline.cells.filter(isMeasured).map((c) => [c.id, c]))
@@ -160,12 +164,12 @@ export function compareRuns(baseline: RunResults, candidate: RunResults, scenari
     if (level.warning) warnings.push(level.warning)
     if (!level.comparable) continue
     for (const metric of headlineNames(c1, scenario)) {
-      const change = metricChange(c0, c1, scenario, metric, level.connections ?? null, opts.paired ?? false)
+      const change = metricChange(c0, c1, scenario, metric, level.connections ?? null, opts.paired?.(c1.id, metric) ?? null)
       if (change) changes.push(change)
     }
   }
   // the two sides of one A/B run met the same host, window by window
-  const hostsAgree = (opts.paired ?? false) || hostSpeedsAgree(baseline, candidate)
+  const hostsAgree = opts.paired !== undefined || hostSpeedsAgree(baseline, candidate)
   return {
     warnings,
     // each family corrected on its own; the changes in the order the cells and metrics came
@@ -217,7 +221,7 @@ function hostSpeedsAgree(baseline: RunResults, candidate: RunResults): boolean {
 }
 
 /** A metric's values in both runs, before the family's correction. */
-interface RawChange { change: Omit<MetricChange, 'q' | 'mdeRel' | 'significant' | 'hostWeather' | 'worse'>; a: number[]; b: number[]; paired: boolean }
+interface RawChange { change: Omit<MetricChange, 'q' | 'mdeRel' | 'significant' | 'hostWeather' | 'worse'>; a: number[]; b: number[]; blocks: number[][] | null }
 
 /** One family's changes with their q-values, MDEs and verdicts. */
 function adjust(family: readonly RawChange[], hostsAgree: boolean): Array<{ raw: RawChange; change: MetricChange }> {
@@ -230,25 +234,29 @@ function adjust(family: readonly RawChange[], hostsAgree: boolean): Array<{ raw:
     const up = c.candidate > c.baseline
     const hostWeather = significant && c.hostTimed && !hostsAgree
     const worse = significant && !hostWeather && ((c.better === 'lower' && up) || (c.better === 'higher' && !up))
-    const mdeRel = raw.paired ? pairedChange(raw.a, raw.b, alpha).mde : minimumDetectableEffect(raw.a, raw.b, alpha)
+    const mdeRel = raw.blocks ? pairedChange(raw.blocks, alpha).mde : minimumDetectableEffect(raw.a, raw.b, alpha)
     return { raw, change: { ...c, q, mdeRel, significant, hostWeather, worse } }
   })
 }
 
-/** One metric of one cell in both runs: medians over repeats and the test's p; null where either run lacks it. */
-function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null, paired: boolean): RawChange | null {
+/**
+ * One metric of one cell in both runs: medians over repeats and the test's p; null where either run
+ * lacks it. With `blocks` (an A/B run), the change, its CI and p are the paired test's.
+ */
+function metricChange(c0: MeasuredCell, c1: MeasuredCell, scenario: Scenario, metric: string, at: number | null, blocks: number[][] | null): RawChange | null {
   const a = perRepeat(c0.repeats, metric, at)
   const b = perRepeat(c1.repeats, metric, at)
   if (a.length === 0 || b.length === 0) return null
   const decl = declFor(scenario, metric)!.decl
   const [x0, x1] = [median(a), median(b)]
-  const pc = paired ? pairedChange(a, b, FDR_Q) : null
+  const pc = blocks ? pairedChange(blocks, FDR_Q) : null
   const { test, p } = pc ? { test: 'paired-log' as const, p: pc.p } : changeP(a, b)
+  const medians = x0 === 0 ? null : (x1 - x0) / Math.abs(x0)
   return {
-    a, b, paired,
+    a, b, blocks,
     change: {
       cellId: c1.id, cellLabel: cellLabel(c1), scenario: c1.scenario, metric, label: metricHeader(scenario, metric), unit: decl.unit, better: decl.better,
-      baseline: x0, candidate: x1, changeRel: x0 === 0 ? null : (x1 - x0) / Math.abs(x0), changeCi95: pc ? pc.ci95 : changeCi95(a, b),
+      baseline: x0, candidate: x1, changeRel: pc ? pc.change : medians, changeCi95: pc ? pc.ci95 : changeCi95(a, b),
       nBaseline: a.length, nCandidate: b.length, test, p, hostTimed: HOST_TIMED_UNITS.has(decl.unit),
     },
   }

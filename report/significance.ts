@@ -15,11 +15,11 @@
  *   strictest case), two-sided. "No significant change" then reads "no change larger than ±MDE".
  */
 import jstat from 'jstat'
+import { abbaTest, MDE_POWER, pairedMde } from '../harness/measure/paired-stats.ts'
 
 /** The false discovery rate `compare` controls in each family of metrics. */
 export const FDR_Q = 0.05
-/** Power at which the minimum detectable effect is stated. */
-export const MDE_POWER = 0.8
+export { MDE_POWER }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const variance = (xs: readonly number[]) => { const m = mean(xs); return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) }
@@ -107,19 +107,13 @@ export function changeP(a: readonly number[], b: readonly number[]): { test: Tes
 }
 
 /**
- * Paired by repeat (an A/B run measures both versions in every repeat, alternating their windows):
- * Student's one-sample t-test on log(b_i ÷ a_i), its 95 % CI of the relative change, and its minimum
- * detectable effect at `alpha`. Null where fewer than 2 pairs or a value is not positive.
+ * Paired block by block (an A/B run measures both versions in every repeat, their windows alternating
+ * A B, B A): the per-block log ratios b ÷ a, grouped by repeat, tested as ABBA sets
+ * (harness/measure/paired-stats.ts); the relative change (e^mean − 1), its 95 % CI and its minimum
+ * detectable effect at `alpha`. Nulls below two sets.
  */
-export function pairedChange(a: readonly number[], b: readonly number[], alpha: number): { p: number | null; ci95: [number, number] | null; mde: number | null } {
-  const n = Math.min(a.length, b.length)
-  const d = Array.from({ length: n }, (_, i) => (a[i]! > 0 && b[i]! > 0 ? Math.log(b[i]! / a[i]!) : NaN)).filter(Number.isFinite)
-  if (d.length < 2) return { p: null, ci95: null, mde: null }
-  const m = mean(d)
-  const se = Math.sqrt(variance(d) / d.length)
-  const df = d.length - 1
-  if (se === 0) return { p: m === 0 ? 1 : 0, ci95: [Math.exp(m) - 1, Math.exp(m) - 1], mde: 0 }
-  const half = jstat.studentt.inv(0.975, df) * se
-  const delta = (jstat.studentt.inv(1 - alpha / 2, df) + jstat.studentt.inv(MDE_POWER, df)) * se
-  return { p: 2 * (1 - jstat.studentt.cdf(Math.abs(m / se), df)), ci95: [Math.exp(m - half) - 1, Math.exp(m + half) - 1], mde: Math.exp(delta) - 1 }
+export function pairedChange(logBlocksByRepeat: ReadonlyArray<readonly number[]>, alpha: number): { change: number | null; p: number | null; ci95: [number, number] | null; mde: number | null } {
+  const t = abbaTest(logBlocksByRepeat)
+  if (!t) return { change: null, p: null, ci95: null, mde: null }
+  return { change: Math.exp(t.mean) - 1, p: t.p, ci95: [Math.exp(t.ci95[0]) - 1, Math.exp(t.ci95[1]) - 1], mde: Math.exp(pairedMde(t, alpha)) - 1 }
 }

@@ -3,18 +3,18 @@
  * that a slow phase of the host hits both alike: the engine of `calibration` (a planted cost against
  * none) and `ab` (a baseline version against this one). Each block is one /me–/health pair on each
  * server, at the run's lowest `--connections` level; a repeat stores A's pairs, then B's, as its
- * windows, and its summary reads the blocks back: per-block changes grouped by repeat, with Yuen's
- * interval over the repeats (harness/measure/stats.ts repeatsEstimate).
+ * windows, and its summary reads the blocks back: one figure per block (B against A), tested as ABBA
+ * sets over every repeat (harness/measure/paired-stats.ts).
  */
 import { openGenerator } from '../harness/load/load.ts'
+import { abbaSets, abbaTest } from '../harness/measure/paired-stats.ts'
 import type { Estimate } from '../harness/measure/stats.ts'
-import { repeatsEstimate } from '../harness/measure/stats.ts'
+import { estimate } from '../harness/measure/stats.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { MetricsRepeat, RepeatResult, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ScenarioContext } from '../harness/run/scenario.ts'
-import { median } from './common.ts'
-import { pairsPerLevel } from './throughput-time.ts'
+import { estimateRepeatSec, levelsSec, pairsPerLevel, windowOverheadSec } from './throughput-time.ts'
 import { measurePairs, preparePopulation, warmUp, type Population } from './throughput-windows.ts'
 
 /**
@@ -25,6 +25,15 @@ import { measurePairs, preparePopulation, warmUp, type Population } from './thro
 export const pairedConnections = (o: Readonly<BenchOptions>) => Math.min(...o.connectionLevels)
 /** Blocks per repeat: as many windows as a throughput repeat, four times over. */
 export const blocksPerRepeat = (o: Readonly<BenchOptions>) => Math.max(2, 4 * pairsPerLevel(o) * o.connectionLevels.length)
+
+/**
+ * A paired repeat's length: two throughput repeats' logins and warm-ups (one per server), and in
+ * place of their levels the blocks' windows, four a block (/me and /health on each server).
+ */
+export function pairedRepeatSec(o: Readonly<BenchOptions>, cell: CellPlan): number {
+  const windowSec = o.windowSec + windowOverheadSec(o.generator, pairedConnections(o))
+  return 2 * (estimateRepeatSec(o, o.repeats, cell) - levelsSec(o)) + blocksPerRepeat(o) * 4 * windowSec
+}
 
 interface Side { env: CellEnv; pop: Population }
 
@@ -80,15 +89,35 @@ export function perBlock(a: readonly WindowPair[], b: readonly WindowPair[], f: 
   })
 }
 
-/** The median over blocks (a repeat's own figure). */
-export const pairedMedian = (a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null) => median(perBlock(a, b, f))
+/** How a per-block figure reads back: a log ratio as a relative change (e^x − 1), a difference as it is. */
+export type PairedScale = 'log' | 'linear'
+const back = (scale: PairedScale) => (x: number) => (scale === 'log' ? Math.exp(x) - 1 : x)
 
-/** Over a cell's repeats: the blocks' figures grouped by repeat, Yuen's interval over the repeats' medians. */
-export function pairedEstimate(repeats: readonly RepeatResult[], f: (x: WindowPair, y: WindowPair) => number | null): Estimate | null {
+/** A repeat's own figure: the mean of its ABBA sets, read back on the figure's scale (null without a set). */
+export function pairedRepeat(a: readonly WindowPair[], b: readonly WindowPair[], f: (x: WindowPair, y: WindowPair) => number | null, scale: PairedScale): number | null {
+  const sets = abbaSets(perBlock(a, b, f))
+  return sets.length ? back(scale)(sets.reduce((s, x) => s + x, 0) / sets.length) : null
+}
+
+/**
+ * Over a cell's repeats: the per-block figures tested as ABBA sets (harness/measure/paired-stats.ts),
+ * its point the sets' mean and its CI the test's, read back on the figure's scale; n, CV, min and max
+ * are the blocks'.
+ */
+export function pairedEstimate(repeats: readonly RepeatResult[], f: (x: WindowPair, y: WindowPair) => number | null, scale: PairedScale): Estimate | null {
   const groups = repeats.filter((r): r is MetricsRepeat => r.kind === 'metrics').map((r) => perBlock(...blocksOf(r), f))
-  return repeatsEstimate(groups)
+  const read = back(scale)
+  const blocks = estimate(groups.flat().map(read))
+  const t = abbaTest(groups)
+  if (!blocks || !t) return blocks
+  const point = read(t.mean)
+  const ci95: [number, number] = [read(t.ci95[0]), read(t.ci95[1])]
+  return { ...blocks, median: point, ci95, ciHalfWidthRel: point !== 0 ? Math.max(point - ci95[0], ci95[1] - point) / Math.abs(point) : null }
 }
 
 export const meCpu = (p: WindowPair) => p.me.serverCpuMicrosPerRequest
-/** B's /me ÷ /health over A's, minus 1: the change of the CPU ratio within one block. */
-export const ratioChange = (x: WindowPair, y: WindowPair) => (x.cpuRatio && y.cpuRatio ? y.cpuRatio / x.cpuRatio - 1 : null)
+const logOf = (x: number | null, y: number | null) => (x && y && x > 0 && y > 0 ? Math.log(y / x) : null)
+/** log of B's /me ÷ /health over A's: the CPU ratio's change within one block. */
+export const logRatioChange = (x: WindowPair, y: WindowPair) => logOf(x.cpuRatio, y.cpuRatio)
+/** log of B's CPU per /me over A's, within one block. */
+export const logMeChange = (x: WindowPair, y: WindowPair) => logOf(meCpu(x), meCpu(y))

@@ -33,7 +33,7 @@ const REPEAT_FIXED_SEC = 0.15
 const LOGIN_FIXED_SEC = 0.1
 const LOGINS_PER_SEC = 1800
 const CALIBRATION_REQUESTS_PER_SEC = 6000
-function windowOverheadSec(generator: LoadGeneratorName, connections: number): number {
+export function windowOverheadSec(generator: LoadGeneratorName, connections: number): number {
   return generator === 'wrk' ? 0.03 : 0.03 + 0.0005 * connections
 }
 
@@ -49,7 +49,7 @@ export function levelOrder(levels: readonly number[], repeatIndex: number): numb
 }
 
 /** The measured windows of one repeat, every level. */
-function levelsSec(o: Readonly<BenchOptions>): number {
+export function levelsSec(o: Readonly<BenchOptions>): number {
   const pairs = pairsPerLevel(o)
   return o.connectionLevels.reduce((t, c) => t + pairs * 2 * (o.windowSec + windowOverheadSec(o.generator, c)), 0)
 }

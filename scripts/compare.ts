@@ -45,7 +45,7 @@ function comparisonsOf(baselineDir: string, candidateDirs: readonly string[]): {
     const sides = abSides(loaded[0]!.results)
     if (!sides) throw new ReportError(`${baselineDir} is not an A/B run (npm run bench -- --baseline <ref>): give a candidate run to compare it with`)
     const runs = [{ label: `baseline (${sides.label})`, dir: baselineDir, results: sides.baseline }, { label: 'this checkout', dir: baselineDir, results: sides.candidate }]
-    return { runs, comparisons: [compareRuns(sides.baseline, sides.candidate, abScenarios(SCENARIOS), { paired: true })], dirs: [baselineDir, baselineDir] }
+    return { runs, comparisons: [compareRuns(sides.baseline, sides.candidate, abScenarios(SCENARIOS), { paired: sides.blocks })], dirs: [baselineDir, baselineDir] }
   }
   const labels = candidateDirs.length === 1 ? ['baseline', 'candidate'] : ['baseline', ...candidateDirs.map((_, i) => `candidate ${i + 1}`)]
   const dirs = [baselineDir, ...candidateDirs]

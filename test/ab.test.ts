@@ -55,7 +55,7 @@ describe('A/B in one run (--baseline)', () => {
     expect(results.processes.filter((p) => p.role === 'server').length).toBeGreaterThanOrEqual(2)
     const sides = abSides(results)!
     expect(sides.label).toBe(`HEAD ${b.resolved.slice(0, 7)}`)
-    const c = compareRuns(sides.baseline, sides.candidate, abScenarios(SCENARIOS), { paired: true })
+    const c = compareRuns(sides.baseline, sides.candidate, abScenarios(SCENARIOS), { paired: sides.blocks })
     expect(c.changes.map((x) => x.metric).sort()).toEqual(['cpuRatio', 'meCpuMicrosPerRequest'])
     for (const x of c.changes) {
       expect(x.test).toBe('paired-log')
@@ -64,14 +64,17 @@ describe('A/B in one run (--baseline)', () => {
     }
   }, 180_000)
 
-  it('tests pairs on their ratios: a constant 10 % step is exact, noise widens the interval', () => {
-    const exact = pairedChange([1, 2, 4], [1.1, 2.2, 4.4], 0.05)
+  it('tests blocks on their ratios as ABBA sets: a constant 10 % step is exact, noise widens the interval', () => {
+    const step = Math.log(1.1)
+    const exact = pairedChange([[step, step, step, step], [step, step]], 0.05)
     expect(exact.p).toBe(0)
+    expect(exact.change!).toBeCloseTo(0.1, 12)
     expect(exact.ci95![0]).toBeCloseTo(0.1, 12)
-    const noisy = pairedChange([1, 2, 4, 3], [1.2, 2.1, 4.5, 3.1], 0.05)
+    const noisy = pairedChange([[0.1, -0.05, 0.2, 0.02], [0.05, 0.12, -0.02, 0.08]], 0.05)
     expect(noisy.p!).toBeGreaterThan(0)
     expect(noisy.ci95![0]).toBeLessThan(noisy.ci95![1])
     expect(noisy.mde!).toBeGreaterThan(0)
+    expect(pairedChange([[0.1]], 0.05).p).toBeNull() // one block is no set
   })
 
   it('refuses a bad baseline and a lone run that is not an A/B run, in one line each', () => {

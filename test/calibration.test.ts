@@ -34,7 +34,7 @@ describe('calibration (--calibrate)', () => {
     if (cell.state !== 'completed') return
     const repeat = cell.repeats[0] as MetricsRepeat
     expect(repeat.metrics.plantedMicrosPerRequest).toBeGreaterThan(0)
-    for (const m of ['recoveredMicrosPerRequest', 'rawDifferenceMicrosPerRequest', 'cpuRatioChangeRel', 'plantedRatioChangeRel', 'plainMeCpuMicrosPerRequest', 'plantedMeCpuMicrosPerRequest']) {
+    for (const m of ['recoveredMicrosPerRequest', 'healthAdjustedMicrosPerRequest', 'cpuRatioChangeRel', 'plantedRatioChangeRel', 'plainMeCpuMicrosPerRequest', 'plantedMeCpuMicrosPerRequest']) {
       expect(Number.isFinite(repeat.metrics[m]), m).toBe(true)
     }
     // both servers measured, in equal numbers of /me and /health windows, every request answered
