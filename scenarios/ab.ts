@@ -50,7 +50,7 @@ export const ab: Scenario = {
   targetMode: { skip: 'it starts both versions\' servers itself' },
   charts: [
     { title: 'CPU /me ÷ /health: baseline beside this checkout (95 % CI)', series: [{ metric: 'cpuRatioBaseline', group: 'baseline' }, { metric: 'cpuRatioCandidate', group: 'this checkout' }], rule: { y: 1, label: '/health = 1' } },
-    { title: 'Paired change, this checkout ÷ baseline − 1 (95 % CI of the ABBA sets)', series: [{ metric: 'meCpuChangeRel', group: 'CPU per /me' }, { metric: 'cpuRatioChangeRel', group: 'CPU ratio' }], rule: { y: 0, label: 'no change' } },
+    { title: 'Paired change, this checkout ÷ baseline − 1 (95 % CI of the ABBA sets)', yTitle: 'change (share)', series: [{ metric: 'meCpuChangeRel', group: 'CPU per /me' }, { metric: 'cpuRatioChangeRel', group: 'CPU ratio' }], rule: { y: 0, label: 'no change' } },
   ],
 
   plan(o) {
