@@ -8,6 +8,7 @@
  * ABBA sets over every repeat (harness/measure/paired-stats.ts). The report shows planted against recovered, in µs and as the CPU ratio's change.
  */
 import { iterationsFor, loopMicros } from '../harness/measure/plant-loop.ts'
+import type { Estimate } from '../harness/measure/stats.ts'
 import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { WindowPair } from '../harness/results/results.ts'
 import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
@@ -60,6 +61,11 @@ function healthAdjustedIn(x: WindowPair, y: WindowPair): number | null {
   return am === null || ah === null || bm === null || !bh ? null : bm * (ah / bh) - am
 }
 
+/** An estimate in other units: every figure times k (k > 0). */
+const scaled = (e: Estimate, k: number): Estimate => ({
+  ...e, median: e.median * k, min: e.min * k, max: e.max * k, ci95: e.ci95 && [e.ci95[0] * k, e.ci95[1] * k],
+})
+
 export const calibration: Scenario = {
   name: 'calibration',
   description: 'the harness\'s own accuracy: a known CPU cost planted in one strategy\'s GET /me (--calibrate), measured against the same server without it in alternating windows — planted against recovered',
@@ -100,10 +106,14 @@ export const calibration: Scenario = {
   // the paired figures over the blocks of every repeat, tested as ABBA sets
   summarize(repeats) {
     const base = summarizeMetrics(repeats)
+    const recovered = pairedEstimate(repeats, recoveredIn, 'linear')
+    const planted = base.metrics.plantedMicrosPerRequest?.median
     const paired = {
-      recoveredMicrosPerRequest: pairedEstimate(repeats, recoveredIn, 'linear'),
+      recoveredMicrosPerRequest: recovered,
       healthAdjustedMicrosPerRequest: pairedEstimate(repeats, healthAdjustedIn, 'linear'),
       cpuRatioChangeRel: pairedEstimate(repeats, logRatioChange, 'log'),
+      // the same estimate over the loop's timed cost, so that share and recovered agree
+      recoveredShare: recovered && planted ? scaled(recovered, 1 / planted) : null,
     }
     return { ...base, metrics: { ...base.metrics, ...Object.fromEntries(Object.entries(paired).filter(([, e]) => e !== null)) } }
   },

@@ -5,6 +5,7 @@
  * candidate's folder (or --out). Exit 1 with --fail-on-regression when a cell is significantly worse
  * by more than that percentage; 2 on bad input.
  */
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError } from 'commander'
@@ -70,6 +71,7 @@ async function main(): Promise<number> {
   const margins = runs.map((r) => verdictsWithMargins(r.results))
   const verdictLines = margins.slice(1).map((vs) => verdictChangeLines(verdictChanges(margins[0]!, vs)))
   const outDir = o.out ?? dirs.at(-1)!
+  mkdirSync(outDir, { recursive: true }) // --out may name a folder not made yet
   const mdPath = join(outDir, 'compare.md')
   // never through a symlink in the run folder
   writeFileAtomic(mdPath, comparisons.map((c, i) => renderCompareMarkdown(c, dirs[0]!, dirs[i + 1]!, verdictLines[i])).join('\n\n'))

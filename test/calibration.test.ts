@@ -41,6 +41,9 @@ describe('calibration (--calibrate)', () => {
     expect(repeat.windows.length % 4).toBe(0)
     expect(repeat.windows.every((w) => w.non2xx === 0 && w.errors === 0)).toBe(true)
     expect(repeat.notes[0]).toMatch(/^\d+ loop iterations planted per \/me; blocks alternate plain and planted/)
+    // the share is the recovered estimate over the planted cost, so that the two columns agree
+    const m = cell.summary?.kind === 'metrics' ? cell.summary.metrics : {}
+    expect(m.recoveredShare!.median).toBeCloseTo(m.recoveredMicrosPerRequest!.median / m.plantedMicrosPerRequest!.median, 9)
     // two server processes: the plain one and the planted one
     expect(results.processes.filter((p) => p.role === 'server').length).toBeGreaterThanOrEqual(2)
   }, 120_000)
