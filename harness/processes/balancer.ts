@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort } from './ports.ts'
@@ -56,11 +57,20 @@ export function runBalancer(run: BalancerInfo, cell: BalancerInfo): BalancerInfo
   return rank(cell) > rank(run) ? cell : run
 }
 
-export function haproxyConfig(port: number, backends: number[], sticky: boolean): string {
+/**
+ * A path the balancer answers itself, with a token written into its config at start: the readiness
+ * check asks it first, so a port that another process took between the probe and the bind (a test run
+ * in parallel, another run) is found out instead of that process being taken for the balancer.
+ */
+export const IDENTITY_PATH = '/__authbench/balancer'
+
+export function haproxyConfig(port: number, backends: number[], sticky: boolean, token: string): string {
   return [
     'global',
     '  maxconn 8192',
     '  nbthread 1',
+    // without it HAProxy binds with SO_REUSEPORT, and two balancers given the same port would share its connections
+    '  noreuseport',
     'defaults',
     '  mode http',
     '  option http-keep-alive',
@@ -73,6 +83,7 @@ export function haproxyConfig(port: number, backends: number[], sticky: boolean)
     '  timeout server 60s',
     'frontend authbench',
     `  bind 127.0.0.1:${port}`,
+    `  http-request return status 200 content-type text/plain string ${token} if { path ${IDENTITY_PATH} }`,
     '  default_backend servers',
     'backend servers',
     '  balance roundrobin',
@@ -82,7 +93,7 @@ export function haproxyConfig(port: number, backends: number[], sticky: boolean)
   ].join('\n')
 }
 
-export function nginxConfig(port: number, backends: number[], dir: string): string {
+export function nginxConfig(port: number, backends: number[], dir: string, token: string): string {
   return `worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
@@ -101,6 +112,7 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   server {
     listen 127.0.0.1:${port};
     large_client_header_buffers 4 32k;
+    location = ${IDENTITY_PATH} { return 200 "${token}"; }
     location / {
       proxy_pass http://servers;
       proxy_http_version 1.1;
@@ -111,26 +123,51 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
 `
 }
 
+/** How many fresh ports a balancer start tries when the one it probed was taken before its bind. */
+const PORT_ATTEMPTS = 5
+
 /**
  * Starts a real load balancer in front of the given ports with a config generated for this run,
- * round-robin or (HAProxy only) cookie-sticky, and waits until it forwards a request.
+ * round-robin or (HAProxy only) cookie-sticky, and waits until it answers its own identity path and
+ * forwards a request. A port lost to another process between probe and bind is retried on a new one.
  */
 export async function startBalancer(kind: BalancerKind, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; owner?: ChildOwner }): Promise<Balancer> {
   const found = kind === 'auto' ? detectBalancer() : (() => { const v = balancerVersion(kind); return v ? { kind, version: v } : null })()
   if (!found) throw new Error(kind === 'auto' ? 'no load balancer found: install haproxy or nginx' : `${kind} not found on PATH`)
   if (opts.sticky && found.kind === 'nginx') throw new Error('sticky sessions need HAProxy (open-source nginx has no cookie stickiness): install haproxy')
-  const port = await freePort()
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOn(found, await freePort(), backends, opts)
+    if (started !== 'port taken') return started
+    if (attempt === PORT_ATTEMPTS) throw new Error(`${found.kind} did not start: another process took its port ${PORT_ATTEMPTS} times`)
+  }
+}
+
+type Found = { kind: 'haproxy' | 'nginx'; version: string }
+
+/** One start of a balancer on a given port: the balancer, or 'port taken' when another process has that port. */
+export async function startOn(found: Found, port: number, backends: number[], opts: { sticky: boolean; dir: string; wrapper?: string[]; owner?: ChildOwner }): Promise<Balancer | 'port taken'> {
+  const token = randomBytes(12).toString('hex')
   const cfg = join(opts.dir, `${found.kind}.conf`)
-  writeFileSync(cfg, found.kind === 'haproxy' ? haproxyConfig(port, backends, opts.sticky) : nginxConfig(port, backends, opts.dir))
+  writeFileSync(cfg, found.kind === 'haproxy' ? haproxyConfig(port, backends, opts.sticky, token) : nginxConfig(port, backends, opts.dir, token))
   const argv = found.kind === 'haproxy' ? ['haproxy', '-db', '-f', cfg] : ['nginx', '-e', join(opts.dir, 'error.log'), '-p', opts.dir, '-c', cfg, '-g', 'daemon off;']
   const child = spawnOwned(argv, { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], ...(opts.owner ? { owner: opts.owner } : {}) })
   let log = ''
   child.stderr!.on('data', (d: Buffer) => { log += d.toString() })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 5000
+  let ours = false
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${found.kind} exited at start: ${log.trim().split('\n').pop() ?? ''}`)
+    if (child.exitCode !== null) {
+      if (/Address already in use|cannot bind socket/i.test(log)) return 'port taken'
+      throw new Error(`${found.kind} exited at start: ${log.trim().split('\n').pop() ?? ''}`)
+    }
     try {
+      if (!ours) {
+        const r = await fetch(`${url}${IDENTITY_PATH}`)
+        const body = await r.text()
+        if (body !== token) { await stopChild(child); return 'port taken' } // someone else answers on this port
+        ours = true
+      }
       if ((await fetch(`${url}/health`)).status === 200) break
     } catch { /* not yet listening */ }
     if (Date.now() > deadline) {

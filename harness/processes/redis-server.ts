@@ -48,23 +48,29 @@ export async function startPrivateRedis(opts: { bin?: string; readyTimeoutMs?: n
     const child = spawnOwned([bin,
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-    ], { stdio: ['ignore', 'ignore', 'pipe'], wrapper: opts.wrapper ?? [], ...(opts.owner ? { owner: opts.owner } : {}) })
-    let stderr = ''
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    ], { stdio: ['ignore', 'pipe', 'pipe'], wrapper: opts.wrapper ?? [], ...(opts.owner ? { owner: opts.owner } : {}) })
+    let stderr = '' // redis-server logs to stdout ("Address already in use"); errors of its argv to stderr
+    for (const s of [child.stdout!, child.stderr!]) s.on('data', (d: Buffer) => { stderr += d.toString() })
     const url = `redis://127.0.0.1:${port}`
-    const ok = await waitForPing(url, child, opts.readyTimeoutMs ?? 5000)
+    const ok = await waitForOwnPing(url, child, opts.readyTimeoutMs ?? 5000)
     if (ok) {
       return { url, port, pid: child.pid!, version, stop: () => stopChild(child, dir) }
     }
     await stopChild(child, dir)
     if (!/Address already in use/.test(stderr) || opts.port !== undefined) {
-      throw new Error(`redis-server did not start: ${stderr.trim().split('\n').pop() ?? 'no output'}`)
+      const line = /.*Address already in use.*/.exec(stderr)?.[0] ?? stderr.trim().split('\n').pop() ?? 'no output'
+      throw new Error(`redis-server did not start: ${line.replace(/^\d+:[A-Z] .*? # /, '')}`)
     }
   }
   throw new Error('redis-server did not start: no free port after 5 attempts')
 }
 
-async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+/**
+ * Waits until the redis-server we started answers at `url`: its INFO's process_id must be our child's
+ * (the parent-death and CPU prefixes exec it), or another Redis that took the port between the probe
+ * and the bind (a test run in parallel) would be taken for ours.
+ */
+async function waitForOwnPing(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) return false
@@ -72,9 +78,10 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
     client.on('error', () => {})
     try {
       await client.connect()
-      await client.ping()
+      const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1])
       client.disconnect()
-      return true
+      if (pid === child.pid) return true
+      await new Promise((r) => setTimeout(r, 50)) // another Redis on this port: ours exits with EADDRINUSE
     } catch {
       client.disconnect()
       await new Promise((r) => setTimeout(r, 50))
