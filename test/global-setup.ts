@@ -1,15 +1,20 @@
 import type { TestProject } from 'vitest/node'
-import { startPrivateRedis } from '../harness/processes/redis-server.ts'
+import { startPrivateRedis, type PrivateRedis } from '../harness/processes/redis-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    redisUrl: string
+    redisUrls: string[]
   }
 }
 
-/** One private redis-server for the whole test run, on a free port; never the user's own Redis. */
+/**
+ * One private redis-server per test worker, on free ports; never the user's own Redis. Per worker, not
+ * one for the run: test files run two at a time, and a test that reads Redis's INFO counters around a
+ * window (commands per request) must not count the other file's commands.
+ */
 export default async function setup(project: TestProject) {
-  const redis = await startPrivateRedis()
-  project.provide('redisUrl', redis.url)
-  return () => redis.stop()
+  const servers: PrivateRedis[] = []
+  for (let i = 0; i < project.globalConfig.maxWorkers; i++) servers.push(await startPrivateRedis())
+  project.provide('redisUrls', servers.map((r) => r.url))
+  return () => Promise.all(servers.map((r) => r.stop()))
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { balancerVersion, detectBalancer } from '../harness/processes/balancer.ts'
 import { loginUser } from '../harness/load/credentials.ts'
 import { startInstance } from '../harness/processes/instances.ts'
@@ -15,13 +15,14 @@ import type { CpuPlacement, RunResults } from '../harness/results/results.ts'
 import { connectionsClosed } from '../scenarios/common.ts'
 import { BASELINE_PATH, HEALTH_BODY } from '../servers/app.ts'
 import { validateResults } from './validate.ts'
+import { testRedisUrl } from './helpers.ts'
 
 const BENCH = join(import.meta.dirname, '..', 'scripts', 'bench.ts')
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 
 /** An orchestrator torn down after the test; `null`: with a private redis-server of its own. */
-function orchestrator(redisUrl: string | null = inject('redisUrl')): Orchestrator {
+function orchestrator(redisUrl: string | null = testRedisUrl()): Orchestrator {
   const o = new Orchestrator(noPin, redisUrl)
   onTestFinished(() => o.teardown())
   return o

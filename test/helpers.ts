@@ -8,6 +8,12 @@ import { connectRedis } from '../servers/redis.ts'
 import { loadKeyMaterial, type KeyMaterial } from '../servers/secrets.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 
+/** This worker's private Redis (test/global-setup.ts): test files running at the same time never share one. */
+export function testRedisUrl(): string {
+  const urls = inject('redisUrls')
+  return urls[(Number(process.env.VITEST_POOL_ID ?? 1) - 1) % urls.length]!
+}
+
 export const TEST_SECRET = 'authbench-test-secret-not-for-production'
 export const TEST_JWT_SECRET = 'authbench-test-jwt-secret-known-to-tests'
 
@@ -25,7 +31,7 @@ export async function startServer(strategy: StrategyName, profile: Profile, over
   const k = keys ?? loadKeyMaterial({ AUTHBENCH_SECRET: TEST_SECRET, JWT_SECRET: TEST_JWT_SECRET }, options.alg)
   let redis: Redis | null = null
   if (STRATEGIES[strategy].needsRedis) {
-    redis = await connectRedis(inject('redisUrl'), `t${randomBytes(6).toString('hex')}:`)
+    redis = await connectRedis(testRedisUrl(), `t${randomBytes(6).toString('hex')}:`)
   }
   const app = await buildApp(options, { keys: k, redis })
   await app.listen({ port: 0, host: '127.0.0.1' })

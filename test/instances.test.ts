@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { availableParallelism } from 'node:os'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { loginUser } from '../harness/load/credentials.ts'
 import { SERVER_ENTRY, startInstance, type Instance, type OwnedInstance } from '../harness/processes/instances.ts'
 import { STRATEGY_NAMES } from '../servers/config.ts'
-import { me } from './helpers.ts'
+import { me, testRedisUrl } from './helpers.ts'
 
 const started: Instance[] = []
 afterAll(async () => { await Promise.all(started.map((i) => i.stop())) })
@@ -20,7 +20,7 @@ async function instance(strategy: string, env: Record<string, string>): Promise<
 
 /** Instances that share one run secret and one Redis, as the harness starts them. */
 function runEnv(): Record<string, string> {
-  return { AUTHBENCH_SECRET: randomBytes(24).toString('hex'), REDIS_URL: inject('redisUrl'), AUTHBENCH_REDIS_PREFIX: `i${randomBytes(4).toString('hex')}:` }
+  return { AUTHBENCH_SECRET: randomBytes(24).toString('hex'), REDIS_URL: testRedisUrl(), AUTHBENCH_REDIS_PREFIX: `i${randomBytes(4).toString('hex')}:` }
 }
 
 describe.each(STRATEGY_NAMES)('two %s instances sharing a secret and a Redis over real HTTP', (strategy) => {

@@ -1,16 +1,17 @@
 import { createServer, type Socket } from 'node:net'
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { runLoad } from '../harness/load/load.ts'
 import { Orchestrator } from '../harness/processes/orchestrator.ts'
 import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
 import { measureWindow, takeSample } from '../harness/measure/probes.ts'
 import type { CpuPlacement } from '../harness/results/results.ts'
+import { testRedisUrl } from './helpers.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 
 describe('a timed autocannon load', () => {
   it('lets every request in flight finish: the server answered every request it counted', { timeout: 60_000 }, async () => {
-    const o = new Orchestrator(noPin, inject('redisUrl'))
+    const o = new Orchestrator(noPin, testRedisUrl())
     onTestFinished(() => o.teardown())
     const env = await o.startEnv({ strategy: 'redis-session', profile: 'floor', alg: 'HS256', instances: 1, balancer: 'none' })
     const creds = await loginPopulation(env.urls, 40)

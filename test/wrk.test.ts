@@ -1,4 +1,4 @@
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { runLoad } from '../harness/load/load.ts'
 import { OptionError } from '../harness/run/options.ts'
 import { Orchestrator } from '../harness/processes/orchestrator.ts'
@@ -6,6 +6,7 @@ import { connectionPlans, loginPopulation } from '../harness/load/population.ts'
 import { measureWindow, takeSample } from '../harness/measure/probes.ts'
 import type { CpuPlacement } from '../harness/results/results.ts'
 import { checkGenerator, rawRequest, WrkGenerator, WrkUnavailableError, wrkThreads, wrkVersion } from '../harness/load/wrk.ts'
+import { testRedisUrl } from './helpers.ts'
 
 const noPin: CpuPlacement = { method: 'none', generatorCpus: [], serverCpus: [], redisCpus: [], note: 'tests do not pin' }
 const hasWrk = wrkVersion() !== null
@@ -35,7 +36,7 @@ describe('wrk as the load generator', () => {
   })
 
   it(`drives a jwt server through the population's credentials in turn, every request answered 200${unlessWrk}`, { skip: !hasWrk, timeout: 60_000 }, async () => {
-    const o = new Orchestrator(noPin, inject('redisUrl'))
+    const o = new Orchestrator(noPin, testRedisUrl())
     onTestFinished(() => o.teardown())
     const env = await o.startEnv({ strategy: 'jwt', profile: 'tuned', alg: 'HS256', instances: 1, balancer: 'none' })
     // users 1…30: one- and two-digit ids make tokens of two lengths, so one credential sent over and over would show
