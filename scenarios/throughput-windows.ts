@@ -159,11 +159,8 @@ export async function measurePairs(
     const order = p % 2 === 0 ? (['me', 'health'] as const) : (['health', 'me'] as const)
     const w: Partial<Record<PathName, WindowMeasurement>> = {}
     for (const which of order) {
-      // a sharded run: every shard starts its load together and waits for all the others' to end
-      // before reading the servers again, so that every shard's readings span every shard's load
-      w[which] = await measureAround(env.instances, env.redisProbe, PATHS[which], rendezvous
-        ? async () => { await rendezvous(); const load = await generator.run(plans[which], windowSec, signal); await rendezvous(); return load }
-        : () => generator.run(plans[which], windowSec, signal))
+      // a sharded run: every shard's readings span every shard's load, and no shard's other load
+      w[which] = await measureAround(env.instances, env.redisProbe, PATHS[which], () => generator.run(plans[which], windowSec, signal), rendezvous)
     }
     const [meCpu, healthCpu] = [w.me!.serverCpuMicrosPerRequest, w.health!.serverCpuMicrosPerRequest]
     pairs.push({ me: w.me!, health: w.health!, cpuRatio: meCpu !== null && healthCpu ? meCpu / healthCpu : null })

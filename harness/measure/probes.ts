@@ -91,11 +91,22 @@ export function measureWindow(path: string, before: Sample, after: Sample, load:
   }
 }
 
-/** One window: the servers (and Redis, when given) sampled around `load`, and what changed between. */
-export async function measureAround(instances: readonly Instance[], redis: Redis | null, path: string, load: () => Promise<LoadOutcome>): Promise<WindowMeasurement> {
+/**
+ * One window: the servers (and Redis, when given) sampled around `load`, and what changed between.
+ * With a `barrier` (a sharded run's rendezvous), every shard's reading brackets every shard's load and
+ * nothing else: all shards meet before the opening reading (none still in its own unsynchronised load:
+ * a warm-up, its logins), before the load, after it, and after the closing reading (none starts its
+ * next warm-up while another still has to read).
+ */
+export async function measureAround(instances: readonly Instance[], redis: Redis | null, path: string, load: () => Promise<LoadOutcome>, barrier?: () => Promise<void>): Promise<WindowMeasurement> {
+  await barrier?.()
   const before = await takeSample(instances, redis)
+  await barrier?.()
   const outcome = await load()
-  return measureWindow(path, before, await takeSample(instances, redis), outcome)
+  await barrier?.()
+  const after = await takeSample(instances, redis)
+  await barrier?.()
+  return measureWindow(path, before, after, outcome)
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Shards start every measured window together: before each one, every shard counts itself in on a
- * Redis key of the window's sequence number and waits until all have (polling every millisecond, so
- * the starts spread by about that plus a round trip). Every shard runs the same cells, repeats,
- * levels and pairs in the same order, so the n-th window of one is the n-th of all.
+ * Shards meet four times around every measured window (harness/measure/probes.ts, measureAround): at
+ * each meeting every shard counts itself in on a Redis key of the meeting's sequence number and waits
+ * until all have (polling every millisecond, so the starts spread by about that plus a round trip).
+ * Every shard runs the same cells, repeats, levels and pairs in the same order, so the n-th meeting of
+ * one is the n-th of all.
  */
 import { Redis } from 'ioredis'
 import { redactUrl } from '../../servers/redis.ts'
@@ -23,7 +24,7 @@ export class Rendezvous {
     this.url = redactUrl(url)
   }
 
-  /** Counts this shard in at the next window and resolves once every shard has. */
+  /** Counts this shard in at the next meeting and resolves once every shard has. */
   readonly arrive = async (): Promise<void> => {
     const key = `authbench:rendezvous:${this.runId}:${++this.seq}`
     if (this.redis.status === 'wait') await this.redis.connect()
@@ -31,7 +32,7 @@ export class Rendezvous {
     if (arrived === 1) await this.redis.expire(key, 3600)
     const deadline = Date.now() + this.timeoutMs
     for (let n = arrived; n < this.count; n = Number(await this.redis.get(key))) {
-      if (Date.now() > deadline) throw new Error(`rendezvous at window ${this.seq} (${this.url}, run ${this.runId}): ${n} of ${this.count} shards arrived within ${this.timeoutMs / 1000} s`)
+      if (Date.now() > deadline) throw new Error(`rendezvous ${this.seq} (4 a window) (${this.url}, run ${this.runId}): ${n} of ${this.count} shards arrived within ${this.timeoutMs / 1000} s`)
       await new Promise((r) => setTimeout(r, POLL_MS))
     }
   }
