@@ -392,3 +392,33 @@ describe('the generator as a bottleneck, on runs measured on the 2-core machine'
     expect(warningsFor(fixture.wrk, throughputScenario).some((x) => x.startsWith(advice))).toBe(false)
   })
 })
+
+describe('servers that counted other requests than were answered', () => {
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/throughput-jwt-by-generator.json'), 'utf8')) as Record<'autocannon' | 'wrk', ThroughputRepeat[]>
+  const throughputScenario = SCENARIOS.find((s) => s.name === 'throughput')!
+  const miscount = /^the servers' request count differs from the responses the load generator saw/
+  const windowsOf = (repeats: ThroughputRepeat[]) => repeats.flatMap((r) => r.levels.flatMap((l) => l.pairs.flatMap((p) => [p.me, p.health])))
+
+  it('says nothing on measured runs, where every window\'s two counts agree', () => {
+    for (const repeats of [fixture.autocannon, fixture.wrk]) expect(warningsFor(repeats, throughputScenario).filter((x) => miscount.test(x))).toEqual([])
+  })
+
+  it('names the windows and the largest difference when requests beyond the answered ones (and their errors) reached the servers', () => {
+    const repeats = structuredClone(fixture.autocannon)
+    const windows = windowsOf(repeats)
+    const w = windows[3]!
+    const responses = Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
+    const connections = Math.round(w.connectionsPerRequest! * w.serverRequests)
+    w.errors = 2
+    w.serverRequests = responses + 2 + connections // its errors and a request in flight on each connection at the stop (wrk's)
+    w.connectionsPerRequest = connections / w.serverRequests
+    expect(warningsFor(repeats, throughputScenario).some((x) => miscount.test(x))).toBe(false)
+    w.serverRequests = responses + 500 // another client's load, or a shard's warm-up, counted in the window
+    w.connectionsPerRequest = connections / w.serverRequests
+    const said = warningsFor(repeats, throughputScenario).find((x) => miscount.test(x))
+    expect(said).toContain(`in 1 of ${windows.length} windows, by up to +500 (+${((500 / responses) * 100).toFixed(1)} %)`)
+    w.serverRequests = responses - 3 // fewer counted than answered, beyond its errors
+    expect(warningsFor(repeats, throughputScenario).find((x) => miscount.test(x))).toContain('by up to -3')
+    expect(warningsFor(repeats, throughputScenario, true).some((x) => miscount.test(x))).toBe(false) // a shard's own run: the merge checks
+  })
+})

@@ -253,7 +253,7 @@ export class SuiteRun {
   private recordRepeat(scenario: Scenario, slot: Slot, repeats: number): void {
     const cell = slot.cell as Extract<Cell, { repeats: unknown }>
     const summary = scenario.summarize(cell.repeats)
-    cell.warnings = [...plannedWarnings(slot.plan, this.options, scenario), ...warningsFor(cell.repeats, scenario)]
+    cell.warnings = [...plannedWarnings(slot.plan, this.options, scenario), ...warningsFor(cell.repeats, scenario, Boolean(this.options.shard))]
     const { reason: _r, ...base } = cell as typeof cell & { reason?: string }
     const adaptive = scenario.adaptiveRepeats
     // shards run every repeat: one stopping early would leave the others waiting at its next window
