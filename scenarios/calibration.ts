@@ -118,11 +118,17 @@ export const calibration: Scenario = {
     return { ...base, metrics: { ...base.metrics, ...Object.fromEntries(Object.entries(paired).filter(([, e]) => e !== null)) } }
   },
 
+  // outside its CI: a bias; a CI that holds 0 too: inside it says little, as the plant is below what this run resolves
   warnings(summary) {
     if (summary.kind !== 'metrics') return []
-    const [r, p] = [summary.metrics.recoveredMicrosPerRequest, summary.metrics.plantedMicrosPerRequest]
+    const [r, p, share] = [summary.metrics.recoveredMicrosPerRequest, summary.metrics.plantedMicrosPerRequest, summary.metrics.plantedRatioChangeRel]
     if (!r?.ci95 || !p) return []
-    const inside = p.median >= r.ci95[0] && p.median <= r.ci95[1]
-    return inside ? [] : [`calibration: the harness recovered ${r.median.toFixed(2)} µs [${r.ci95[0].toFixed(2)}, ${r.ci95[1].toFixed(2)}] per /me of a planted ${p.median.toFixed(2)} µs: outside its 95 % CI, so per-request costs of this size are read with a bias in this run`]
+    const [lo, hi] = r.ci95
+    const read = `the harness recovered ${r.median.toFixed(2)} µs [${lo.toFixed(2)}, ${hi.toFixed(2)}] per /me of a planted ${p.median.toFixed(2)} µs`
+    if (p.median < lo || p.median > hi) return [`calibration: ${read}: outside its 95 % CI, so per-request costs of this size are read with a bias in this run`]
+    if (lo > 0) return []
+    const pct = share ? ` (${(share.median * 100).toFixed(1)} % of the plain server's CPU per /me)` : ''
+    const halfWidth = Math.max(r.median - lo, hi - r.median)
+    return [`calibration: ${read}${pct}: the CI holds 0 too, so this run cannot tell the plant from nothing, and per-request differences within about ±${halfWidth.toFixed(1)} µs are below its resolution here; plant more (--calibrate <µs>) or run longer (--repeats)`]
   },
 }

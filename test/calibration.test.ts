@@ -48,6 +48,19 @@ describe('calibration (--calibrate)', () => {
     expect(results.processes.filter((p) => p.role === 'server').length).toBeGreaterThanOrEqual(2)
   }, 120_000)
 
+  it('warns when the plant falls outside the recovered CI, and when the CI holds 0 as well (the plant below the run\'s resolution)', () => {
+    const est = (median: number, ci95: [number, number] | null = null) => ({ n: 96, median, ci95, ciHalfWidthRel: null, cv: null, min: median, max: median })
+    const summary = (recovered: [number, number, number]) => ({
+      kind: 'metrics' as const,
+      metrics: { recoveredMicrosPerRequest: est(recovered[0], [recovered[1], recovered[2]]), plantedMicrosPerRequest: est(4.94), plantedRatioChangeRel: est(0.026) },
+    }) as unknown as Parameters<NonNullable<typeof calibration.warnings>>[0]
+    const warn = (r: [number, number, number]) => calibration.warnings!(summary(r), [])
+    expect(warn([5.1, 2.0, 8.2])).toEqual([]) // inside, and 0 outside: read back
+    expect(warn([12.0, 9.5, 14.5])).toEqual([expect.stringMatching(/outside its 95 % CI/)])
+    // the last session's default-length run on this machine: 4.92 [−2.77, 12.60] of 4.94 µs
+    expect(warn([4.92, -2.77, 12.6])).toEqual([expect.stringContaining('(2.6 % of the plain server\'s CPU per /me): the CI holds 0 too, so this run cannot tell the plant from nothing, and per-request differences within about ±7.7 µs')])
+  })
+
   it('is a server option that refuses a negative count', () => {
     expect(resolveServerOptions({ strategy: 'jwt' }).plantMeIterations).toBe(0)
     expect(resolveServerOptions({ strategy: 'jwt', plantMeIterations: 5000 }).plantMeIterations).toBe(5000)
