@@ -7,6 +7,7 @@ import type { Cell, WindowMeasurement } from '../harness/results/results.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { measuredLoad, median, metricsRepeat, profileFor, rotated, summarizeMetrics, warmUntilSteady } from './common.ts'
 import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario } from '../harness/run/scenario.ts'
+import { windowResponses } from '../harness/results/windows.ts'
 
 /** How a scale-out cell of several instances routes: its id ends in this suffix. Declared once; the report reads cells by it. */
 export const LAYOUT_SUFFIX = { roundRobin: '-roundrobin', sticky: '-sticky' } as const
@@ -213,7 +214,7 @@ export const scaleOut: Scenario = {
     ctx.status('measuring')
     const w = await measuredLoad(env, '/me', active, { durationSec: windowSecFor(options) }, signal)
     const perInstance = await Promise.all(env.instances.map((i) => i.stats()))
-    const total = Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
+    const total = windowResponses(w)
     const localState = hasLocalState(env.spec.strategy)
     const metrics: Record<string, number | null> = {
       instances: n,

@@ -62,6 +62,9 @@ export interface WindowMeasurement {
   shardStartSkewMs?: number
 }
 
+/** Every response the load generator saw in a window, whatever its status. */
+export const windowResponses = (w: Pick<WindowMeasurement, 'statusCodes'>): number => Object.values(w.statusCodes).reduce((a, b) => a + b, 0)
+
 /** A /me window and a /health window measured seconds apart on the same instance(s). */
 export interface WindowPair {
   me: WindowMeasurement

@@ -1,6 +1,6 @@
 import { GENERATOR_SATURATION_SHARE } from '../measure/probes.ts'
 import type { RepeatResult } from '../results/results.ts'
-import type { WindowMeasurement } from '../results/windows.ts'
+import { windowResponses, type WindowMeasurement } from '../results/windows.ts'
 import type { Scenario } from './scenario.ts'
 
 /**
@@ -32,7 +32,7 @@ export function warningsFor(repeats: readonly RepeatResult[], scenario: Scenario
  */
 export function miscountWarning(windows: readonly WindowMeasurement[]): string | null {
   const off = windows.flatMap((x) => {
-    const responses = Object.values(x.statusCodes).reduce((a, b) => a + b, 0)
+    const responses = windowResponses(x)
     const d = x.serverRequests - responses
     const inFlight = Math.round((x.connectionsPerRequest ?? 0) * x.serverRequests) // the connections the window opened
     return d > x.errors + inFlight || -d > x.errors ? [{ d, share: responses > 0 ? d / responses : Infinity }] : []

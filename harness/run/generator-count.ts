@@ -14,6 +14,7 @@ import { pinSelf, planPlacement, serverCoresWith } from '../processes/placement.
 import type { CpuPlacement } from '../results/results.ts'
 import { runLoad } from '../load/load.ts'
 import type { BenchOptions } from './options.ts'
+import { windowResponses } from '../results/windows.ts'
 
 /**
  * Generator capacity asked for above the pilot's ratio r. A generator thread counts as saturated at
@@ -80,7 +81,7 @@ export async function measurePilot(placement: CpuPlacement, connections: number,
     const plans = Array.from({ length: connections }, () => ({ url: env.urls[0]!, requests: [{ method: 'GET' as const, path: BASELINE_PATH, headers: {} }] }))
     await runLoad({ connections: plans, durationSec: PILOT_WARMUP_SEC, signal })
     const w = await measureAround(env.instances, null, BASELINE_PATH, () => runLoad({ connections: plans, durationSec: PILOT_SEC, signal }))
-    const responses = Object.values(w.statusCodes).reduce((a, n) => a + n, 0)
+    const responses = windowResponses(w)
     if (w.serverCpuMicrosPerRequest === null || responses === 0) throw new Error('the generator pilot got no answers from its server')
     const generatorCpuMicros = w.generatorCpuShare * w.loadDurationSec * 1e6
     return { generatorCpuMicrosPerRequest: generatorCpuMicros / responses, serverCpuMicrosPerRequest: w.serverCpuMicrosPerRequest, requests: responses, connections }
