@@ -14,7 +14,7 @@ import type { WindowPair } from '../harness/results/results.ts'
 import type { CellPlan, ChartDecl, MetricDecl, MetricNameOf, Scenario, ScenarioContext } from '../harness/run/scenario.ts'
 import { STRATEGIES } from '../servers/strategies/index.ts'
 import { median, metricsRepeat, summarizeMetrics } from './common.ts'
-import { logRatioChange, meCpu, measurePaired, pairedConnections, pairedEstimate, pairedRepeat, pairedRepeatSec, pairedWindows } from './paired.ts'
+import { logRatioChange, meCpu, measurePaired, pairedConnections, pairedEstimate, pairedRepeat, pairedRepeatSec, pairedWindows, pilotMeCpu } from './paired.ts'
 
 export const METRICS = [
   { name: 'recoveredMicrosPerRequest', label: 'recovered', unit: 'µs/req', meaning: 'the planted server\'s CPU per /me minus the plain one\'s, paired A B B A block by block (mean of the ABBA sets)', better: 'neither', headline: true },
@@ -31,21 +31,36 @@ const CHARTS: ReadonlyArray<ChartDecl<MetricNameOf<typeof METRICS>>> = [
   { title: 'CPU per /me the harness recovered (95 % CI); the red tick: what was planted', series: [{ metric: 'recoveredMicrosPerRequest' }], tick: 'plantedMicrosPerRequest' },
 ]
 
-/** Default planted cost, µs per /me: about 6 % of jwt tuned's CPU per /me on the reference machine. */
-export const DEFAULT_PLANT_MICROS = 5
+/**
+ * `--calibrate` alone plants this share of the plain server's CPU per /me, measured in a pilot: about
+ * what 5 µs was of jwt tuned's on the reference machine, where a fixed 5 µs was ≈ 2.6 % on a host
+ * three times dearer per request, inside one run's noise there.
+ */
+export const PLANT_SHARE = 0.06
+/** The pilot's /me–/health pairs on the plain server, before an automatic plant is sized. */
+export const PILOT_PAIRS = 4
+
+interface Planted { iterations: number; pilotMicros: number | null; env: CellEnv }
 
 /** Per cell's own env (one run's processes): the loop's iterations (chosen once, so every repeat plants the same loop) and server B. */
-const PLANTED = new WeakMap<CellEnv, { iterations: number; env: Promise<CellEnv> }>()
+const PLANTED = new WeakMap<CellEnv, Promise<Planted>>()
 
-function plantedEnv(ctx: ScenarioContext, cell: CellPlan, own: CellEnv): { iterations: number; env: Promise<CellEnv> } {
+function plantedEnv(ctx: ScenarioContext, cell: CellPlan, own: CellEnv): Promise<Planted> {
   let p = PLANTED.get(own)
   if (!p) {
-    const iterations = iterationsFor(ctx.options.calibrateMicros ?? DEFAULT_PLANT_MICROS)
-    p = { iterations, env: ctx.orchestrator.startEnv({ ...cell.env, serverArgs: [...(cell.env.serverArgs ?? []), '--plant-me-iterations', String(iterations)] }) }
+    p = (async () => {
+      const asked = ctx.options.calibrateMicros
+      const pilotMicros = typeof asked === 'number' ? null : await pilotMeCpu(ctx, cell, own, PILOT_PAIRS)
+      if (typeof asked !== 'number' && pilotMicros === null) throw new Error('calibration pilot: the plain server answered no GET /me, so there is nothing to size the plant by')
+      const iterations = iterationsFor(typeof asked === 'number' ? asked : PLANT_SHARE * pilotMicros!)
+      return { iterations, pilotMicros, env: await ctx.orchestrator.startEnv({ ...cell.env, serverArgs: [...(cell.env.serverArgs ?? []), '--plant-me-iterations', String(iterations)] }) }
+    })()
     PLANTED.set(own, p)
   }
   return p
 }
+
+const sizedBy = (p: Planted) => (p.pilotMicros === null ? ' (as asked)' : ` (${PLANT_SHARE * 100} % of the plain server's ${p.pilotMicros.toFixed(1)} µs per /me in a pilot of ${PILOT_PAIRS} pairs)`)
 
 /** What one block recovered: B's CPU per /me minus A's, two windows apart. */
 const recoveredIn = (x: WindowPair, y: WindowPair) => (meCpu(x) !== null && meCpu(y) !== null ? meCpu(y)! - meCpu(x)! : null)
@@ -86,8 +101,8 @@ export const calibration: Scenario = {
 
   async runRepeat(ctx, env, cell, index) {
     const startedAt = new Date().toISOString()
-    const planted = plantedEnv(ctx, cell, env)
-    const [a, b] = await measurePaired(ctx, cell, [env, await planted.env], index, ['plain', 'planted'])
+    const planted = await plantedEnv(ctx, cell, env)
+    const [a, b] = await measurePaired(ctx, cell, [env, planted.env], index, ['plain', 'planted'])
     const plantedMicros = loopMicros(planted.iterations)
     const recovered = pairedRepeat(a, b, recoveredIn, 'linear')
     const plainMe = median(a.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])))
@@ -100,7 +115,7 @@ export const calibration: Scenario = {
       plantedRatioChangeRel: plainMe ? plantedMicros / plainMe : null,
       plainMeCpuMicrosPerRequest: plainMe,
       plantedMeCpuMicrosPerRequest: median(b.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!]))),
-    }, pairedWindows(a, b), [`${planted.iterations} loop iterations planted per /me; blocks alternate plain and planted (A B, B A, …) at ${pairedConnections(ctx.options)} connection(s)`])
+    }, pairedWindows(a, b), [`${planted.iterations} loop iterations planted per /me${sizedBy(planted)}; blocks alternate plain and planted (A B, B A, …) at ${pairedConnections(ctx.options)} connection(s)`])
   },
 
   // the paired figures over the blocks of every repeat, tested as ABBA sets

@@ -68,6 +68,25 @@ export async function measurePaired(ctx: ScenarioContext, cell: CellPlan, envs: 
   return alternate(ctx, sides, blocksPerRepeat(ctx.options), names)
 }
 
+/**
+ * A's CPU per /me before anything is planted: its population, its first warm-up, then `pairs` /me–/health
+ * pairs at the paired level; the median of their /me windows (null: none answered).
+ */
+export async function pilotMeCpu(ctx: ScenarioContext, cell: CellPlan, env: CellEnv, pairs: number): Promise<number | null> {
+  const pop = await preparePopulation(ctx, env, cell)
+  const generator = openGenerator(ctx.options.generator, ctx.options.generatorProcesses)
+  try {
+    const c = pairedConnections(ctx.options)
+    await warmUp(env, ctx.options, generator, pop.plansAt, c, 0, ctx.signal)
+    ctx.status('pilot: the plain server\'s CPU per /me')
+    const measured = await measurePairs(env, generator, { me: pop.plansAt(c, 'me'), health: pop.plansAt(c, 'health') }, pairs, ctx.options.windowSec, ctx.signal, () => {})
+    const costs = measured.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])).sort((a, b) => a - b)
+    return costs.length ? costs[Math.floor(costs.length / 2)]! : null
+  } finally {
+    generator.close()
+  }
+}
+
 /** How a repeat stores its blocks: A's pairs, then B's, each as /me then /health. */
 export const pairedWindows = (a: readonly WindowPair[], b: readonly WindowPair[]): WindowMeasurement[] => [...a, ...b].flatMap((p) => [p.me, p.health])
 

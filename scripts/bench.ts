@@ -22,7 +22,6 @@ import { verdictsWithMargins } from '../report/verdict-margins.ts'
 import { cellFlags, invariantViolations, isMeasured, metricOf } from '../report/model.ts'
 import { renderTerminal, wrap } from '../report/terminal.ts'
 import { SCENARIOS, SCENARIO_NAMES } from '../scenarios/index.ts'
-import { DEFAULT_PLANT_MICROS } from '../scenarios/calibration.ts'
 import { checkTargets, discoverStats, targetSet } from '../harness/processes/targets.ts'
 import { ConfigError } from '../servers/config.ts'
 
@@ -71,7 +70,7 @@ function parseArgs() {
     .option('--shard <i/n>', 'target mode: this run is load generator i of n (users and connections shared, windows started together via AUTHBENCH_RENDEZVOUS_URL); npm run merge joins them', shardOf)
     .option('--run-id <id>', 'what the shards of one run share (rendezvous keys, merge check)')
     .option('--baseline <ref>', 'A/B in one run: build that git ref\'s (or folder\'s) servers too and measure both versions in the same cells, windows alternating; then npm run compare -- <run>')
-    .option('--calibrate [µs]', 'plant a known CPU cost (default 5 µs) in one strategy\'s GET /me and report planted against recovered: the harness\'s own accuracy', number)
+    .option('--calibrate [µs]', 'plant a known CPU cost in one strategy\'s GET /me (default: ≈ 6 % of its CPU per /me, measured in a pilot) and report planted against recovered: the harness\'s own accuracy', number)
     .option('--out <dir>', `results folder (default: ${d.out})`)
     .option('--quick', 'the whole suite as a short smoke run (one repeat, short windows)')
     .option('--plan', 'print the cells that would run and the estimated time, and run nothing')
@@ -93,7 +92,7 @@ function resolveOptions(o: ReturnType<typeof parseArgs>): Readonly<BenchOptions>
       instances: o.instances?.[0], instanceSweep: o.instances && o.instances.length > 1 ? o.instances : undefined, repeats: o.repeats, metricsRepeats: o.metricsRepeats, users: o.users, balancer: o.balancer, pin: o.pin,
       out: o.out, quick: o.quick, targets: o.target, targetStats: o.targetStats, shard: o.shard, runId: o.runId, generatorProcesses: o.generatorProcesses === 'auto' ? undefined : o.generatorProcesses,
       baseline: o.baseline,
-      calibrateMicros: o.calibrate === undefined ? undefined : o.calibrate === true ? DEFAULT_PLANT_MICROS : o.calibrate,
+      calibrateMicros: o.calibrate === undefined ? undefined : o.calibrate === true ? 'auto' : o.calibrate,
     } as Partial<BenchOptions>, SCENARIO_NAMES)
     checkGenerator(options)
     return options

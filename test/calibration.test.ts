@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { MetricsRepeat } from '../harness/results/results.ts'
 import { BENCH_DEFAULTS, resolveBenchOptions } from '../harness/run/options.ts'
-import { calibration, DEFAULT_PLANT_MICROS } from '../scenarios/calibration.ts'
+import { calibration, PILOT_PAIRS, PLANT_SHARE } from '../scenarios/calibration.ts'
 import { SCENARIO_NAMES } from '../scenarios/index.ts'
 import { ConfigError, resolveServerOptions } from '../servers/config.ts'
 import { runScenario } from './run-scenario.ts'
@@ -25,10 +25,11 @@ describe('calibration (--calibrate)', () => {
     expect(calibration.plan(withIt).map((c) => c.id)).toEqual(['calibration/jwt/tuned/HS256'])
     expect(calibration.plan({ ...withIt, strategies: ['redis-session', 'memory-session'] }).map((c) => c.env.strategy)).toEqual(['redis-session'])
     expect(() => resolveBenchOptions({ calibrateMicros: 0 }, SCENARIO_NAMES)).toThrow(/--calibrate must be a number between 0.5 and 1000/)
+    expect(resolveBenchOptions({ calibrateMicros: 'auto' }, SCENARIO_NAMES).scenarios).toContain('calibration')
   })
 
-  it('measures the plain and the planted server in alternating blocks and records planted against recovered', async () => {
-    const results = await runScenario('calibration', ['jwt'], { calibrateMicros: DEFAULT_PLANT_MICROS })
+  it('sizes the plant from a pilot of the plain server, measures both servers in alternating blocks and records planted against recovered', async () => {
+    const results = await runScenario('calibration', ['jwt'], { calibrateMicros: 'auto' }) // `--calibrate` alone
     const cell = results.cells.find((c) => c.scenario === 'calibration')!
     expect(cell.state).toBe('completed')
     if (cell.state !== 'completed') return
@@ -40,7 +41,9 @@ describe('calibration (--calibrate)', () => {
     // both servers measured, in equal numbers of /me and /health windows, every request answered
     expect(repeat.windows.length % 4).toBe(0)
     expect(repeat.windows.every((w) => w.non2xx === 0 && w.errors === 0)).toBe(true)
-    expect(repeat.notes[0]).toMatch(/^\d+ loop iterations planted per \/me; blocks alternate plain and planted/)
+    const sized = new RegExp(`^\\d+ loop iterations planted per /me \\(${PLANT_SHARE * 100} % of the plain server's ([\\d.]+) µs per /me in a pilot of ${PILOT_PAIRS} pairs\\); blocks alternate plain and planted`)
+    expect(repeat.notes[0]).toMatch(sized)
+    expect(Number(sized.exec(repeat.notes[0]!)![1])).toBeGreaterThan(0)
     // the share is the recovered estimate over the planted cost, so that the two columns agree
     const m = cell.summary?.kind === 'metrics' ? cell.summary.metrics : {}
     expect(m.recoveredShare!.median).toBeCloseTo(m.recoveredMicrosPerRequest!.median / m.plantedMicrosPerRequest!.median, 9)

@@ -69,9 +69,10 @@ export interface BenchOptions {
   instanceSweep: number[]
   /**
    * `--calibrate [µs]`: plant a busy loop of about this many µs of CPU in one strategy's GET /me and
-   * measure it against the same server without it (scenarios/calibration.ts); null: no calibration.
+   * measure it against the same server without it (scenarios/calibration.ts); 'auto' (`--calibrate`
+   * alone): about 6 % of that server's CPU per /me, measured in a pilot first; null: no calibration.
    */
-  calibrateMicros: number | null
+  calibrateMicros: number | 'auto' | null
   /** `--baseline <git ref or folder>`: measure that version's servers beside this checkout's in one run (scenarios/ab.ts); null: none. */
   baseline: string | null
   /** The baseline's server bundle and the commit it was built from, resolved before the run (harness/processes/baseline.ts). */
@@ -166,7 +167,7 @@ export function resolveBenchOptions(given: Partial<BenchOptions>, scenarioNames:
   num('repeats', o.repeats, 1, 100, true)
   num('metrics-repeats', o.metricsRepeats, 1, 100, true)
   num('users', o.users, 1, 1_000_000, true)
-  if (o.calibrateMicros !== null) num('calibrate', o.calibrateMicros, 0.5, 1000)
+  if (typeof o.calibrateMicros === 'number') num('calibrate', o.calibrateMicros, 0.5, 1000)
   if (!['auto', 'haproxy', 'nginx', 'none'].includes(o.balancer)) throw new OptionError(`unknown balancer '${o.balancer}' (expected: auto, haproxy, nginx, none)`)
   checkTargets(o)
   checkShard(o)
