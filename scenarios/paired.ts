@@ -14,6 +14,7 @@ import type { CellEnv } from '../harness/processes/env-spec.ts'
 import type { MetricsRepeat, RepeatResult, WindowMeasurement, WindowPair } from '../harness/results/results.ts'
 import type { BenchOptions } from '../harness/run/options.ts'
 import type { CellPlan, ScenarioContext } from '../harness/run/scenario.ts'
+import { median } from './common.ts'
 import { estimateRepeatSec, levelsSec, pairsPerLevel, windowOverheadSec } from './throughput-time.ts'
 import { measurePairs, preparePopulation, warmUp, type Population } from './throughput-windows.ts'
 
@@ -80,8 +81,7 @@ export async function pilotMeCpu(ctx: ScenarioContext, cell: CellPlan, env: Cell
     await warmUp(env, ctx.options, generator, pop.plansAt, c, 0, ctx.signal)
     ctx.status('pilot: the plain server\'s CPU per /me')
     const measured = await measurePairs(env, generator, { me: pop.plansAt(c, 'me'), health: pop.plansAt(c, 'health') }, pairs, ctx.options.windowSec, ctx.signal, () => {})
-    const costs = measured.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])).sort((a, b) => a - b)
-    return costs.length ? costs[Math.floor(costs.length / 2)]! : null
+    return median(measured.flatMap((p) => (meCpu(p) === null ? [] : [meCpu(p)!])))
   } finally {
     generator.close()
   }
